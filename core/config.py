@@ -1,0 +1,232 @@
+"""Configuration: one TOML file plus THREADLINE_<SECTION>_<KEY> environment variables, validated once at start-up."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import platformdirs
+
+from core.errors import ConfigError
+
+APP_NAME = "threadline"
+ENV_PREFIX = "THREADLINE_"
+SECRET_KEYS = {"secret", "password", "widget_secret"}
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "threadline.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass
+class GeneralConfig:
+    data_dir: str = ""  # default: the user's data dir
+    log_level: str = "INFO"
+    # Secret for signed tokens; when empty, one is generated once and kept in <data_dir>/secret.key.
+    secret: str = ""
+
+
+@dataclass
+class DatabaseConfig:
+    url: str = ""  # default: sqlite:///<data_dir>/threadline.db
+
+
+@dataclass
+class SmtpConfig:
+    host: str = "127.0.0.1"
+    port: int = 25
+    tls: str = "none"  # none | starttls | tls
+    username: str = ""
+    password: str = ""
+    timeout: float = 30.0
+    pool_size: int = 4
+
+
+@dataclass
+class ImapConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 143
+    tls: str = "none"  # none | starttls | tls
+    username: str = ""
+    password: str = ""
+    mailbox: str = "INBOX"
+    processed_folder: str = ""  # move processed mail here when set
+    poll_interval: float = 60.0
+    idle_renew: float = 25 * 60.0
+
+
+@dataclass
+class MailConfig:
+    # Domain for Message-IDs we generate; defaults to the support address's domain.
+    message_id_domain: str = ""
+    # How the reply address is formed from the support address and a token.
+    reply_address_form: str = "{local}+{token}@{domain}"
+    recap_count: int = 5
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    sender_window_seconds: int = 600
+    sender_window_max: int = 20
+
+
+@dataclass
+class WidgetConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # e.g. https://support.example.com; default http://host:port
+    allowed_origins: list[str] = field(default_factory=list)
+    widget_secret: str = ""  # for identify(); default: derived from general.secret
+    max_message_chars: int = 10_000
+    rate_limit_per_minute: int = 60
+    unverified_emails_per_day: int = 3
+    return_link_days: int = 30
+
+
+@dataclass
+class ConsoleConfig:
+    bell: bool = False
+    agent: str = ""
+
+
+@dataclass
+class Config:
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    imap: ImapConfig = field(default_factory=ImapConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    widget: WidgetConfig = field(default_factory=WidgetConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    source: str = ""  # the file it was read from, if any
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.general.data_dir).expanduser() if self.general.data_dir else default_data_dir()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'threadline.db'}"
+
+    def secret(self) -> str:
+        """The token secret: configured, else kept in <data_dir>/secret.key (created once, mode 0600)."""
+        if self.general.secret:
+            return self.general.secret
+        path = self.data_path / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    def as_dict(self, mask_secrets: bool = True) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for section in _sections():
+            values = dataclasses.asdict(getattr(self, section.name))
+            if mask_secrets:
+                values = {k: ("****" if k in SECRET_KEYS and v else v) for k, v in values.items()}
+            result[section.name] = values
+        result["database"]["effective_url"] = _mask_url(self.database_url) if mask_secrets else self.database_url
+        return result
+
+
+def _mask_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _sections() -> list[dataclasses.Field]:
+    return [f for f in fields(Config) if f.name != "source"]
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    kind_name = getattr(kind, "__name__", str(kind))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind is int or kind is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a {kind_name}, got {value!r}") from None
+    if kind is str:
+        if not isinstance(value, (str, int, float)):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return str(value)
+    if str(kind).startswith("list"):
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            return [str(item) for item in value]
+        raise ConfigError(f"{where}: expected a list, got {value!r}")
+    return value
+
+
+def _apply(config: Config, section_name: str, key: str, value: Any, where: str) -> None:
+    section = getattr(config, section_name)
+    hints = get_type_hints(type(section))
+    if key not in hints:
+        known = ", ".join(sorted(hints))
+        raise ConfigError(f"{where}: unknown key {section_name}.{key}; known keys: {known}")
+    setattr(section, key, _coerce(value, hints[key], where))
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the TOML file (path, else THREADLINE_CONFIG, else the default; a missing default is fine), then the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    config = Config()
+    explicit = path or environ.get(f"{ENV_PREFIX}CONFIG")
+    config_path = Path(explicit).expanduser() if explicit else default_config_path()
+    if config_path.exists():
+        try:
+            document = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the file or point --config elsewhere") from exc
+        section_names = {s.name for s in _sections()}
+        for section_name, values in document.items():
+            if section_name not in section_names or not isinstance(values, dict):
+                raise ConfigError(
+                    f"{config_path}: unknown section [{section_name}]; known sections: {', '.join(sorted(section_names))}"
+                )
+            for key, value in values.items():
+                _apply(config, section_name, key, value, f"{config_path} [{section_name}] {key}")
+        config.source = str(config_path)
+    elif explicit:
+        raise ConfigError(f"config file {config_path} does not exist; create it or drop --config/THREADLINE_CONFIG")
+    for variable, value in sorted(environ.items()):
+        if not variable.startswith(ENV_PREFIX) or variable in (f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}LANGUAGE"):
+            continue
+        rest = variable[len(ENV_PREFIX):].lower()
+        for section in _sections():
+            if rest.startswith(section.name + "_"):
+                _apply(config, section.name, rest[len(section.name) + 1:], value, f"environment variable {variable}")
+                break
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    for name, section in (("smtp", config.smtp), ("imap", config.imap)):
+        if section.tls not in ("none", "starttls", "tls"):
+            raise ConfigError(f"{name}.tls must be none, starttls or tls, not {section.tls!r}")
+        if not 0 < section.port < 65536:
+            raise ConfigError(f"{name}.port must be between 1 and 65535, not {section.port}")
+    if config.general.secret and len(config.general.secret) < 16:
+        raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

@@ -1,0 +1,346 @@
+"""The conversation service: start conversations, post messages, read marks, assignment, status, queue, transcript."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.clock import Clock
+from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.events import record_event
+from core.i18n import _
+from core.models import (
+    Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message,
+)
+from core.text import MAX_BODY_CHARS, clean_body, clean_name
+from core.transactions import transactional
+
+# Which status may follow which; setting the same status again is refused as a no-op transition.
+ALLOWED_TRANSITIONS: dict[ConversationStatus, set[ConversationStatus]] = {
+    ConversationStatus.queued: {ConversationStatus.open, ConversationStatus.pending, ConversationStatus.solved},
+    ConversationStatus.open: {ConversationStatus.queued, ConversationStatus.pending, ConversationStatus.solved},
+    ConversationStatus.pending: {ConversationStatus.open, ConversationStatus.queued, ConversationStatus.solved},
+    ConversationStatus.solved: {ConversationStatus.open, ConversationStatus.queued},
+}
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    conversation_id: int
+    public_id: str
+    end_user_name: str | None
+    end_user_email: str | None
+    status: ConversationStatus
+    assignee_id: int | None
+    language: str | None
+    last_message_channel: Channel | None
+    waiting_since: datetime | None
+    wait_seconds: float
+    unread_for_agents: int
+
+
+class ConversationService:
+    """Plain service over one session; every public method that changes state is one transaction."""
+
+    def __init__(self, session: Session, clock: Clock, max_body_chars: int = MAX_BODY_CHARS) -> None:
+        self.session = session
+        self.clock = clock
+        self.max_body_chars = max_body_chars
+
+    # --- lookups -------------------------------------------------------------------------------
+    def get(self, conversation_id: int, *, lock: bool = False) -> Conversation:
+        query = select(Conversation).where(Conversation.id == conversation_id)
+        if lock:
+            # Row lock on PostgreSQL; on SQLite the writing session holds the database lock already.
+            query = query.with_for_update()
+        conversation = self.session.exec(query.execution_options(populate_existing=True)).first()
+        if conversation is None:
+            raise NotFound(_("There is no conversation with id {id}.").format(id=conversation_id))
+        return conversation
+
+    def by_public_id(self, public_id: str) -> Conversation:
+        conversation = self.session.exec(select(Conversation).where(Conversation.public_id == public_id)).first()
+        if conversation is None:
+            raise NotFound(_("There is no conversation {id!r}.").format(id=public_id))
+        return conversation
+
+    def end_user(self, end_user_id: int) -> EndUser:
+        end_user = self.session.get(EndUser, end_user_id)
+        if end_user is None:
+            raise NotFound(_("There is no end user with id {id}.").format(id=end_user_id))
+        return end_user
+
+    def _agent(self, agent_id: int) -> Agent:
+        agent = self.session.get(Agent, agent_id)
+        if agent is None:
+            raise NotFound(_("There is no agent with id {id}.").format(id=agent_id))
+        return agent
+
+    # --- end users and conversations -------------------------------------------------------------
+    @transactional
+    def create_end_user(self, name: str | None = None, email: str | None = None, language: str | None = None,
+                        *, email_verified: bool = False, timezone: str | None = None) -> EndUser:
+        if email is not None:
+            from core.addresses import normalize_email
+
+            email = normalize_email(email)
+        now = self.clock.now()
+        end_user = EndUser(name=clean_name(name), email=email, email_verified=email_verified and email is not None,
+                           language=_clean_language(language), timezone=timezone, created_at=now)
+        self.session.add(end_user)
+        self.session.flush()
+        record_event(self.session, now, "end_user.created", None, end_user_id=end_user.id)
+        return end_user
+
+    @transactional
+    def start_conversation(self, end_user_id: int, *, channel: Channel | str = Channel.messaging,
+                           language: str | None = None) -> Conversation:
+        end_user = self.end_user(end_user_id)
+        channel = _channel(channel)
+        now = self.clock.now()
+        conversation = Conversation(
+            end_user_id=end_user.id, channel=channel, language=_clean_language(language) or end_user.language,
+            created_at=now, updated_at=now,
+        )
+        self.session.add(conversation)
+        self.session.flush()
+        record_event(self.session, now, "conversation.started", conversation.id,
+                     status=conversation.status.value, channel=channel.value, end_user_id=end_user.id)
+        self._on_state_change(conversation, "started")
+        return conversation
+
+    # --- messages ----------------------------------------------------------------------------------
+    @transactional
+    def post_message(self, conversation_id: int, author_kind: AuthorKind | str, body: str, *,
+                     agent_id: int | None = None, channel: Channel | str = Channel.messaging,
+                     email_message_id: str | None = None, email_fallback: bool = True,
+                     kind: str = "text", meta: dict[str, Any] | None = None) -> Message:
+        author_kind = AuthorKind(author_kind)
+        channel = _channel(channel)
+        body = clean_body(body, self.max_body_chars)
+        if author_kind is AuthorKind.agent:
+            if agent_id is None:
+                raise InvalidInput(_("An agent message needs the agent who writes it."))
+            self._agent(agent_id)
+        elif agent_id is not None:
+            raise InvalidInput(_("Only agent messages name an agent."))
+        if email_message_id is not None:
+            email_message_id = email_message_id.strip()
+            if self.session.exec(select(Message.id).where(Message.email_message_id == email_message_id)).first():
+                raise InvalidInput(_("An email with Message-ID {id} is stored already.").format(id=email_message_id))
+        conversation = self.get(conversation_id, lock=True)
+        now = self.clock.now()
+        conversation.last_seq += 1
+        message = Message(
+            conversation_id=conversation.id, seq=conversation.last_seq, author_kind=author_kind,
+            author_agent_id=agent_id,
+            author_end_user_id=conversation.end_user_id if author_kind is AuthorKind.end_user else None,
+            body=body, channel=channel, created_at=now, email_message_id=email_message_id,
+            email_fallback=email_fallback if author_kind is AuthorKind.agent else False, kind=kind, meta=meta,
+        )
+        before = conversation.status
+        conversation.updated_at = now
+        conversation.last_message_at = now
+        conversation.last_message_channel = channel
+        if author_kind is AuthorKind.end_user:
+            # The writer has read everything up to what they wrote.
+            conversation.end_user_read_seq = max(conversation.end_user_read_seq, message.seq)
+            if conversation.waiting_since is None:
+                conversation.waiting_since = now
+            if conversation.status in (ConversationStatus.pending, ConversationStatus.solved):
+                conversation.status = ConversationStatus.open if conversation.assignee_id else ConversationStatus.queued
+        elif author_kind is AuthorKind.agent:
+            conversation.agent_read_seq = max(conversation.agent_read_seq, message.seq)
+            conversation.waiting_since = None
+            if conversation.assignee_id is None:
+                conversation.assignee_id = agent_id
+            if conversation.status is ConversationStatus.queued:
+                conversation.status = ConversationStatus.open
+        self.session.add(conversation)
+        self.session.add(message)
+        self.session.flush()
+        payload: dict[str, Any] = dict(
+            seq=message.seq, message_id=message.id, author_kind=author_kind.value, channel=channel.value,
+            status=conversation.status.value, assignee_id=conversation.assignee_id,
+            end_user_read_seq=conversation.end_user_read_seq, agent_read_seq=conversation.agent_read_seq,
+        )
+        if kind != "text":
+            payload["message_kind"] = kind
+        record_event(self.session, now, "message.posted", conversation.id, **payload)
+        if conversation.status != before:
+            record_event(self.session, now, "conversation.status", conversation.id,
+                         status=conversation.status.value, previous=before.value)
+        self._on_state_change(conversation, "message", message=message)
+        return message
+
+    def post_end_user_message(self, conversation_id: int, body: str, **kwargs: Any) -> Message:
+        return self.post_message(conversation_id, AuthorKind.end_user, body, **kwargs)
+
+    def post_agent_message(self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True) -> Message:
+        return self.post_message(conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback)
+
+    def post_system_message(self, conversation_id: int, body: str, *, kind: str = "text",
+                            meta: dict[str, Any] | None = None) -> Message:
+        return self.post_message(conversation_id, AuthorKind.system, body, kind=kind, meta=meta)
+
+    # --- read state ----------------------------------------------------------------------------------
+    @transactional
+    def mark_read(self, conversation_id: int, side: AuthorKind | str, seq: int) -> int:
+        """Move one side's read mark up to seq; it never moves backwards. Returns the mark now in force."""
+        side = AuthorKind(side)
+        if side is AuthorKind.system:
+            raise InvalidInput(_("Only end users and agents read messages."))
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise InvalidInput(_("A read mark is a whole number of zero or more, not {seq!r}.").format(seq=seq))
+        conversation = self.get(conversation_id, lock=True)
+        if seq > conversation.last_seq:
+            raise InvalidInput(
+                _("Cannot mark message {seq} read: the conversation has {count} messages.").format(seq=seq, count=conversation.last_seq)
+            )
+        field = "end_user_read_seq" if side is AuthorKind.end_user else "agent_read_seq"
+        current = getattr(conversation, field)
+        if seq <= current:
+            return current
+        now = self.clock.now()
+        setattr(conversation, field, seq)
+        self.session.add(conversation)
+        record_event(self.session, now, f"read.{side.value}", conversation.id, seq=seq)
+        self._on_state_change(conversation, "read", side=side)
+        return seq
+
+    # --- assignment and status ------------------------------------------------------------------------
+    @transactional
+    def assign(self, conversation_id: int, agent_id: int) -> Conversation:
+        agent = self._agent(agent_id)
+        conversation = self.get(conversation_id, lock=True)
+        if conversation.assignee_id == agent.id:
+            raise InvalidTransition(_("The conversation is assigned to {name} already.").format(name=agent.name))
+        now = self.clock.now()
+        before = conversation.status
+        conversation.assignee_id = agent.id
+        if conversation.status is ConversationStatus.queued:
+            conversation.status = ConversationStatus.open
+        conversation.updated_at = now
+        self.session.add(conversation)
+        record_event(self.session, now, "conversation.assigned", conversation.id,
+                     assignee_id=agent.id, status=conversation.status.value, previous=before.value)
+        self._on_state_change(conversation, "assigned")
+        return conversation
+
+    @transactional
+    def unassign(self, conversation_id: int) -> Conversation:
+        conversation = self.get(conversation_id, lock=True)
+        if conversation.assignee_id is None:
+            raise InvalidTransition(_("The conversation is not assigned to anyone."))
+        now = self.clock.now()
+        before = conversation.status
+        conversation.assignee_id = None
+        if conversation.status is ConversationStatus.open:
+            conversation.status = ConversationStatus.queued  # released: back to the shared queue
+        conversation.updated_at = now
+        self.session.add(conversation)
+        record_event(self.session, now, "conversation.unassigned", conversation.id,
+                     assignee_id=None, status=conversation.status.value, previous=before.value)
+        self._on_state_change(conversation, "unassigned")
+        return conversation
+
+    @transactional
+    def set_status(self, conversation_id: int, status: ConversationStatus | str) -> Conversation:
+        try:
+            status = ConversationStatus(status)
+        except ValueError:
+            raise InvalidInput(
+                _("Unknown status {status!r}; use queued, open, pending or solved.").format(status=status)
+            ) from None
+        conversation = self.get(conversation_id, lock=True)
+        before = conversation.status
+        if status not in ALLOWED_TRANSITIONS[before]:
+            raise InvalidTransition(
+                _("A {before} conversation cannot become {after}.").format(before=before.value, after=status.value)
+            )
+        now = self.clock.now()
+        conversation.status = status
+        conversation.updated_at = now
+        if status is ConversationStatus.solved:
+            conversation.waiting_since = None
+        self.session.add(conversation)
+        record_event(self.session, now, "conversation.status", conversation.id, status=status.value, previous=before.value)
+        self._on_state_change(conversation, "status")
+        return conversation
+
+    # --- reading ------------------------------------------------------------------------------------
+    def transcript(self, conversation_id: int, after_seq: int = 0, limit: int | None = None) -> list[Message]:
+        self.get(conversation_id)
+        query = (select(Message).where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+                 .order_by(col(Message.seq)))
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.session.exec(query))
+
+    def unread_count(self, conversation: Conversation, side: AuthorKind | str) -> int:
+        """Messages written by the other side (agents, for the end user; the end user, for agents) above the mark."""
+        side = AuthorKind(side)
+        mark = conversation.end_user_read_seq if side is AuthorKind.end_user else conversation.agent_read_seq
+        other = AuthorKind.agent if side is AuthorKind.end_user else AuthorKind.end_user
+        count = self.session.exec(
+            select(func.count()).select_from(Message).where(
+                Message.conversation_id == conversation.id, Message.seq > mark, Message.author_kind == other)
+        ).one()
+        return int(count)
+
+    def queue(self, limit: int = 50, offset: int = 0) -> list[QueueEntry]:
+        """Conversations waiting for an agent, oldest wait first."""
+        now = self.clock.now()
+        unread = (
+            select(func.count()).select_from(Message)
+            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,
+                   Message.author_kind == AuthorKind.end_user)
+            .correlate(Conversation).scalar_subquery()
+        )
+        query = (
+            select(Conversation, EndUser.name, EndUser.email, unread)
+            .join(EndUser, EndUser.id == Conversation.end_user_id)
+            .where(col(Conversation.status).in_([ConversationStatus.queued, ConversationStatus.open]),
+                   col(Conversation.waiting_since).is_not(None))
+            .order_by(col(Conversation.waiting_since), col(Conversation.id))
+            .offset(offset).limit(limit)
+        )
+        entries = []
+        for conversation, name, email, unread_count in self.session.exec(query):
+            entries.append(QueueEntry(
+                conversation_id=conversation.id, public_id=conversation.public_id, end_user_name=name,
+                end_user_email=email, status=conversation.status, assignee_id=conversation.assignee_id,
+                language=conversation.language, last_message_channel=conversation.last_message_channel,
+                waiting_since=conversation.waiting_since,
+                wait_seconds=max(0.0, (now - conversation.waiting_since).total_seconds()),
+                unread_for_agents=int(unread_count),
+            ))
+        return entries
+
+    # --- rules that follow a change -----------------------------------------------------------------
+    def _on_state_change(self, conversation: Conversation, change: str, **details: Any) -> None:
+        """Rules run in the same transaction as every change (notification scheduling, triggers)."""
+        from core import rules
+
+        rules.after_change(self.session, self.clock.now(), conversation, change, **details)
+
+
+def _channel(channel: Channel | str) -> Channel:
+    try:
+        return Channel(channel)
+    except ValueError:
+        raise InvalidInput(_("Unknown channel {channel!r}; use messaging, email or api.").format(channel=channel)) from None
+
+
+def _clean_language(language: str | None) -> str | None:
+    if not language:
+        return None
+    from core.i18n import normalize_tag
+
+    tag = normalize_tag(language)
+    if not tag:
+        raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=language))
+    return tag

@@ -1,0 +1,40 @@
+"""Domain errors: each names the problem and, where there is one, the fix."""
+from __future__ import annotations
+
+
+class ThreadlineError(Exception):
+    """Base of every error a person may see; its message is meant to be shown as is."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ThreadlineError):
+    code = "not_found"
+
+
+class InvalidInput(ThreadlineError):
+    code = "invalid_input"
+
+
+class InvalidTransition(ThreadlineError):
+    code = "invalid_transition"
+
+
+class ConfigError(ThreadlineError):
+    code = "config_error"
+
+
+class Forbidden(ThreadlineError):
+    code = "forbidden"
+
+
+class PreconditionFailed(ThreadlineError):
+    code = "precondition_failed"
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing = list(missing or [])

@@ -1,0 +1,128 @@
+"""The append-only event log: written in the transaction of each change, followed by cursor from any process."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlmodel import Session, col, select
+
+from core.models import Event
+
+# On PostgreSQL ids come from a sequence before commit, so a follower could see id 11 commit before id 10
+# and skip 10 for ever. One transaction-scoped advisory lock serialises event writers, so ids commit in order.
+_PG_EVENT_LOCK_KEY = 0x7E11E
+
+
+def record_event(session: Session, now: datetime, kind: str, conversation_id: int | None = None, **payload: Any) -> Event:
+    """Append one event in the caller's transaction (it commits with the change it describes)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and not session.info.get("event_lock"):
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK_KEY})
+        session.info["event_lock"] = True
+    event = Event(conversation_id=conversation_id, kind=kind, payload=payload, created_at=now)
+    session.add(event)
+    return event
+
+
+def _forget_event_lock(session: Session) -> None:
+    session.info.pop("event_lock", None)
+
+
+try:  # the advisory lock ends with the transaction; forget it then
+    from sqlalchemy import event as _sa_event
+    from sqlalchemy.orm import Session as _OrmSession
+
+    _sa_event.listen(_OrmSession, "after_commit", _forget_event_lock)
+    _sa_event.listen(_OrmSession, "after_rollback", _forget_event_lock)
+except Exception:  # pragma: no cover
+    pass
+
+
+class EventLog:
+    """Reads the event log after a cursor."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def after(self, cursor: int, limit: int = 500, conversation_id: int | None = None) -> list[Event]:
+        query = select(Event).where(Event.id > cursor)
+        if conversation_id is not None:
+            query = query.where(Event.conversation_id == conversation_id)
+        return list(self.session.exec(query.order_by(col(Event.id)).limit(limit)))
+
+    def latest_id(self) -> int:
+        last = self.session.exec(select(Event.id).order_by(col(Event.id).desc()).limit(1)).first()
+        return last or 0
+
+
+class Wakeup:
+    """An in-process nudge for followers of the event log; only an optimisation over polling by cursor."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+        self._listeners: list[Any] = []
+
+    def notify(self) -> None:
+        with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a listener's failure must not break the writer
+                pass
+
+    def subscribe(self, listener: Any) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Any) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def wait(self, timeout: float) -> bool:
+        with self._condition:
+            start = self._generation
+            return self._condition.wait_for(lambda: self._generation != start, timeout)
+
+
+# One per process: services call notify() after a commit; followers wait on it between polls.
+wakeup = Wakeup()
+
+
+@dataclass
+class ReplayedConversation:
+    status: str = "queued"
+    assignee_id: int | None = None
+    seqs: list[int] = field(default_factory=list)
+    end_user_read_seq: int = 0
+    agent_read_seq: int = 0
+
+
+def replay(events: Iterable[Event]) -> dict[int, ReplayedConversation]:
+    """Rebuild each conversation's state from its events alone (used to check the log is complete)."""
+    state: dict[int, ReplayedConversation] = {}
+    for event in events:
+        if event.conversation_id is None:
+            continue
+        current = state.setdefault(event.conversation_id, ReplayedConversation())
+        payload = event.payload or {}
+        if "status" in payload:
+            current.status = payload["status"]
+        if event.kind == "message.posted":
+            current.seqs.append(payload["seq"])
+        elif event.kind == "read.end_user":
+            current.end_user_read_seq = payload["seq"]
+        elif event.kind == "read.agent":
+            current.agent_read_seq = payload["seq"]
+        if "assignee_id" in payload:
+            current.assignee_id = payload["assignee_id"]
+        if "end_user_read_seq" in payload:
+            current.end_user_read_seq = payload["end_user_read_seq"]
+        if "agent_read_seq" in payload:
+            current.agent_read_seq = payload["agent_read_seq"]
+    return state

@@ -1,0 +1,199 @@
+"""Database tables: end users, agents, conversations, messages, the event log, settings and the outbox.
+
+All times are stored as naive UTC and read back as aware UTC (see UTCDateTime).
+"""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, Text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from core.clock import UTC
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC and returns them aware, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time from the clock")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _time(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def new_public_id() -> str:
+    """An unguessable, URL-safe id shown outside the database (links, the widget, emails)."""
+    return secrets.token_urlsafe(12)
+
+
+class AgentStatus(str, enum.Enum):
+    online = "online"
+    away = "away"
+    offline = "offline"
+
+
+class ConversationStatus(str, enum.Enum):
+    queued = "queued"
+    open = "open"
+    pending = "pending"
+    solved = "solved"
+
+
+class AuthorKind(str, enum.Enum):
+    end_user = "end_user"
+    agent = "agent"
+    system = "system"
+
+
+class Channel(str, enum.Enum):
+    messaging = "messaging"
+    email = "email"
+    api = "api"
+
+
+class EndUser(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=new_public_id, unique=True, max_length=32)
+    name: Optional[str] = Field(default=None, max_length=200)
+    email: Optional[str] = Field(default=None, max_length=320, index=True)
+    # True once the address is proven: identify() with a valid signature, or an email reply from it.
+    email_verified: bool = False
+    # Set when a notification to this address bounced; cleared when the address changes.
+    email_failing: bool = False
+    language: Optional[str] = Field(default=None, max_length=35)
+    language_set_by_agent: bool = False
+    timezone: Optional[str] = Field(default=None, max_length=64)
+    blocked: bool = False
+    created_at: datetime = _time()
+
+
+class Agent(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    status: AgentStatus = AgentStatus.offline
+    is_admin: bool = False
+    os_user: Optional[str] = Field(default=None, unique=True, max_length=64)
+    language: Optional[str] = Field(default=None, max_length=35)
+    created_at: datetime = _time()
+    status_changed_at: Optional[datetime] = _time(nullable=True)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_conversation_waiting", "status", "waiting_since"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=new_public_id, unique=True, max_length=32)
+    end_user_id: int = Field(foreign_key="enduser.id", index=True)
+    status: ConversationStatus = ConversationStatus.queued
+    assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id", index=True)
+    language: Optional[str] = Field(default=None, max_length=35)
+    channel: Channel = Channel.messaging
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    # Highest seq allocated; the next message gets last_seq + 1 (allocated by an atomic UPDATE).
+    last_seq: int = 0
+    last_message_at: Optional[datetime] = _time(nullable=True)
+    last_message_channel: Optional[Channel] = None
+    # Since when the end user has been waiting for an agent; None when the agents spoke last.
+    waiting_since: Optional[datetime] = _time(nullable=True)
+    # Read high-water marks: the highest seq each side has read.
+    end_user_read_seq: int = 0
+    agent_read_seq: int = 0
+    # Continuous conversations: highest agent seq already handed to a notification, next due time.
+    notified_seq: int = 0
+    notify_due_at: Optional[datetime] = _time(nullable=True, index=True)
+    end_user_last_seen_at: Optional[datetime] = _time(nullable=True)
+    end_user_present: bool = False
+    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("conversation_id", "seq", name="uq_message_conversation_seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    seq: int
+    author_kind: AuthorKind
+    author_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    author_end_user_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    channel: Channel = Channel.messaging
+    created_at: datetime = _time()
+    email_message_id: Optional[str] = Field(default=None, unique=True, max_length=998)
+    # For agent messages: whether the email fallback may carry this message if it stays unread.
+    email_fallback: bool = True
+    # What the client should do with a system message (e.g. "email_request" shows the email form).
+    kind: str = Field(default="text", max_length=32)
+    meta: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Event(SQLModel, table=True):
+    """Append-only log of every state change, written in the same transaction; followed by cursor (id)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    kind: str = Field(max_length=64)
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    created_at: datetime = _time()
+
+
+class Setting(SQLModel, table=True):
+    """One account-wide setting per key, with a JSON value (see core.settings for keys and defaults)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = _time()
+
+
+class OutboxStatus(str, enum.Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+    bounced = "bounced"
+
+
+class OutboxJob(SQLModel, table=True):
+    """One email to send. Created in the same transaction as the state change that asks for it."""
+
+    __table_args__ = (Index("ix_outboxjob_ready", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(default="notification", max_length=32)
+    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    idempotency_key: str = Field(unique=True, max_length=200)
+    first_seq: int = 0
+    last_seq: int = 0
+    to_address: str = Field(max_length=320)
+    language: Optional[str] = Field(default=None, max_length=35)
+    # Fixed when the job is created, so a retry re-sends the same email and clients dedupe it.
+    message_id: str = Field(unique=True, max_length=998)
+    status: OutboxStatus = OutboxStatus.pending
+    attempts: int = 0
+    next_attempt_at: datetime = _time()
+    locked_until: Optional[datetime] = _time(nullable=True)
+    locked_by: Optional[str] = Field(default=None, max_length=128)
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _time()
+    sent_at: Optional[datetime] = _time(nullable=True)
+    payload: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -1,0 +1,2 @@
+"""Imports every module that defines tables, so SQLModel.metadata holds the whole schema."""
+from core import models  # noqa: F401

@@ -1,0 +1,57 @@
+"""The command line from the outside (a subprocess, as a user runs it) and the migration history."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+import core.tables  # noqa: F401
+
+
+def run_cli(*args, data_dir, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    env.update({"THREADLINE_GENERAL_DATA_DIR": str(data_dir), "THREADLINE_CONFIG": "", **(extra_env or {})})
+    env.pop("THREADLINE_CONFIG")
+    env["HOME"] = str(data_dir)  # keeps the default config path away from the real one
+    return subprocess.run([sys.executable, "-m", "threadline", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_help_lists_commands(tmp_path):
+    result = run_cli("--help", data_dir=tmp_path)
+    assert result.returncode == 0
+    for command in ("init", "doctor"):
+        assert command in result.stdout
+
+
+def test_init_then_doctor(tmp_path):
+    first = run_cli("init", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Created database" in first.stdout
+    again = run_cli("init", data_dir=tmp_path)
+    assert "up to date" in again.stdout
+    doctor = run_cli("doctor", data_dir=tmp_path, extra_env={"THREADLINE_SMTP_PASSWORD": "hunter2"})
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "hunter2" not in doctor.stdout and "****" in doctor.stdout
+    assert "ok: database" in doctor.stdout
+
+
+def test_doctor_reports_uninitialised_database(tmp_path):
+    result = run_cli("doctor", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "run: threadline init" in result.stdout
+
+
+def test_bad_configuration_is_one_line_without_traceback(tmp_path):
+    result = run_cli("doctor", data_dir=tmp_path, extra_env={"THREADLINE_SMTP_PORT": "many"})
+    assert result.returncode == 1
+    assert "THREADLINE_SMTP_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_migrations_match_the_models(db):
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []

@@ -1,0 +1,4 @@
+"""Allows `python -m threadline`."""
+from threadline.cli import main
+
+raise SystemExit(main())

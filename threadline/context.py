@@ -1,0 +1,24 @@
+"""What every command needs, built once from the configuration: the database, the clock, the token signer."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from core.clock import Clock, SystemClock
+from core.config import Config
+from core.db import Database
+from core.tokens import TokenSigner
+
+
+@dataclass
+class AppContext:
+    config: Config
+    clock: Clock = field(default_factory=SystemClock)
+
+    @functools.cached_property
+    def db(self) -> Database:
+        return Database(self.config.database_url)
+
+    @functools.cached_property
+    def signer(self) -> TokenSigner:
+        return TokenSigner(self.config.secret())
