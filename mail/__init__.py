@@ -1,0 +1,1 @@
+"""Email: composing and sending notifications from the outbox, receiving and threading replies."""

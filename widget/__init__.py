@@ -1,0 +1,1 @@
+"""The end user's web widget and its server (Starlette + uvicorn)."""
