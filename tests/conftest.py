@@ -14,6 +14,7 @@ from core.db import Database
 # Fixture modules owned by each part of the product; each registers its own fixtures.
 pytest_plugins = [
     "tests.fixtures.mailservers",
+    "tests.fixtures.smtp",
 ]
 
 TEST_DATABASE_URL = os.environ.get("THREADLINE_TEST_DATABASE_URL", "")

@@ -1,0 +1,84 @@
+"""Admin overrides of the notification email's subject and body, one row per language, stored in the database.
+
+The texts are Jinja templates; core stores them as given. mail.overrides validates them in a sandbox before it
+calls set(), so core needs no template engine.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.clock import Clock
+from core.errors import InvalidInput, NotFound
+from core.events import record_event
+from core.i18n import _, normalize_tag
+from core.models import UTCDateTime
+from core.transactions import transactional
+
+MAX_TEMPLATE_CHARS = 20_000
+MAX_SUBJECT_CHARS = 500
+
+
+class EmailTemplateOverride(SQLModel, table=True):
+    """Subject and/or body replacing the shipped text for one language; None keeps the shipped one."""
+
+    language: str = Field(primary_key=True, max_length=35)
+    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_by: Optional[int] = Field(default=None, foreign_key="agent.id")
+
+
+def _language(language: str) -> str:
+    tag = normalize_tag(language)
+    if not tag:
+        raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=language))
+    return tag
+
+
+class EmailTemplateService:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def get(self, language: str) -> EmailTemplateOverride | None:
+        return self.session.get(EmailTemplateOverride, _language(language))
+
+    def all(self) -> list[EmailTemplateOverride]:
+        return list(self.session.exec(select(EmailTemplateOverride).order_by(col(EmailTemplateOverride.language))))
+
+    @transactional
+    def set(self, language: str, *, subject: str | None = None, body: str | None = None,
+            agent_id: int | None = None) -> EmailTemplateOverride:
+        """Store an override already validated by mail.overrides; None or blank keeps the shipped text."""
+        language = _language(language)
+        subject = subject if subject and subject.strip() else None
+        body = body if body and body.strip() else None
+        if subject is not None and (len(subject) > MAX_SUBJECT_CHARS or "\n" in subject.strip()):
+            raise InvalidInput(_("The subject must be one line of at most {limit} characters.").format(limit=MAX_SUBJECT_CHARS))
+        if body is not None and len(body) > MAX_TEMPLATE_CHARS:
+            raise InvalidInput(_("The body is longer than {limit} characters.").format(limit=MAX_TEMPLATE_CHARS))
+        if subject is None and body is None:
+            raise InvalidInput(_("Give a subject or a body to override; to go back to the shipped text, clear the override."))
+        now = self.clock.now()
+        row = self.session.get(EmailTemplateOverride, language) or EmailTemplateOverride(language=language, updated_at=now)
+        row.subject = subject.strip() if subject else None
+        row.body = body
+        row.updated_at = now
+        row.updated_by = agent_id
+        self.session.add(row)
+        record_event(self.session, now, "email_template.set", None, language=language,
+                     subject=row.subject is not None, body=row.body is not None, agent_id=agent_id)
+        return row
+
+    @transactional
+    def clear(self, language: str, agent_id: int | None = None) -> None:
+        language = _language(language)
+        row = self.session.get(EmailTemplateOverride, language)
+        if row is None:
+            raise NotFound(_("There is no email override for {language}.").format(language=language))
+        self.session.delete(row)
+        record_event(self.session, self.clock.now(), "email_template.cleared", None, language=language, agent_id=agent_id)

@@ -1,0 +1,153 @@
+"""Admin overrides of the notification text: validated and rendered in a Jinja sandbox, previewed for the console."""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlmodel import Session
+
+from core.clock import Clock
+from core.config import Config
+from core.email_templates import EmailTemplateOverride, EmailTemplateService
+from core.errors import InvalidInput
+from core.i18n import _, translations
+from core.settings import SettingsService
+from mail.compose import (
+    MessageView, NotificationContent, localized_time, reply_address, render_bodies, render_subject,
+    widget_public_url,
+)
+
+log = logging.getLogger(__name__)
+
+# Overrides are short; a loop over a huge range would stall the sender, so ranges are capped.
+MAX_RANGE = 1000
+
+
+class OverrideError(InvalidInput):
+    """An override that cannot be used; names the part, the line and the reason."""
+
+    def __init__(self, part: str, line: int | None, reason: str) -> None:
+        if line:
+            message = _("The {part} override has an error on line {line}: {reason}").format(part=part, line=line, reason=reason)
+        else:
+            message = _("The {part} override has an error: {reason}").format(part=part, reason=reason)
+        super().__init__(message)
+        self.part = part
+        self.line = line
+        self.reason = reason
+
+
+class _OverrideSandbox(SandboxedEnvironment):
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if __obj is range and args and max(int(a) for a in args if isinstance(a, int)) > MAX_RANGE:
+            raise OverrideError("range", None, _("ranges are limited to {limit} items").format(limit=MAX_RANGE))
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox() -> SandboxedEnvironment:
+    """The sandbox overrides render in: no Python internals, undefined names are errors, no autoescape (plain text)."""
+    return _OverrideSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a rendering error came from (Jinja rewrites tracebacks to point at the template)."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_override(text: str, variables: dict[str, Any], fallback: str | None) -> str | None:
+    """text rendered in the sandbox; if it fails at send time, fallback (the shipped text) is used and logged."""
+    try:
+        return sandbox().from_string(text).render(variables)
+    except Exception as exc:  # an override must never stop an email; the shipped text takes over
+        log.warning("email override failed to render (%s); using the shipped text", exc)
+        return fallback
+
+
+def check_override(part: str, text: str | None, variables: dict[str, Any]) -> None:
+    """Raise OverrideError when text does not parse or does not render with sample variables."""
+    if not text or not text.strip():
+        return
+    try:
+        template = sandbox().from_string(text)
+    except TemplateSyntaxError as exc:
+        raise OverrideError(part, exc.lineno, exc.message or str(exc)) from None
+    try:
+        template.render(variables)
+    except OverrideError as exc:
+        raise OverrideError(part, _template_line(exc), exc.reason) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise OverrideError(part, _template_line(exc), str(exc) or type(exc).__name__) from None
+
+
+def sample_content(language: str, brand_name: str = "Support", support_address: str = "support@example.com",
+                   now: datetime | None = None, config: Config | None = None) -> NotificationContent:
+    """A made-up notification in language, for validating and previewing overrides."""
+    t = translations(language)
+    now = now or datetime(2026, 1, 5, 9, 0).astimezone()
+    base = widget_public_url(config) if config else "https://support.example.com"
+    reply = reply_address(config, support_address, "sample-token") if config else support_address
+    return NotificationContent(
+        message_id=f"<preview@{support_address.rpartition('@')[2] or 'example.com'}>",
+        to_address="end.user@example.com", to_name="Alex", language=language, brand_name=brand_name,
+        support_address=support_address, reply_address=reply, conversation_public_id="preview",
+        conversation_url=f"{base}/?conversation=preview",
+        unread=[
+            MessageView("Sam", localized_time(now - timedelta(minutes=12), language, None),
+                        t.gettext("Thanks for waiting! Your order shipped this morning.")),
+            MessageView("Sam", localized_time(now - timedelta(minutes=11), language, None),
+                        t.gettext("Here is the tracking number: 123456.")),
+        ],
+        recap=[MessageView(t.gettext("You"), localized_time(now - timedelta(minutes=20), language, None),
+                           t.gettext("Where is my order?"), from_end_user=True)],
+    )
+
+
+def validate(subject: str | None, body: str | None, language: str = "en") -> None:
+    """Raise OverrideError for the first part that does not parse or render."""
+    variables = sample_content(language).variables()
+    check_override(_("subject"), subject, variables)
+    check_override(_("body"), body, variables)
+
+
+def save_override(session: Session, clock: Clock, language: str, *, subject: str | None = None,
+                  body: str | None = None, agent_id: int | None = None) -> EmailTemplateOverride:
+    """Validate, then store; an invalid override raises OverrideError and the stored text stays as it was."""
+    validate(subject, body, language)
+    return EmailTemplateService(session, clock).set(language, subject=subject, body=body, agent_id=agent_id)
+
+
+@dataclass(frozen=True)
+class Preview:
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+def preview(session: Session, clock: Clock, language: str, *, subject: str | None = None, body: str | None = None,
+            config: Config | None = None) -> Preview:
+    """Render a sample notification in language with the stored override, or with the candidate texts given."""
+    from core.i18n import negotiate
+
+    language = negotiate(language)
+    settings = SettingsService(session, clock).load()
+    content = sample_content(language, settings.brand_name, settings.support_address or "support@example.com",
+                             now=clock.now(), config=config)
+    stored = EmailTemplateService(session, clock).get(language)
+    content.override_subject = subject if subject is not None else (stored.subject if stored else None)
+    content.override_body = body if body is not None else (stored.body if stored else None)
+    validate(content.override_subject, content.override_body, language)
+    text, html = render_bodies(content)
+    return Preview(language=language, subject=render_subject(content), text=text, html=html)

@@ -1,0 +1,248 @@
+"""The SMTP sender: leases due outbox jobs, composes them, sends over a small pool of reused connections, records."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import AsyncIterator, Callable
+
+import aiosmtplib
+from aiosmtplib import (
+    SMTPAuthenticationError, SMTPException, SMTPNotSupported, SMTPRecipientsRefused, SMTPResponseException,
+)
+
+from core.clock import Clock
+from core.config import Config, SmtpConfig
+from core.db import Database
+from core.errors import ConfigError
+from core.i18n import _
+from core.models import OutboxStatus
+from core.outbox import OutboxService, SendOutcome, backoff_delay
+from core.tokens import TokenSigner
+from mail.compose import NotificationGatherer, build_email
+
+log = logging.getLogger(__name__)
+
+# A pooled connection idle longer than this is checked with NOOP first: servers drop idle clients.
+IDLE_CHECK_SECONDS = 10.0
+
+
+class SmtpPool:
+    """At most size connections to the configured server, each reused across emails."""
+
+    def __init__(self, config: SmtpConfig, size: int | None = None) -> None:
+        self.config = config
+        self.size = max(1, size or config.pool_size)
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._slots = asyncio.Semaphore(self.size)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        cfg = self.config
+        return aiosmtplib.SMTP(
+            hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
+            use_tls=cfg.tls == "tls", start_tls=cfg.tls == "starttls",
+            username=cfg.username or None, password=cfg.password or None,
+        )
+
+    async def _fresh(self) -> aiosmtplib.SMTP:
+        client = self._client()
+        await client.connect()
+        return client
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """A connected client; it returns to the pool after use, or is dropped if anything went wrong."""
+        async with self._slots:
+            client = None
+            while self._idle and client is None:
+                candidate, last_used = self._idle.pop()
+                if not candidate.is_connected:
+                    continue
+                if time.monotonic() - last_used > IDLE_CHECK_SECONDS:
+                    try:
+                        await candidate.noop()
+                    except SMTPException:
+                        candidate.close()
+                        continue
+                client = candidate
+            if client is None:
+                client = await self._fresh()
+            try:
+                yield client
+            except BaseException:
+                client.close()
+                raise
+            if client.is_connected:
+                self._idle.append((client, time.monotonic()))
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client, _last in idle:
+            try:
+                await asyncio.wait_for(client.quit(), 2)
+            except (SMTPException, OSError, asyncio.TimeoutError):
+                client.close()
+
+
+@dataclass
+class PreparedEmail:
+    """A leased job ready to send, or the reason it could not be composed."""
+
+    job_id: int
+    sender: str
+    recipient: str
+    message: EmailMessage | None
+    outcome: SendOutcome | None = None
+
+
+def classify_failure(job_id: int, exc: BaseException, recipient: str, rng: Callable[[], float] | None = None) -> SendOutcome:
+    """Temporary (4xx, connection trouble) -> retry later; permanent (5xx, no SMTPUTF8) -> failed with the reason."""
+    if isinstance(exc, SMTPNotSupported):
+        return SendOutcome(job_id, OutboxStatus.failed, _(
+            "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
+            "offer; use a server that supports SMTPUTF8 or ask the end user for another address.").format(address=recipient))
+    if isinstance(exc, SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        reason = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        if codes and all(code >= 500 for code in codes):
+            return SendOutcome(job_id, OutboxStatus.failed, _("The mail server refused the email: {reason}").format(reason=reason))
+        return SendOutcome(job_id, OutboxStatus.pending, reason)
+    if isinstance(exc, SMTPAuthenticationError):
+        # A wrong password is the admin's to fix; the email stays queued meanwhile.
+        return SendOutcome(job_id, OutboxStatus.pending, _("The mail server refused our login: {code} {message}").format(
+            code=exc.code, message=exc.message))
+    if isinstance(exc, SMTPResponseException):
+        reason = f"{exc.code} {exc.message}"
+        if exc.code >= 500:
+            return SendOutcome(job_id, OutboxStatus.failed, _("The mail server refused the email: {reason}").format(reason=reason))
+        return SendOutcome(job_id, OutboxStatus.pending, reason)
+    if isinstance(exc, ConfigError):
+        return SendOutcome(job_id, OutboxStatus.pending, exc.message)
+    # Connection refused or dropped, timeouts, TLS trouble: the server may be back soon.
+    return SendOutcome(job_id, OutboxStatus.pending, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+class OutboxSender:
+    """Asyncio worker: lease a batch, compose it in a thread, send it through the pool, record it in a thread."""
+
+    def __init__(self, db: Database, config: Config, signer: TokenSigner, clock: Clock, *,
+                 worker_id: str | None = None, batch_size: int = 100, lease_seconds: float = 300.0,
+                 poll_interval: float = 30.0, pool: SmtpPool | None = None,
+                 rng: Callable[[], float] = random.random) -> None:
+        self.db = db
+        self.config = config
+        self.signer = signer
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.poll_interval = poll_interval
+        self.pool = pool or SmtpPool(config.smtp)
+        self.rng = rng
+        self._nudged = asyncio.Event()
+        self._stopping = False
+        self.sent_count = 0
+
+    # --- one batch -------------------------------------------------------------------------------
+    def _lease_and_compose(self) -> list[PreparedEmail]:
+        with self.db.session() as session:
+            jobs = OutboxService(session, self.clock, self.rng).lease(self.worker_id, self.batch_size, self.lease_seconds)
+            if not jobs:
+                return []
+            now = self.clock.now()
+            gatherer = NotificationGatherer(session, self.config, self.signer, now)
+            prepared = []
+            for job in jobs:
+                try:
+                    content = gatherer.gather(job)
+                    prepared.append(PreparedEmail(job.id, content.support_address, job.to_address, build_email(content, now)))
+                except Exception as exc:
+                    if not isinstance(exc, ConfigError):
+                        log.exception("could not compose outbox job %s", job.id)
+                    outcome = classify_failure(job.id, exc, job.to_address)
+                    if outcome.status is OutboxStatus.pending and not isinstance(exc, ConfigError):
+                        outcome = SendOutcome(job.id, OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
+                    prepared.append(PreparedEmail(job.id, "", job.to_address, None, outcome))
+            return prepared
+
+    async def _deliver(self, item: PreparedEmail) -> SendOutcome:
+        if item.outcome is not None:
+            return item.outcome
+        assert item.message is not None
+        try:
+            async with self.pool.connection() as client:
+                errors, response = await client.send_message(item.message, sender=item.sender, recipients=[item.recipient])
+        except Exception as exc:
+            outcome = classify_failure(item.job_id, exc, item.recipient)
+            log.warning("sending outbox job %s to %s failed (%s): %s", item.job_id, item.recipient,
+                        "permanent" if outcome.status is OutboxStatus.failed else "will retry", outcome.detail)
+            return outcome
+        return SendOutcome(item.job_id, OutboxStatus.sent, response)
+
+    def _record(self, outcomes: list[SendOutcome]) -> None:
+        # Retry delays are computed here, from each job's attempt count, with the sender's jitter source.
+        with self.db.session() as session:
+            service = OutboxService(session, self.clock, self.rng)
+            service.record_outcomes(outcomes)
+
+    async def run_once(self) -> int:
+        """Send one batch of due jobs; returns how many jobs were leased (0: nothing was due)."""
+        prepared = await asyncio.to_thread(self._lease_and_compose)
+        if not prepared:
+            return 0
+        outcomes = list(await asyncio.gather(*(self._deliver(item) for item in prepared)))
+        # Shielded: once emails went out, a cancellation waits for them to be recorded.
+        await asyncio.shield(asyncio.to_thread(self._record, outcomes))
+        self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
+        return len(prepared)
+
+    # --- the loop ----------------------------------------------------------------------------------
+    def nudge(self) -> None:
+        """New jobs may be due (called by the scheduler after a claim, on the event loop's thread)."""
+        self._nudged.set()
+
+    async def _seconds_until_due(self) -> float:
+        def earliest() -> float:
+            with self.db.read_session() as session:
+                when = OutboxService(session, self.clock).next_attempt_at()
+            if when is None:
+                return self.poll_interval
+            return min(self.poll_interval, max(0.0, (when - self.clock.now()).total_seconds()))
+
+        return await asyncio.to_thread(earliest)
+
+    async def run(self) -> None:
+        """Send until stop(); between batches sleep until a retry is due, a nudge comes, or the poll interval."""
+        try:
+            while not self._stopping:
+                try:
+                    leased = await self.run_once()
+                except (OSError, SMTPException) as exc:  # the database or server hiccupped; try again shortly
+                    log.warning("outbox sender: %s", exc)
+                    leased = 0
+                if leased or self._stopping:
+                    continue
+                wait = await self._seconds_until_due()
+                self._nudged.clear()
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(self._nudged.wait(), wait)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            await self.pool.close()
+
+    async def stop(self) -> None:
+        """Finish the batch in hand (sent emails get recorded), then return from run()."""
+        self._stopping = True
+        self._nudged.set()

@@ -1,0 +1,107 @@
+"""An SMTP server inside this process (aiosmtpd on the running event loop): keeps what it receives, can hand it on."""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import inspect
+import logging
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Awaitable, Callable
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReceivedEmail:
+    """One email as the server received it: envelope and raw bytes, parsed on demand."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    mail_options: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+DeliveryCallback = Callable[[ReceivedEmail], Any]
+
+
+class _KeepingHandler:
+    def __init__(self, server: "EmbeddedSmtpServer") -> None:
+        self.server = server
+
+    async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
+        received = ReceivedEmail(mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos),
+                                 data=bytes(envelope.original_content or envelope.content or b""),
+                                 mail_options=list(envelope.mail_options))
+        return await self.server.accept(received)
+
+
+class EmbeddedSmtpServer:
+    """aiosmtpd serving on the current event loop; port 0 picks a free port (read .port after start())."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, on_message: DeliveryCallback | None = None,
+                 *, smtputf8: bool = True, handler: Any = None, hostname: str = "threadline.local") -> None:
+        self.host = host
+        self.port = port
+        self.on_message = on_message
+        self.smtputf8 = smtputf8
+        self.handler = handler or _KeepingHandler(self)
+        self.hostname = hostname
+        self.received: list[ReceivedEmail] = []
+        self._server: asyncio.AbstractServer | None = None
+        self._arrived = asyncio.Condition()
+
+    async def start(self) -> "EmbeddedSmtpServer":
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: SMTP(self.handler, enable_SMTPUTF8=self.smtputf8, hostname=self.hostname, loop=loop),
+            host=self.host, port=self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("embedded SMTP server listening on %s:%s", self.host, self.port)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> "EmbeddedSmtpServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    async def accept(self, received: ReceivedEmail) -> str:
+        """Keep the email, run the delivery callback, answer 250 (or 451 when the callback failed)."""
+        if self.on_message is not None:
+            try:
+                result = self.on_message(received)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("delivery callback failed; the sender will retry")
+                return "451 4.3.0 Delivery failed here, try again later"
+        self.received.append(received)
+        async with self._arrived:
+            self._arrived.notify_all()
+        return "250 2.0.0 OK"
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedEmail]:
+        """Wait until count emails have arrived (a wait on an event, not a sleep); returns them."""
+        async def arrived() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.received) >= count)
+
+        await asyncio.wait_for(arrived(), timeout)
+        return list(self.received)
+
+
+__all__ = ["EmbeddedSmtpServer", "ReceivedEmail", "DeliveryCallback", "Awaitable"]
