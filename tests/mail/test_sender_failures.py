@@ -1,0 +1,188 @@
+"""The sender against servers that fail: temporary and permanent refusals, dropped connections, a server that is down, a crash."""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from core.models import Event, OutboxStatus
+from core.outbox import OutboxService, backoff_delay
+from mail.sender import OutboxSender
+from tests.fixtures.smtp import mail_config
+from threadline.embedded_smtp import EmbeddedSmtpServer
+
+
+def _sender(world, port, **kwargs) -> OutboxSender:
+    kwargs.setdefault("worker_id", "test-worker")
+    return OutboxSender(world.db, mail_config(port), world.signer, world.clock, rng=lambda: 0.5, **kwargs)
+
+
+def _message_id(raw: bytes) -> str:
+    return email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"]
+
+
+def _due_in(world, job) -> float:
+    return (job.next_attempt_at - world.clock.now()).total_seconds()
+
+
+def test_backoff_grows_and_is_capped():
+    low = [backoff_delay(n, rng=lambda: 0.0) for n in range(1, 12)]
+    high = [backoff_delay(n, rng=lambda: 1.0) for n in range(1, 12)]
+    assert low[:3] == [15.0, 30.0, 60.0]
+    # Below the cap, jitter never makes a later wait shorter than an earlier one.
+    assert all(high[i] <= low[i + 1] for i in range(6))
+    assert max(high) == 3600.0 and min(low[7:]) == 1800.0
+
+
+async def test_421_then_250_is_retried_and_sent_once(world, scripted_smtp_server):
+    server = await scripted_smtp_server(["421 4.3.2 Service busy, try later", "250"])
+    job_id = world.notify(world.conversation(), ["Hello again"])
+    sender = _sender(world, server.port)
+
+    await sender.run_once()
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.pending and job.attempts == 1
+    assert "421" in job.last_error and _due_in(world, job) == 22.5
+    assert await sender.run_once() == 0  # not due yet
+
+    world.advance(22.5)
+    await sender.run_once()
+    await sender.pool.close()
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.sent and job.attempts == 2
+    assert len(server.received) == 1
+    assert server.received[0].message["Message-ID"] == job.message_id
+
+
+async def test_550_fails_for_good_with_the_reason(world, scripted_smtp_server):
+    server = await scripted_smtp_server(["550 5.1.1 No such mailbox here"])
+    job_id = world.notify(world.conversation(), ["Hello"])
+    sender = _sender(world, server.port)
+    await sender.run_once()
+    world.advance(3600)
+    assert await sender.run_once() == 0
+    await sender.pool.close()
+
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.failed
+    assert "550 5.1.1 No such mailbox here" in job.last_error
+    assert server.received == [] and server.handler.attempts == 1
+    with world.db.read_session() as session:
+        assert [j.id for j in OutboxService(session, world.clock).failed_jobs()] == [job_id]
+        event = session.exec(select(Event).where(Event.kind == "notification.failed")).one()
+    assert "No such mailbox" in event.payload["reason"]
+
+
+async def test_connection_dropped_mid_data_is_retried_with_the_same_message_id(world, scripted_smtp_server):
+    server = await scripted_smtp_server(["drop", "250"])
+    job_id = world.notify(world.conversation(), ["Hello"])
+    sender = _sender(world, server.port)
+    await sender.run_once()
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.pending and job.last_error
+
+    world.advance(_due_in(world, job))
+    await sender.run_once()
+    await sender.pool.close()
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.sent
+    assert len(server.handler.seen) == 2 and len(server.received) == 1
+    assert {_message_id(raw) for raw in server.handler.seen} == {job.message_id}
+
+
+async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
+    job_ids = [world.notify(world.conversation(email=f"user{i}@example.org"), [f"Reply {i}"]) for i in range(3)]
+    sender = _sender(world, down_smtp_port)
+    waits = []
+    for _attempt in range(4):
+        assert await sender.run_once() == 3
+        jobs = [world.job(j) for j in job_ids]
+        assert all(j.status is OutboxStatus.pending for j in jobs)
+        waits.append(_due_in(world, jobs[0]))
+        world.advance(waits[-1])
+    assert waits == [22.5, 45.0, 90.0, 180.0]
+    assert "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
+
+    server = EmbeddedSmtpServer(port=down_smtp_port)
+    await server.start()
+    try:
+        assert await sender.run_once() == 3
+        await sender.pool.close()
+    finally:
+        await server.stop()
+    assert sorted(r.rcpt_tos[0] for r in server.received) == ["user0@example.org", "user1@example.org", "user2@example.org"]
+    assert all(world.job(j).status is OutboxStatus.sent for j in job_ids)
+
+
+async def test_crash_between_send_and_record_resends_the_same_email_once(world, smtp_server):
+    job_id = world.notify(world.conversation(), ["Hello"])
+    crashing = _sender(world, smtp_server.port, worker_id="doomed", lease_seconds=60)
+
+    def crash(outcomes):
+        raise RuntimeError("process killed before recording")
+
+    crashing._record = crash  # the emails go out, the record never happens
+    try:
+        await crashing.run_once()
+    except RuntimeError:
+        pass
+    await crashing.pool.close()
+    assert len(smtp_server.received) == 1
+    assert world.job(job_id).status is OutboxStatus.pending
+
+    survivor = _sender(world, smtp_server.port, worker_id="survivor")
+    assert await survivor.run_once() == 0  # the lease still holds
+    world.advance(61)
+    assert await survivor.run_once() == 1
+    await survivor.pool.close()
+    job = world.job(job_id)
+    assert job.status is OutboxStatus.sent and job.attempts == 2
+    ids = [r.message["Message-ID"] for r in smtp_server.received]
+    assert ids == [job.message_id, job.message_id]
+    with world.db.read_session() as session:
+        sent_events = session.exec(select(Event).where(Event.kind == "notification.sent")).all()
+    assert len(sent_events) == 1
+
+
+async def test_agent_retry_sends_a_failed_email_again(world, scripted_smtp_server):
+    server = await scripted_smtp_server(["554 5.7.1 Rejected for policy reasons", "250"])
+    job_id = world.notify(world.conversation(), ["Hello"])
+    sender = _sender(world, server.port)
+    await sender.run_once()
+    assert world.job(job_id).status is OutboxStatus.failed
+    with world.db.session() as session:
+        OutboxService(session, world.clock).retry(job_id)
+    await sender.run_once()
+    await sender.pool.close()
+    assert world.job(job_id).status is OutboxStatus.sent
+    assert len(server.received) == 1
+    with world.db.read_session() as session:
+        kinds = [e.kind for e in session.exec(select(Event).order_by(col(Event.id)))]
+    assert kinds[-3:] == ["notification.failed", "notification.retried", "notification.sent"]
+
+
+async def test_run_stops_cleanly_after_its_batch(world, smtp_server):
+    sender = _sender(world, smtp_server.port, poll_interval=30)
+    task = asyncio.create_task(sender.run())
+    job_id = world.notify(world.conversation(), ["Hello"])
+    sender.nudge()
+    await smtp_server.wait_for(1)
+    await sender.stop()
+    await asyncio.wait_for(task, 10)
+    assert world.job(job_id).status is OutboxStatus.sent
+    assert sender.pool._idle == []
+
+
+def test_retry_refuses_a_pending_job(world):
+    job_id = world.notify(world.conversation(), ["Hello"])
+    with world.db.session() as session:
+        try:
+            OutboxService(session, world.clock).retry(job_id)
+        except Exception as exc:
+            assert "Only a failed or bounced email can be retried" in str(exc)
+        else:
+            raise AssertionError("retry of a pending job was accepted")
+    assert world.job(job_id).status is OutboxStatus.pending
