@@ -85,7 +85,8 @@ class WidgetConfig:
     allowed_origins: list[str] = field(default_factory=list)
     widget_secret: str = ""  # for identify(); default: derived from general.secret
     max_message_chars: int = 10_000
-    rate_limit_per_minute: int = 60
+    rate_limit_per_minute: int = 60  # per end-user token
+    rate_limit_per_minute_per_address: int = 300  # per client IP address (several people may share one)
     unverified_emails_per_day: int = 3
     return_link_days: int = 30
 

@@ -1,0 +1,298 @@
+"""What an end user can do, as synchronous calls into core: each is one short session, run in a worker thread."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from core.addresses import normalize_email
+from core.clock import Clock
+from core.conversations import ConversationService
+from core.db import Database
+from core.errors import InvalidInput, NotFound
+from core.i18n import N_
+from core.identity import signature_is_valid
+from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
+from core.tokens import TokenSigner
+from widget.errors import ApiError
+from widget.strings import clean_language
+
+log = logging.getLogger(__name__)
+
+CLIENT_CHANNELS = {"messaging": Channel.messaging, "api": Channel.api}
+TRANSCRIPT_PAGE = 500
+
+
+# --- what clients see ---------------------------------------------------------------------------------
+def message_json(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+    return {
+        "seq": message.seq,
+        "author": message.author_kind.value,
+        "author_name": agent_name if message.author_kind is AuthorKind.agent else None,
+        "body": message.body,
+        "channel": message.channel.value,
+        "kind": message.kind,
+        "meta": message.meta if message.author_kind is AuthorKind.system else None,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def conversation_json(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.public_id,
+        "status": conversation.status.value,
+        "last_seq": conversation.last_seq,
+        "end_user_read_seq": conversation.end_user_read_seq,
+        "created_at": conversation.created_at.isoformat(),
+    }
+
+
+def end_user_json(end_user: EndUser) -> dict[str, Any]:
+    return {"name": end_user.name, "email": end_user.email, "email_verified": end_user.email_verified,
+            "language": end_user.language}
+
+
+def transcript_json(session: Session, conversation_id: int, after: int = 0,
+                    limit: int = TRANSCRIPT_PAGE) -> list[dict[str, Any]]:
+    """A conversation's messages after seq `after`, oldest first, with each agent's display name."""
+    query = (select(Message, Agent.name).outerjoin(Agent, Agent.id == Message.author_agent_id)
+             .where(Message.conversation_id == conversation_id, Message.seq > after)
+             .order_by(Message.seq).limit(limit))
+    return [message_json(message, name) for message, name in session.exec(query)]
+
+
+# --- the engine's services (imported where used, so the widget starts before every rule is present) --------
+def _end_user_service(session: Session, clock: Clock) -> Any:
+    from core.end_users import EndUserService
+
+    return EndUserService(session, clock)
+
+
+class WidgetDesk:
+    """The end user's side of the desk. Every method opens its own session and returns plain JSON-ready data."""
+
+    def __init__(self, db: Database, clock: Clock, signer: TokenSigner, widget_secret: bytes, *,
+                 max_message_chars: int, return_link_days: int) -> None:
+        self.db = db
+        self.clock = clock
+        self.signer = signer
+        self.widget_secret = widget_secret
+        self.max_message_chars = max_message_chars
+        self.return_link_days = return_link_days
+
+    # --- checks -----------------------------------------------------------------------------------------
+    def _end_user(self, session: Session, end_user_id: int) -> EndUser:
+        end_user = session.get(EndUser, end_user_id)
+        if end_user is None:
+            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation."))
+        if end_user.blocked:
+            raise ApiError("blocked", N_("This chat is not available to you."))
+        return end_user
+
+    def _conversation(self, session: Session, end_user: EndUser, public_id: str) -> Conversation:
+        conversation = session.exec(select(Conversation).where(Conversation.public_id == public_id)).first()
+        # Someone else's conversation looks exactly like a missing one, so ids cannot be probed.
+        if conversation is None or conversation.end_user_id != end_user.id:
+            raise ApiError("not_found", N_("There is no conversation {id!r} for you."), id=public_id)
+        return conversation
+
+    def _email(self, session: Session, address: str) -> str:
+        try:
+            email = normalize_email(address)
+        except InvalidInput:
+            raise ApiError("invalid_email", N_("{address!r} is not a valid email address. Check it and try again."),
+                           address=address) from None
+        if _end_user_service(session, self.clock).is_blocked_address(email):
+            raise ApiError("blocked", N_("This email address cannot be used here."))
+        return email
+
+    def _check_signature(self, email: str | None, signature: str | None) -> bool:
+        """True for a good signature, False when none was given; a wrong one is refused."""
+        if not signature:
+            return False
+        if not email or not signature_is_valid(self.widget_secret, email, signature):
+            raise ApiError("invalid_signature", N_("The identity signature does not match this email address; "
+                                                   "the website must sign the email with its widget secret."))
+        return True
+
+    def _body(self, body: Any) -> str:
+        if not isinstance(body, str) or not body.strip():
+            raise ApiError("invalid_input", N_("The message is empty; write some text before sending."))
+        if len(body) > self.max_message_chars:
+            raise ApiError("message_too_large", N_("The message is {length} characters long; the limit is {limit}. "
+                                                   "Shorten it or split it."),
+                           length=len(body), limit=self.max_message_chars)
+        return body
+
+    def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[dict[str, Any]]:
+        return transcript_json(session, conversation.id, after)
+
+    def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> dict[str, Any]:
+        session.refresh(conversation)
+        return {"token": self.signer.end_user_token(end_user.id), "end_user": end_user_json(end_user),
+                "conversation": conversation_json(conversation), "messages": self._transcript(session, conversation, 0)}
+
+    # --- actions ------------------------------------------------------------------------------------------
+    def start(self, end_user_id: int | None, *, name: str | None = None, email: str | None = None,
+              signature: str | None = None, language: str | None = None, channel: str = "messaging") -> dict[str, Any]:
+        """A new conversation, for a new end user or the one the token names; returns the token to keep."""
+        channel_value = _client_channel(channel)
+        language = clean_language(language)
+        with self.db.session() as session:
+            conversations = ConversationService(session, self.clock, self.max_message_chars)
+            verified = self._check_signature(email, signature)
+            clean_email = self._email(session, email) if email else None
+            try:
+                if end_user_id is None:
+                    end_user = conversations.create_end_user(name, clean_email, language, email_verified=verified)
+                else:
+                    end_user = self._end_user(session, end_user_id)
+                    if clean_email and (clean_email != end_user.email or (verified and not end_user.email_verified)):
+                        _end_user_service(session, self.clock).set_email(end_user.id, clean_email, verified=verified)
+                    if language:
+                        _end_user_service(session, self.clock).set_language(end_user.id, language, by_agent=False)
+                    if name and name != end_user.name:
+                        _end_user_service(session, self.clock).set_name(end_user.id, name)
+                conversation = conversations.start_conversation(end_user.id, channel=channel_value, language=language)
+            except InvalidInput as exc:
+                raise ApiError("invalid_input", exc.message, translated=True) from None
+            session.refresh(end_user)
+            return self._started(session, end_user, conversation)
+
+    def resume(self, return_token: str) -> dict[str, Any]:
+        """Open the conversation an email's return link names, with a fresh end-user token."""
+        from core.tokens import InvalidToken
+
+        try:
+            conversation_id = self.signer.verify_return_link_token(return_token, self.clock.now())
+        except InvalidToken as exc:
+            if str(exc) == "expired":
+                raise ApiError("return_link_expired", N_("This link has expired. Start a new conversation; "
+                                                         "we still have the old one.")) from None
+            raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email.")) from None
+        with self.db.read_session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
+            end_user = self._end_user(session, conversation.end_user_id)
+            return self._started(session, end_user, conversation)
+
+    def return_link_token(self, conversation_id: int) -> str:
+        """A return link token valid for the configured number of days (what emails carry)."""
+        return self.signer.return_link_token(conversation_id, self.clock.now() + timedelta(days=self.return_link_days))
+
+    def transcript(self, end_user_id: int, public_id: str, after: int = 0) -> dict[str, Any]:
+        with self.db.read_session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            return {"conversation": conversation_json(conversation),
+                    "messages": self._transcript(session, conversation, after)}
+
+    def post(self, end_user_id: int, public_id: str, body: Any, channel: str = "messaging") -> dict[str, Any]:
+        channel_value = _client_channel(channel)
+        body = self._body(body)
+        with self.db.session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            try:
+                message = ConversationService(session, self.clock, self.max_message_chars).post_end_user_message(
+                    conversation.id, body, channel=channel_value)
+            except InvalidInput as exc:
+                raise ApiError("invalid_input", exc.message, translated=True) from None
+            return message_json(message)
+
+    def mark_read(self, end_user_id: int, public_id: str, seq: Any) -> dict[str, Any]:
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise ApiError("invalid_input", N_("seq must be a whole number of zero or more."))
+        with self.db.session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            if seq > conversation.last_seq:
+                raise ApiError("invalid_input", N_("Message {seq} does not exist yet; the conversation has {count}."),
+                               seq=seq, count=conversation.last_seq)
+            mark = ConversationService(session, self.clock).mark_read(conversation.id, AuthorKind.end_user, seq)
+            return {"end_user_read_seq": mark}
+
+    def give_email(self, end_user_id: int, address: Any, *, name: str | None = None,
+                   signature: str | None = None) -> dict[str, Any]:
+        """Store the end user's email: trusted (verified) only with a good identify() signature."""
+        if not isinstance(address, str) or not address.strip():
+            raise ApiError("invalid_email", N_("Enter your email address."))
+        address = address.strip()
+        with self.db.session() as session:
+            verified = self._check_signature(address, signature)
+            end_user = self._end_user(session, end_user_id)
+            email = self._email(session, address)
+            service = _end_user_service(session, self.clock)
+            try:
+                if email != end_user.email or (verified and not end_user.email_verified):
+                    service.set_email(end_user.id, email, verified=verified)
+                if name and name != end_user.name:
+                    service.set_name(end_user.id, name)
+            except InvalidInput as exc:
+                raise ApiError("invalid_email", exc.message, translated=True) from None
+            session.refresh(end_user)
+            return {"end_user": end_user_json(end_user)}
+
+    def set_language(self, end_user_id: int, tag: Any) -> dict[str, Any]:
+        language = clean_language(tag if isinstance(tag, str) else None)
+        if not language:
+            raise ApiError("invalid_input", N_("{language!r} is not a language tag; use one such as en, de or pt-BR."),
+                           language=tag)
+        with self.db.session() as session:
+            end_user = self._end_user(session, end_user_id)
+            _end_user_service(session, self.clock).set_language(end_user.id, language, by_agent=False)
+            session.refresh(end_user)
+            return {"end_user": end_user_json(end_user)}
+
+    def profile(self, end_user_id: int) -> dict[str, Any]:
+        with self.db.read_session() as session:
+            return {"end_user": end_user_json(self._end_user(session, end_user_id))}
+
+    def availability(self) -> dict[str, Any]:
+        """Whether the team is online, how many agents and waiting conversations, and the expected wait."""
+        from core.wait_time import estimate
+
+        with self.db.read_session() as session:
+            found = estimate(session, self.clock)
+        return {"team_online": found.team_online, "agents_online": found.agents_online,
+                "queue_length": found.queue_length, "wait_seconds": found.seconds}
+
+    # --- the live connection --------------------------------------------------------------------------------
+    def authorize(self, end_user_id: int, public_id: str) -> int:
+        """The row id of the end user's conversation public_id; raises ApiError when it is not theirs."""
+        with self.db.read_session() as session:
+            return self._conversation(session, self._end_user(session, end_user_id), public_id).id
+
+    def open_feed(self, end_user_id: int, public_id: str, after: int) -> dict[str, Any]:
+        """For a WebSocket: the messages after `after`, the read mark, and how often to send heartbeats."""
+        from core.settings import SettingsService
+
+        with self.db.read_session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            timeout = SettingsService(session, self.clock).load().presence_timeout_seconds
+            return {"messages": self._transcript(session, conversation, after),
+                    "end_user_read_seq": conversation.end_user_read_seq,
+                    # Three heartbeats per presence timeout, so one lost frame does not drop presence.
+                    "heartbeat_seconds": max(3, timeout // 3)}
+
+    def report_presence(self, conversation_id: int, state: str) -> None:
+        from core.presence import PresenceService
+
+        with self.db.session() as session:
+            try:
+                PresenceService(session, self.clock).report(conversation_id, state)
+            except NotFound:  # the conversation was deleted while connected
+                log.info("presence for missing conversation %s ignored", conversation_id)
+
+
+def _client_channel(channel: Any) -> Channel:
+    if channel is None:
+        return Channel.messaging
+    found = CLIENT_CHANNELS.get(channel) if isinstance(channel, str) else None
+    if found is None:
+        raise ApiError("invalid_input", N_("Unknown channel {channel!r}; use messaging or api."), channel=channel)
+    return found

@@ -1,0 +1,219 @@
+"""The JSON API (the "API channel"): start a conversation, post, read the transcript, mark read, give an email."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+
+from babel.support import NullTranslations
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.errors import ThreadlineError
+from core.i18n import N_, translations
+from core.tokens import InvalidToken, TokenSigner
+from widget.actions import WidgetDesk
+from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
+from widget.ratelimit import RateLimiter, retry_after_header
+from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
+
+log = logging.getLogger(__name__)
+
+
+def request_language(request: Request) -> str:
+    """The reader's language: ?lang= (repeatable), else Accept-Language, negotiated against the catalogs."""
+    return negotiate_language(*request.query_params.getlist("lang"),
+                              *accepted_languages(request.headers.get("accept-language")))
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class WidgetApi:
+    """Route handlers; each checks limits and the token, then runs one WidgetDesk call in a worker thread."""
+
+    def __init__(self, desk: WidgetDesk, signer: TokenSigner, *, per_token: RateLimiter, per_address: RateLimiter,
+                 max_request_bytes: int) -> None:
+        self.desk = desk
+        self.signer = signer
+        self.per_token = per_token
+        self.per_address = per_address
+        self.max_request_bytes = max_request_bytes
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+    def end_user_id(self, request: Request, required: bool = True) -> int | None:
+        header = request.headers.get("authorization", "")
+        scheme, _sep, token = header.partition(" ")
+        if not header:
+            if required:
+                raise ApiError("unauthorized", N_("Send the end-user token as 'Authorization: Bearer <token>'."))
+            return None
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError("unauthorized", N_("Send the end-user token as 'Authorization: Bearer <token>'."))
+        try:
+            return self.signer.verify_end_user_token(token.strip())
+        except InvalidToken:
+            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+
+    def check_rate(self, request: Request, end_user_id: int | None) -> None:
+        waits = [self.per_address.hit(f"ip:{client_address(request)}")]
+        if end_user_id is not None:
+            waits.append(self.per_token.hit(f"user:{end_user_id}"))
+        wait = max(waits)
+        if wait > 0:
+            raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
+                           headers=retry_after_header(wait), seconds=max(1, round(wait)))
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_request_bytes):
+            raise ApiError("request_too_large", N_("The request is larger than {limit} bytes."), limit=self.max_request_bytes)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_request_bytes:
+                raise ApiError("request_too_large", N_("The request is larger than {limit} bytes."),
+                               limit=self.max_request_bytes)
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError("invalid_json", N_("The request body is not valid JSON.")) from None
+        if not isinstance(body, dict):
+            raise ApiError("invalid_json", N_("The request body must be a JSON object."))
+        return body
+
+    async def respond(self, request: Request, work: Callable[[], Any], *, status: int = 200,
+                      token_required: bool = True) -> Response:
+        translator = translations(request_language(request))
+        try:
+            end_user_id = self.end_user_id(request, required=token_required)
+            self.check_rate(request, end_user_id)
+            result = await work(end_user_id)
+        except ApiError as error:
+            return api_error_response(error, translator)
+        except ThreadlineError as error:
+            code = error.code if error.code in ERROR_CODES else "invalid_input"
+            return error_response(code, error.message)
+        except Exception:
+            log.exception("widget API request %s %s failed", request.method, request.url.path)
+            return error_response("internal_error", translator.gettext("Something went wrong on our side; try again."))
+        return JSONResponse(result, status_code=status, headers={"Cache-Control": "no-store"})
+
+    # --- routes -----------------------------------------------------------------------------------------------
+    async def start(self, request: Request) -> Response:
+        async def work(end_user_id: int | None) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(
+                self.desk.start, end_user_id, name=_text(body, "name"), email=_text(body, "email"),
+                signature=_text(body, "signature"), language=_text(body, "language"), channel=body.get("channel"))
+        return await self.respond(request, work, status=201, token_required=False)
+
+    async def transcript(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            after = _whole(request.query_params.get("after", "0"), "after")
+            return await run_in_threadpool(self.desk.transcript, end_user_id, request.path_params["id"], after)
+        return await self.respond(request, work)
+
+    async def post(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(self.desk.post, end_user_id, request.path_params["id"], body.get("body"),
+                                           body.get("channel"))
+        return await self.respond(request, work, status=201)
+
+    async def mark_read(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(self.desk.mark_read, end_user_id, request.path_params["id"], body.get("seq"))
+        return await self.respond(request, work)
+
+    async def email(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(self.desk.give_email, end_user_id, body.get("email"))
+        return await self.respond(request, work)
+
+    async def identify(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            if not _text(body, "signature"):
+                raise ApiError("invalid_signature", N_("identify() needs the signature computed by the website's server."))
+            return await run_in_threadpool(self.desk.give_email, end_user_id, body.get("email"),
+                                           name=_text(body, "name"), signature=_text(body, "signature"))
+        return await self.respond(request, work)
+
+    async def language(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(self.desk.set_language, end_user_id, body.get("language"))
+        return await self.respond(request, work)
+
+    async def me(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            return await run_in_threadpool(self.desk.profile, end_user_id)
+        return await self.respond(request, work)
+
+    async def resume(self, request: Request) -> Response:
+        async def work(_end_user_id: None) -> Any:
+            body = await self.json_body(request)
+            token = _text(body, "token")
+            if not token:
+                raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
+            return await run_in_threadpool(self.desk.resume, token)
+        return await self.respond(request, work, token_required=False)
+
+    async def availability(self, request: Request) -> Response:
+        language = request_language(request)
+
+        async def work(_end_user_id: None) -> Any:
+            found = await run_in_threadpool(self.desk.availability)
+            return {**found, "language": language,
+                    "text": availability_text(language, found["team_online"], found["wait_seconds"])}
+        return await self.respond(request, work, token_required=False)
+
+    async def strings(self, request: Request) -> Response:
+        language = request_language(request)
+
+        async def work(_end_user_id: None) -> Any:
+            return widget_strings(language)
+        return await self.respond(request, work, token_required=False)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/api/v1/conversations", self.start, methods=["POST"]),
+            Route("/api/v1/conversations/{id}/messages", self.transcript, methods=["GET"]),
+            Route("/api/v1/conversations/{id}/messages", self.post, methods=["POST"]),
+            Route("/api/v1/conversations/{id}/read", self.mark_read, methods=["POST"]),
+            Route("/api/v1/me", self.me, methods=["GET"]),
+            Route("/api/v1/me/email", self.email, methods=["POST"]),
+            Route("/api/v1/me/identify", self.identify, methods=["POST"]),
+            Route("/api/v1/me/language", self.language, methods=["PUT"]),
+            Route("/api/v1/return", self.resume, methods=["POST"]),
+            Route("/api/v1/availability", self.availability, methods=["GET"]),
+            Route("/widget/strings", self.strings, methods=["GET"]),
+        ]
+
+
+def _text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError("invalid_input", N_("{field} must be text."), field=key)
+    return value.strip() or None
+
+
+def _whole(value: str, name: str) -> int:
+    if not value.isdigit():
+        raise ApiError("invalid_input", N_("{field} must be a whole number of zero or more."), field=name)
+    return int(value)
+
+
+__all__ = ["WidgetApi", "request_language", "client_address", "NullTranslations"]

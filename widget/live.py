@@ -1,0 +1,144 @@
+"""Live updates for WebSockets: one thread per server follows the event log and fans new messages out to sockets."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+from sqlmodel import col, select
+
+from core.db import Database
+from core.events import EventLog, Wakeup
+from core.models import Agent, Message
+from widget.actions import message_json
+
+log = logging.getLogger(__name__)
+
+# Event kinds a widget cares about; everything else only moves the cursor.
+_MESSAGE = "message.posted"
+_READ = "read.end_user"
+
+
+class Subscriber:
+    """One socket's inbox: the follower thread puts items, the socket's task takes them on its own loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def deliver(self, item: dict[str, Any]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the socket's loop has closed
+            pass
+
+
+class ConversationFeed:
+    """Follows the event log by cursor in one thread, nudged by core.events.wakeup, polling as a fallback.
+
+    The poll interval bounds the delay for changes made by other processes (the agent console); changes in this
+    process arrive as soon as they commit. One query per batch serves every socket, however many there are.
+    """
+
+    def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.2) -> None:
+        self.db = db
+        self.wakeup = wakeup
+        self.poll_interval = poll_interval
+        self._subscribers: dict[int, set[Subscriber]] = defaultdict(set)
+        self._lock = threading.Lock()
+        self._nudge = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self.cursor = 0
+
+    # --- subscriptions (called from the event loop) -------------------------------------------------------
+    def subscribe(self, conversation_id: int, subscriber: Subscriber) -> None:
+        self.start()
+        with self._lock:
+            self._subscribers[conversation_id].add(subscriber)
+
+    def unsubscribe(self, conversation_id: int, subscriber: Subscriber) -> None:
+        with self._lock:
+            subscribers = self._subscribers.get(conversation_id)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._subscribers[conversation_id]
+
+    def subscriber_count(self, conversation_id: int) -> int:
+        with self._lock:
+            return len(self._subscribers.get(conversation_id, ()))
+
+    # --- the thread ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start following (once); returns when the cursor is set, so nothing committed after this call is missed."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="threadline-widget-feed", daemon=True)
+            self._thread.start()
+        self._started.wait(10)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._nudge.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(5)
+        self.wakeup.unsubscribe(self._nudge.set)
+
+    def _run(self) -> None:
+        self.wakeup.subscribe(self._nudge.set)
+        try:
+            with self.db.read_session() as session:
+                self.cursor = EventLog(session).latest_id()
+        finally:
+            self._started.set()
+        while not self._stop.is_set():
+            self._nudge.wait(self.poll_interval)
+            # Cleared before reading, so a commit that lands during the read nudges the next round.
+            self._nudge.clear()
+            try:
+                while self._follow_once():
+                    pass
+            except Exception:  # keep following: a dropped database connection must not end live updates
+                log.exception("following the event log failed; retrying")
+                self._stop.wait(1.0)
+
+    def _follow_once(self) -> bool:
+        """Read one batch after the cursor and deliver it; True when there may be more."""
+        with self.db.read_session() as session:
+            events = EventLog(session).after(self.cursor, limit=500)
+            if not events:
+                return False
+            with self._lock:
+                watched = set(self._subscribers)
+            message_ids = [e.payload.get("message_id") for e in events
+                           if e.kind == _MESSAGE and e.conversation_id in watched]
+            messages: dict[int, dict[str, Any]] = {}
+            if message_ids:
+                query = (select(Message, Agent.name).where(col(Message.id).in_(message_ids))
+                         .outerjoin(Agent, Agent.id == Message.author_agent_id))
+                for message, agent_name in session.exec(query):
+                    messages[message.id] = message_json(message, agent_name)
+            self.cursor = events[-1].id
+            by_conversation: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for event in events:
+                if event.conversation_id not in watched:
+                    continue
+                if event.kind == _MESSAGE:
+                    item = messages.get(event.payload.get("message_id"))
+                    if item is not None:
+                        by_conversation[event.conversation_id].append({"type": "message", "message": item})
+                elif event.kind == _READ:
+                    by_conversation[event.conversation_id].append({"type": "read", "seq": event.payload.get("seq")})
+        with self._lock:
+            targets = {cid: list(self._subscribers.get(cid, ())) for cid in by_conversation}
+        for conversation_id, items in by_conversation.items():
+            for subscriber in targets[conversation_id]:
+                for item in items:
+                    subscriber.deliver(item)
+        return len(events) == 500

@@ -1,0 +1,359 @@
+/* Threadline web widget: embed with <script src="https://support.example.com/widget/threadline.js" defer></script>.
+   Vanilla JavaScript, no build step. Every text from people is inserted with textContent, never as markup. */
+(function () {
+  "use strict";
+  if (window.Threadline && window.Threadline.version) return;
+
+  var script = document.currentScript;
+  var attr = function (name) { return script ? script.getAttribute(name) : null; };
+  var server = (attr("data-server") || (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/+$/, "");
+  var storeKey = "threadline:" + server;
+  var S = {
+    open: false, token: null, conversation: null, profile: null, identity: null, language: attr("data-locale"),
+    messages: {}, lastSeq: 0, readSeq: 0, reading: 0, socket: null, retry: 0, heartbeat: null, statusTimer: null,
+    strings: {}, stringsReady: null, starting: null
+  };
+  var ui = {};
+
+  // --- storage and the server ----------------------------------------------------------------------
+  function restore() {
+    try {
+      var saved = JSON.parse(localStorage.getItem(storeKey) || "null");
+      if (saved && saved.token && saved.conversation) { S.token = saved.token; S.conversation = saved.conversation; }
+    } catch (e) { /* storage disabled: the conversation lasts as long as the page */ }
+  }
+  function remember() {
+    try { localStorage.setItem(storeKey, JSON.stringify({ token: S.token, conversation: S.conversation })); } catch (e) { /* see restore */ }
+  }
+  function forget() {
+    S.token = null; S.conversation = null; S.messages = {}; S.lastSeq = 0; S.readSeq = 0;
+    try { localStorage.removeItem(storeKey); } catch (e) { /* see restore */ }
+    if (ui.list) ui.list.textContent = "";
+  }
+  function languages() {
+    if (S.language) return [S.language];
+    var list = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+    return Array.prototype.slice.call(list);
+  }
+  function api(method, path, body) {
+    var headers = { "Accept-Language": languages().join(", ") };
+    if (S.token) headers.Authorization = "Bearer " + S.token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(server + path, {
+      method: method, headers: headers, credentials: "omit", mode: "cors",
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.ok) return data;
+        var error = new Error((data.error && data.error.message) || S.strings.error_generic || response.statusText);
+        error.code = data.error ? data.error.code : "http_" + response.status;
+        throw error;
+      });
+    });
+  }
+  function t(key) { return S.strings[key] || ""; }
+
+  // --- building the widget -------------------------------------------------------------------------
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+  function build() {
+    if (ui.root) return;
+    var host = el("div");
+    host.id = "threadline-widget";
+    document.body.appendChild(host);
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    var style = el("link");
+    style.rel = "stylesheet";
+    style.href = server + "/widget/threadline.css";
+    root.appendChild(style);
+    ui.root = root;
+    ui.launcher = el("button", "tl-launcher");
+    ui.launcher.type = "button";
+    ui.launcher.addEventListener("click", function () { S.open ? close() : open(); });
+    ui.panel = el("section", "tl-panel");
+    ui.panel.hidden = true;
+    ui.panel.setAttribute("role", "dialog");
+    var header = el("header", "tl-header");
+    ui.title = el("h2", "tl-title");
+    ui.status = el("p", "tl-status");
+    ui.closeButton = el("button", "tl-close", "×");
+    ui.closeButton.type = "button";
+    ui.closeButton.addEventListener("click", close);
+    header.appendChild(ui.title);
+    header.appendChild(ui.closeButton);
+    header.appendChild(ui.status);
+    ui.intro = el("p", "tl-intro");
+    ui.list = el("ol", "tl-messages");
+    ui.list.setAttribute("role", "log");
+    ui.list.setAttribute("aria-live", "polite");
+    ui.error = el("p", "tl-error");
+    ui.error.setAttribute("role", "alert");
+    ui.composer = el("form", "tl-composer");
+    ui.input = el("textarea", "tl-input");
+    ui.input.rows = 2;
+    ui.send = el("button", "tl-send");
+    ui.send.type = "submit";
+    ui.composer.appendChild(ui.input);
+    ui.composer.appendChild(ui.send);
+    ui.composer.addEventListener("submit", function (event) { event.preventDefault(); submitMessage(); });
+    ui.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitMessage(); }
+    });
+    [header, ui.intro, ui.list, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
+    root.appendChild(ui.panel);
+    root.appendChild(ui.launcher);
+    applyStrings();
+  }
+  function applyStrings() {
+    if (!ui.root) return;
+    ui.launcher.textContent = t("launcher");
+    ui.title.textContent = t("title");
+    ui.closeButton.setAttribute("aria-label", t("close"));
+    ui.intro.textContent = t("intro");
+    ui.input.placeholder = t("placeholder");
+    ui.input.setAttribute("aria-label", t("placeholder"));
+    ui.send.textContent = t("send");
+    ui.panel.setAttribute("aria-label", t("title"));
+  }
+  function loadStrings() {
+    var query = languages().map(function (tag) { return "lang=" + encodeURIComponent(tag); }).join("&");
+    S.stringsReady = api("GET", "/widget/strings?" + query).then(function (data) {
+      S.strings = data.strings;
+      if (ui.root) ui.root.host && ui.root.host.setAttribute("lang", data.language.replace("_", "-"));
+      applyStrings();
+    }).catch(function () { /* keep the previous strings */ });
+    return S.stringsReady;
+  }
+  function showError(text) { if (ui.error) ui.error.textContent = text || ""; }
+  function refreshStatus() {
+    var query = languages().map(function (tag) { return "lang=" + encodeURIComponent(tag); }).join("&");
+    return api("GET", "/api/v1/availability?" + query).then(function (data) {
+      ui.status.textContent = data.text;
+      ui.status.classList.toggle("tl-online", !!data.team_online);
+    }).catch(function () { /* the header keeps the last known status */ });
+  }
+
+  // --- messages --------------------------------------------------------------------------------------
+  function render(message) {
+    if (S.messages[message.seq]) return;
+    var item = el("li", "tl-message tl-" + message.author);
+    item.setAttribute("data-seq", message.seq);
+    if (message.author !== "system") {
+      var who = message.author === "end_user" ? t("you") : (message.author_name || t("agent"));
+      if (message.channel === "email") who += " · " + t("via_email");
+      item.appendChild(el("span", "tl-author", who));
+    }
+    item.appendChild(el("div", "tl-body", message.body));
+    if (message.kind === "email_request") item.appendChild(emailForm());
+    var next = null;
+    Object.keys(S.messages).forEach(function (seq) {
+      if (+seq > message.seq && (!next || +seq < +next.getAttribute("data-seq"))) next = S.messages[seq];
+    });
+    ui.list.insertBefore(item, next);
+    S.messages[message.seq] = item;
+    if (message.seq > S.lastSeq) {
+      S.lastSeq = message.seq;
+      ui.list.scrollTop = ui.list.scrollHeight;
+    }
+    ui.intro.hidden = true;
+    markRead();
+  }
+  // A message counts as read only when it was on screen: the widget open and the page visible.
+  function markRead() {
+    if (!S.open || !S.conversation || document.visibilityState !== "visible") return;
+    var seq = S.lastSeq;
+    if (seq <= S.readSeq || seq <= S.reading) return;
+    S.reading = seq;
+    api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/read", { seq: seq })
+      .then(function (data) { S.readSeq = Math.max(S.readSeq, data.end_user_read_seq); })
+      .catch(function () { S.reading = S.readSeq; });
+  }
+  function emailForm() {
+    var form = el("form", "tl-email-form");
+    form.noValidate = true;
+    var label = el("label", "tl-email-label", t("email_label"));
+    // type=text: browsers' email inputs refuse internationalized addresses such as jörg@bücher.example.
+    var input = el("input", "tl-email-input");
+    input.type = "text";
+    input.inputMode = "email";
+    input.autocomplete = "email";
+    input.placeholder = t("email_placeholder");
+    if (S.profile && S.profile.email) input.value = S.profile.email;
+    label.appendChild(input);
+    var button = el("button", "tl-email-submit", t("email_submit"));
+    button.type = "submit";
+    var error = el("p", "tl-email-error");
+    error.setAttribute("role", "alert");
+    form.appendChild(label);
+    form.appendChild(button);
+    form.appendChild(error);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      error.textContent = "";
+      button.disabled = true;
+      api("POST", "/api/v1/me/email", { email: input.value }).then(function (data) {
+        S.profile = data.end_user;
+        var done = el("p", "tl-email-saved", t("email_saved").replace("{email}", data.end_user.email));
+        form.replaceWith(done);
+      }).catch(function (failure) {
+        error.textContent = failure.message;
+        button.disabled = false;
+      });
+    });
+    return form;
+  }
+  function submitMessage() {
+    var text = ui.input.value;
+    if (!text.trim()) return;
+    ui.send.disabled = true;
+    showError("");
+    startConversation().then(function () {
+      return api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/messages", { body: text });
+    }).then(function (message) {
+      ui.input.value = "";
+      render(message);
+    }).catch(function (failure) {
+      showError(failure.message);
+    }).then(function () { ui.send.disabled = false; });
+  }
+  function startConversation() {
+    if (S.conversation) return Promise.resolve();
+    if (S.starting) return S.starting;
+    var body = { language: languages()[0] };
+    if (S.identity) { body.email = S.identity.email; body.name = S.identity.name; body.signature = S.identity.signature; }
+    S.starting = api("POST", "/api/v1/conversations", body).catch(function (failure) {
+      if (failure.code !== "invalid_signature") throw failure;
+      console.warn("Threadline: identify() signature refused; continuing without the identity.");
+      S.identity = null;
+      return api("POST", "/api/v1/conversations", { language: languages()[0] });
+    }).then(function (data) {
+      adopt(data);
+    }).then(function () { S.starting = null; }, function (failure) { S.starting = null; throw failure; });
+    return S.starting;
+  }
+  function adopt(data) {
+    if (S.conversation !== data.conversation.id) forget();
+    S.token = data.token;
+    S.conversation = data.conversation.id;
+    S.profile = data.end_user;
+    S.readSeq = data.conversation.end_user_read_seq;
+    remember();
+    (data.messages || []).forEach(render);
+    connect();
+  }
+
+  // --- the live connection ---------------------------------------------------------------------------
+  function connect() {
+    if (!S.open || !S.token || !S.conversation || S.socket) return;
+    var socket = new WebSocket(server.replace(/^http/, "ws") + "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/live");
+    S.socket = socket;
+    socket.onopen = function () { socket.send(JSON.stringify({ type: "hello", token: S.token, after: S.lastSeq })); };
+    socket.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "ready") {
+        S.retry = 0;
+        showError("");
+        S.readSeq = Math.max(S.readSeq, frame.end_user_read_seq);
+        startHeartbeat(socket, frame.heartbeat_seconds);
+      } else if (frame.type === "message") {
+        render(frame.message);
+      } else if (frame.type === "read") {
+        S.readSeq = Math.max(S.readSeq, frame.seq);
+      } else if (frame.type === "error") {
+        showError(frame.error.message);
+        if (frame.error.code === "unauthorized" || frame.error.code === "not_found") forget();
+      }
+    };
+    socket.onclose = function (event) {
+      if (S.socket === socket) S.socket = null;
+      stopHeartbeat();
+      // 4401/4403/4404: the session is gone or refused; reconnecting would not help.
+      if (!S.open || (event.code >= 4400 && event.code < 4429) || event.code > 4429 && event.code < 4500) return;
+      showError(t("offline"));
+      S.retry = Math.min(S.retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, S.retry));
+    };
+  }
+  function startHeartbeat(socket, seconds) {
+    stopHeartbeat();
+    S.heartbeat = setInterval(function () {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "heartbeat" }));
+    }, Math.max(3, seconds || 20) * 1000);
+  }
+  function stopHeartbeat() { if (S.heartbeat) clearInterval(S.heartbeat); S.heartbeat = null; }
+
+  // --- the public API ----------------------------------------------------------------------------------
+  function open() {
+    build();
+    S.open = true;
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute("aria-expanded", "true");
+    refreshStatus();
+    if (!S.statusTimer) S.statusTimer = setInterval(refreshStatus, 60000);
+    connect();
+    markRead();
+    ui.input.focus();
+  }
+  function close() {
+    S.open = false;
+    if (ui.panel) ui.panel.hidden = true;
+    if (ui.launcher) ui.launcher.setAttribute("aria-expanded", "false");
+    if (S.statusTimer) clearInterval(S.statusTimer);
+    S.statusTimer = null;
+    stopHeartbeat();
+    // Closing the widget ends presence; the conversation goes on (unread replies may then be emailed).
+    if (S.socket) { var socket = S.socket; S.socket = null; socket.close(1000); }
+  }
+  function setLocale(tag) {
+    S.language = tag || null;
+    var done = loadStrings();
+    if (S.open) refreshStatus();
+    if (S.token && tag) done = done.then(function () { return api("PUT", "/api/v1/me/language", { language: tag }); })
+      .then(function (data) { S.profile = data.end_user; });
+    return done;
+  }
+  function identify(identity) {
+    identity = identity || {};
+    S.identity = { email: identity.email, name: identity.name, signature: identity.signature };
+    if (!S.token) return Promise.resolve(null);  // sent with the conversation's start
+    return api("POST", "/api/v1/me/identify", S.identity).then(function (data) {
+      S.profile = data.end_user;
+      return data.end_user;
+    }, function (failure) {
+      S.identity = null;
+      throw failure;
+    });
+  }
+  function followReturnLink() {
+    var match = location.origin === server && location.pathname.match(/^\/return\/([^/]+)$/);
+    var token = match ? decodeURIComponent(match[1]) : new URLSearchParams(location.search).get("threadline_return");
+    if (!token) return;
+    // Drop the token from the address bar and history: it is a credential.
+    history.replaceState(null, "", match ? "/" : location.pathname + location.search.replace(/([?&])threadline_return=[^&]*&?/, "$1").replace(/[?&]$/, "") + location.hash);
+    S.token = null;
+    api("POST", "/api/v1/return", { token: token }).then(function (data) {
+      adopt(data);
+      open();
+    }, function (failure) {
+      open();
+      showError(failure.message);
+    });
+  }
+  function start() {
+    restore();
+    build();
+    loadStrings();
+    followReturnLink();
+    document.addEventListener("visibilitychange", markRead);
+    if (attr("data-open") === "true") open();
+  }
+
+  window.Threadline = { version: "1", open: open, close: close, setLocale: setLocale, identify: identify };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

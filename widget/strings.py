@@ -1,0 +1,72 @@
+"""The widget's own words, translated from the gettext catalogs for the end user's language."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.i18n import N_, negotiate, normalize_tag, translations
+
+# Keys the script looks up -> source strings (English). N_ marks them for extraction; they are
+# translated per request with the end user's language, not the server's.
+WIDGET_STRINGS: dict[str, str] = {
+    "launcher": N_("Chat with us"),
+    "title": N_("Support"),
+    "close": N_("Close"),
+    "placeholder": N_("Write a message…"),
+    "send": N_("Send"),
+    "you": N_("You"),
+    "agent": N_("Support team"),
+    "via_email": N_("via email"),
+    "intro": N_("Ask us anything. We will answer here, or by email if you have left."),
+    "email_label": N_("Your email address"),
+    "email_placeholder": N_("name@example.com"),
+    "email_submit": N_("Save"),
+    "email_saved": N_("Thanks! We will email you at {email} if you have left when we reply."),
+    "error_generic": N_("Something went wrong. Please try again."),
+    "offline": N_("Connection lost. Reconnecting…"),
+    "unread": N_("New messages"),
+}
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """Language tags from an Accept-Language header, most preferred first."""
+    ranked = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, _sep, params = item.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            ranked.append((-quality, position, tag))
+    return [tag for _q, _p, tag in sorted(ranked)]
+
+
+def clean_language(tag: str | None) -> str | None:
+    """A tag as given by a browser (de-AT), normalized for storage (de_AT); None if it is not a language."""
+    return normalize_tag(tag or "") or None
+
+
+def widget_strings(language: str) -> dict[str, Any]:
+    """The negotiated language and every widget string translated into it."""
+    translator = translations(language)
+    return {"language": language, "strings": {key: translator.gettext(msgid) for key, msgid in WIDGET_STRINGS.items()}}
+
+
+def negotiate_language(*preferences: str | None) -> str:
+    return negotiate(*preferences)
+
+
+def availability_text(language: str, team_online: bool, wait_seconds: float | None) -> str:
+    """One line for the widget header: whether the team is online and the expected wait, in language."""
+    translator = translations(language)
+    if not team_online:
+        return translator.gettext("We are away right now. Leave a message and we will reply by email.")
+    if wait_seconds is None or wait_seconds < 60:
+        return translator.gettext("We are online and usually reply in under a minute.")
+    minutes = int(round(wait_seconds / 60))
+    return translator.ngettext(
+        "We are online. Expected wait: about {count} minute.",
+        "We are online. Expected wait: about {count} minutes.", minutes,
+    ).format(count=minutes)

@@ -1,0 +1,141 @@
+"""The WebSocket per conversation: pushes new messages and read marks, carries presence heartbeats."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from core.i18n import N_, translations
+from core.tokens import InvalidToken, TokenSigner
+from widget.actions import WidgetDesk
+from widget.errors import ApiError
+from widget.live import ConversationFeed, Subscriber
+from widget.ratelimit import RateLimiter
+from widget.strings import accepted_languages, negotiate_language
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_SECONDS = 10
+# Close codes: 4000 + the HTTP status the same refusal gets from the JSON API.
+_CLOSE_CODES = {"invalid_input": 4400, "invalid_json": 4400, "unauthorized": 4401, "blocked": 4403,
+                "not_found": 4404, "rate_limited": 4429}
+
+
+class LiveEndpoint:
+    """Protocol: the client's first frame is {"type": "hello", "token": ..., "after": seq}; the server answers
+    {"type": "ready", ...}, replays messages after `after`, then pushes {"type": "message"} and {"type": "read"}.
+    The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
+
+    def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter) -> None:
+        self.desk = desk
+        self.signer = signer
+        self.feed = feed
+        self.per_address = per_address
+
+    async def __call__(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        language = negotiate_language(*accepted_languages(websocket.headers.get("accept-language")))
+        try:
+            hello = await self._hello(websocket)
+        except ApiError as error:
+            await self._refuse(websocket, error, language)
+            return
+        except (WebSocketDisconnect, asyncio.TimeoutError):
+            return
+        await self._serve(websocket, hello, language)
+
+    async def _hello(self, websocket: WebSocket) -> dict[str, Any]:
+        client = websocket.client.host if websocket.client else "unknown"
+        if self.per_address.hit(f"ip:{client}") > 0:
+            raise ApiError("rate_limited", N_("Too many connections; wait a minute and try again."))
+        try:
+            frame = await asyncio.wait_for(websocket.receive_json(), HELLO_TIMEOUT_SECONDS)
+        except (ValueError, KeyError):
+            raise ApiError("invalid_json", N_("Each frame must be a JSON object.")) from None
+        if not isinstance(frame, dict) or frame.get("type") != "hello":
+            raise ApiError("invalid_input", N_("Start with a hello frame carrying the end-user token."))
+        try:
+            end_user_id = self.signer.verify_end_user_token(str(frame.get("token") or ""))
+        except InvalidToken:
+            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+        after = frame.get("after", 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ApiError("invalid_input", N_("after must be a whole number of zero or more."))
+        public_id = websocket.path_params["id"]
+        conversation_id = await run_in_threadpool(self.desk.authorize, end_user_id, public_id)
+        return {"end_user_id": end_user_id, "public_id": public_id, "conversation_id": conversation_id, "after": after}
+
+    async def _refuse(self, websocket: WebSocket, error: ApiError, language: str) -> None:
+        text = error.text(translations(language))
+        try:
+            await websocket.send_json({"type": "error", "error": {"code": error.code, "message": text}})
+            await websocket.close(_CLOSE_CODES.get(error.code, 4400), error.code)
+        except Exception:  # the client went away first
+            pass
+
+    async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:
+        conversation_id = hello["conversation_id"]
+        subscriber = Subscriber(asyncio.get_running_loop())
+        # Subscribe before reading the backlog, so a message committed in between is pushed (and deduplicated).
+        await run_in_threadpool(self.feed.subscribe, conversation_id, subscriber)
+        try:
+            try:
+                backlog = await run_in_threadpool(self.desk.open_feed, hello["end_user_id"], hello["public_id"],
+                                                  hello["after"])
+            except ApiError as error:
+                await self._refuse(websocket, error, language)
+                return
+            await websocket.send_json({"type": "ready", "conversation": hello["public_id"],
+                                       "heartbeat_seconds": backlog["heartbeat_seconds"],
+                                       "end_user_read_seq": backlog["end_user_read_seq"]})
+            last_seq = hello["after"]
+            for message in backlog["messages"]:
+                await websocket.send_json({"type": "message", "message": message})
+                last_seq = max(last_seq, message["seq"])
+            await run_in_threadpool(self.desk.report_presence, conversation_id, "connected")
+            pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
+            try:
+                await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"])
+            finally:
+                pusher.cancel()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.feed.unsubscribe(conversation_id, subscriber)
+            if self.feed.subscriber_count(conversation_id) == 0:
+                # Leaving never ends the conversation; it only stops presence (the engine may then email replies).
+                await run_in_threadpool(self.desk.report_presence, conversation_id, "left")
+
+    async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> None:
+        try:
+            while True:
+                item = await subscriber.queue.get()
+                if item["type"] == "message":
+                    if item["message"]["seq"] <= last_seq:
+                        continue  # already replayed from the backlog
+                    last_seq = item["message"]["seq"]
+                await websocket.send_json(item)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        except Exception:
+            log.exception("pushing to a widget socket failed")
+
+    async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int) -> None:
+        """Read frames until the client goes away; heartbeats refresh presence at most twice per interval."""
+        last_report = time.monotonic()
+        while True:
+            try:
+                frame = await websocket.receive_json()
+            except ValueError:
+                continue  # a malformed frame is ignored, the connection stays
+            if not isinstance(frame, dict):
+                continue
+            if frame.get("type") == "heartbeat":
+                now = time.monotonic()
+                if now - last_report >= heartbeat_seconds / 2:
+                    last_report = now
+                    await run_in_threadpool(self.desk.report_presence, conversation_id, "heartbeat")
