@@ -1,3 +1,4 @@
 """Imports every module that defines tables, so SQLModel.metadata holds the whole schema."""
 from core import models  # noqa: F401
 from core import email_templates  # noqa: F401
+from core import triggers  # noqa: F401

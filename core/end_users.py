@@ -1,0 +1,120 @@
+"""End users' profile: email address (validated, normalized), language, name, and blocking."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from core.addresses import normalize_email
+from core.clock import Clock
+from core.errors import InvalidInput, NotFound
+from core.events import record_event
+from core.i18n import _, normalize_tag
+from core.inactivity import reschedule
+from core.models import Conversation, ConversationStatus, EndUser
+from core.settings import SettingsService
+from core.text import clean_name
+from core.transactions import transactional
+
+
+class EndUserService:
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def get(self, end_user_id: int) -> EndUser:
+        end_user = self.session.get(EndUser, end_user_id)
+        if end_user is None:
+            raise NotFound(_("There is no end user with id {id}.").format(id=end_user_id))
+        return end_user
+
+    @transactional
+    def set_email(self, end_user_id: int, address: str | None, *, verified: bool = False) -> EndUser:
+        """Store the normalized address (internationalized ones accepted; None removes it); invalid changes nothing."""
+        email = normalize_email(address) if address is not None else None
+        end_user = self.get(end_user_id)
+        now = self.clock.now()
+        changed = email != end_user.email
+        end_user.email = email
+        # A new address is unproven until shown otherwise; the same address keeps a proof it already has.
+        end_user.email_verified = email is not None and (verified or (end_user.email_verified and not changed))
+        end_user.email_failing = False  # a bounce was about the old address, or the user just confirmed this one
+        self.session.add(end_user)
+        record_event(self.session, now, "end_user.email_set", None, end_user_id=end_user.id,
+                     has_email=email is not None, verified=end_user.email_verified)
+        self._reschedule_open_conversations(end_user)
+        return end_user
+
+    @transactional
+    def verify_email(self, end_user_id: int) -> EndUser:
+        end_user = self.get(end_user_id)
+        if not end_user.email:
+            raise InvalidInput(_("The end user has no email address to verify; set one first."))
+        if not end_user.email_verified:
+            now = self.clock.now()
+            end_user.email_verified = True
+            self.session.add(end_user)
+            record_event(self.session, now, "end_user.email_verified", None, end_user_id=end_user.id)
+        return end_user
+
+    @transactional
+    def set_language(self, end_user_id: int, tag: str, *, by_agent: bool = False) -> EndUser:
+        """Set the preferred language; the widget does not overwrite one an agent chose."""
+        language = normalize_tag(tag)
+        if not language:
+            raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=tag))
+        end_user = self.get(end_user_id)
+        if end_user.language_set_by_agent and not by_agent:
+            return end_user  # the agent knows better than the browser's settings
+        if end_user.language != language or (by_agent and not end_user.language_set_by_agent):
+            now = self.clock.now()
+            end_user.language = language
+            end_user.language_set_by_agent = end_user.language_set_by_agent or by_agent
+            self.session.add(end_user)
+            record_event(self.session, now, "end_user.language_set", None, end_user_id=end_user.id,
+                         language=language, by_agent=by_agent)
+        return end_user
+
+    @transactional
+    def set_name(self, end_user_id: int, name: str | None) -> EndUser:
+        end_user = self.get(end_user_id)
+        end_user.name = clean_name(name)
+        self.session.add(end_user)
+        record_event(self.session, self.clock.now(), "end_user.name_set", None, end_user_id=end_user.id)
+        return end_user
+
+    def block(self, end_user_id: int) -> EndUser:
+        return self._set_blocked(end_user_id, True)
+
+    def unblock(self, end_user_id: int) -> EndUser:
+        return self._set_blocked(end_user_id, False)
+
+    @transactional
+    def _set_blocked(self, end_user_id: int, blocked: bool) -> EndUser:
+        """Blocked end users get no notifications; the widget and inbound mail refuse them."""
+        end_user = self.get(end_user_id)
+        if end_user.blocked != blocked:
+            end_user.blocked = blocked
+            self.session.add(end_user)
+            record_event(self.session, self.clock.now(), "end_user.blocked" if blocked else "end_user.unblocked", None,
+                         end_user_id=end_user.id)
+            self._reschedule_open_conversations(end_user)
+        return end_user
+
+    def is_blocked_address(self, address: str) -> bool:
+        """Whether a blocked end user holds this address (compared in normalized form)."""
+        try:
+            email = normalize_email(address)
+        except InvalidInput:
+            return False
+        found = self.session.exec(
+            select(EndUser.id).where(EndUser.email == email, EndUser.blocked == True).limit(1)  # noqa: E712
+        ).first()
+        return found is not None
+
+    def _reschedule_open_conversations(self, end_user: EndUser) -> None:
+        self.session.flush()
+        settings = SettingsService(self.session, self.clock).load()
+        now = self.clock.now()
+        query = select(Conversation).where(Conversation.end_user_id == end_user.id,
+                                           Conversation.status != ConversationStatus.solved)
+        for conversation in self.session.exec(query):
+            reschedule(self.session, conversation, now, settings)

@@ -1,0 +1,222 @@
+"""Notification scheduling: finding due conversations (O(due)) and claiming each batch into exactly one outbox job."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from core.clock import Clock, as_utc
+from core.db import is_postgresql
+from core.events import record_event
+from core.inactivity import PendingBatch, due_time, pending_batch, pending_floor_expression
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.settings import AccountSettings, SettingsService
+from core.tokens import TokenSigner
+from core.transactions import transactional
+
+log = logging.getLogger(__name__)
+
+UNVERIFIED_WINDOW = timedelta(hours=24)
+DEFAULT_UNVERIFIED_DAILY_LIMIT = 3
+
+
+def idempotency_key(conversation_id: int, last_seq: int) -> str:
+    return f"notify:{conversation_id}:{last_seq}"
+
+
+class NotificationService:
+    """Turns due conversations into notification jobs; each claim moves notified_seq in the job's transaction."""
+
+    def __init__(self, session: Session, clock: Clock, *, signer: TokenSigner | None = None,
+                 message_id_domain: str = "", unverified_daily_limit: int = DEFAULT_UNVERIFIED_DAILY_LIMIT) -> None:
+        self.session = session
+        self.clock = clock
+        self.signer = signer
+        self.message_id_domain = message_id_domain
+        self.unverified_daily_limit = unverified_daily_limit
+
+    # --- finding due work (reads; one indexed range on notify_due_at) ---------------------------------------
+    def due(self, now: datetime | None = None, limit: int = 100) -> list[int]:
+        """Ids of conversations whose notification is due at now, earliest first."""
+        now = as_utc(now) if now is not None else self.clock.now()
+        query = (select(Conversation.id).where(Conversation.notify_due_at <= now)
+                 .order_by(col(Conversation.notify_due_at)).limit(limit))
+        return self._read(lambda: [row for row in self.session.exec(query)])
+
+    def next_due_at(self) -> datetime | None:
+        """The earliest due time, for a scheduler to sleep until (or until a wake-up)."""
+        query = (select(Conversation.notify_due_at).where(col(Conversation.notify_due_at).is_not(None))
+                 .order_by(col(Conversation.notify_due_at)).limit(1))
+        return self._read(lambda: self.session.exec(query).first())
+
+    def _read(self, run: Any) -> Any:
+        # A lone read must not keep a (write-locking) transaction open for the caller; inside one it joins.
+        started_here = not self.session.in_transaction() and not self.session.info.get("threadline_depth", 0)
+        result = run()
+        if started_here:
+            self.session.commit()
+        return result
+
+    # --- claiming ---------------------------------------------------------------------------------------------
+    @transactional
+    def claim(self, conversation_id: int, worker: str = "") -> OutboxJob | None:
+        """One notification job for the conversation's due batch, or None when it is not (or no longer) due."""
+        jobs = self._claim_ids([conversation_id], worker, skip_locked=False)
+        return jobs[0] if jobs else None
+
+    @transactional
+    def claim_due(self, limit: int = 100, worker: str = "") -> list[OutboxJob]:
+        """Claim up to limit due conversations in one transaction; another worker skips rows this one holds."""
+        ids = self.due(limit=limit)
+        if not ids:
+            return []
+        return self._claim_ids(ids, worker, skip_locked=True)
+
+    def _claim_ids(self, ids: list[int], worker: str, *, skip_locked: bool) -> list[OutboxJob]:
+        now = self.clock.now()
+        query = select(Conversation).where(col(Conversation.id).in_(ids)).order_by(col(Conversation.id))
+        if is_postgresql(self.session.get_bind()):
+            query = query.with_for_update(skip_locked=skip_locked)
+        # SQLite: the writing session began with BEGIN IMMEDIATE, so no other writer runs until commit.
+        conversations = list(self.session.exec(query.execution_options(populate_existing=True)))
+        conversations = [c for c in conversations if c.notify_due_at is not None and c.notify_due_at <= now]
+        if not conversations:
+            return []
+        settings = SettingsService(self.session, self.clock).load()
+        end_users = {u.id: u for u in self.session.exec(
+            select(EndUser).where(col(EndUser.id).in_({c.end_user_id for c in conversations})))}
+        batches = self._pending_batches(conversations)
+        recent = self._recent_unverified_jobs([u for u in end_users.values() if not u.email_verified], now)
+        domain = self._domain(settings)
+        jobs: list[OutboxJob] = []
+        for conversation in conversations:
+            end_user = end_users.get(conversation.end_user_id)
+            batch = batches.get(conversation.id)
+            due = due_time(conversation, end_user, batch, settings)
+            if due is None or due > now:
+                # The state moved on since the due time was stored (e.g. read, or present again): fix it.
+                conversation.notify_due_at = due
+                self.session.add(conversation)
+                continue
+            assert end_user is not None and batch is not None
+            if not end_user.email_verified:
+                window = recent.setdefault(end_user.id, [])
+                if len(window) >= self.unverified_daily_limit:
+                    self._defer(conversation, now, min(window) + UNVERIFIED_WINDOW)
+                    continue
+                window.append(now)
+            jobs.append(self._create_job(conversation, end_user, batch, settings, domain, worker, now))
+        self.session.flush()
+        return jobs
+
+    def _create_job(self, conversation: Conversation, end_user: EndUser, batch: PendingBatch,
+                    settings: AccountSettings, domain: str, worker: str, now: datetime) -> OutboxJob:
+        key = idempotency_key(conversation.id, batch.last_seq)
+        job = OutboxJob(
+            kind="notification", conversation_id=conversation.id, idempotency_key=key,
+            first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=end_user.email,
+            # The raw preference; the mail composer negotiates it against the catalogs.
+            language=end_user.language or conversation.language or settings.default_language,
+            message_id=f"<tl.{self._reply_token(conversation)}.{secrets.token_hex(6)}@{domain}>",
+            status=OutboxStatus.pending, next_attempt_at=now, created_at=now,
+            payload={"claimed_by": worker} if worker else None,
+        )
+        self.session.add(job)
+        conversation.notified_seq = batch.last_seq
+        # Everything pending went into this batch, so nothing more is due until the next agent message.
+        conversation.notify_due_at = None
+        self.session.add(conversation)
+        record_event(self.session, now, "notification.queued", conversation.id, idempotency_key=key,
+                     first_seq=batch.first_seq, last_seq=batch.last_seq, notified_seq=batch.last_seq)
+        return job
+
+    def _defer(self, conversation: Conversation, now: datetime, until: datetime) -> None:
+        """Too many notifications to an unproven address today: wait until the 24-hour window frees a slot."""
+        conversation.notify_due_at = max(until, now + timedelta(seconds=1))
+        self.session.add(conversation)
+        record_event(self.session, now, "notification.deferred", conversation.id,
+                     reason="unverified_daily_limit", until=conversation.notify_due_at.isoformat())
+
+    def _pending_batches(self, conversations: list[Conversation]) -> dict[int, PendingBatch]:
+        """Every conversation's pending batch in one grouped query (the claim loop's main cost otherwise)."""
+        if len(conversations) == 1:
+            batch = pending_batch(self.session, conversations[0])
+            return {conversations[0].id: batch} if batch else {}
+        rows = self.session.exec(
+            select(Message.conversation_id, func.min(Message.seq), func.max(Message.seq), func.min(Message.created_at))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(col(Message.conversation_id).in_([c.id for c in conversations]),
+                   Message.seq > pending_floor_expression(),
+                   Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
+            .group_by(Message.conversation_id)
+        )
+        found = {}
+        for conversation_id, first_seq, last_seq, oldest in rows:
+            if isinstance(oldest, str):
+                oldest = datetime.fromisoformat(oldest)
+            found[conversation_id] = PendingBatch(int(first_seq), int(last_seq), as_utc(oldest))
+        return found
+
+    def _recent_unverified_jobs(self, end_users: list[EndUser], now: datetime) -> dict[int, list[datetime]]:
+        """Creation times of notification jobs in the last 24 hours, per unverified end user."""
+        if not end_users:
+            return {}
+        rows = self.session.exec(
+            select(Conversation.end_user_id, OutboxJob.created_at)
+            .join(Conversation, Conversation.id == OutboxJob.conversation_id)
+            .where(col(Conversation.end_user_id).in_([u.id for u in end_users]),
+                   OutboxJob.kind == "notification", OutboxJob.created_at > now - UNVERIFIED_WINDOW)
+        )
+        found: dict[int, list[datetime]] = {}
+        for end_user_id, created_at in rows:
+            found.setdefault(end_user_id, []).append(created_at)
+        return found
+
+    def _reply_token(self, conversation: Conversation) -> str:
+        if self.signer is not None:
+            return self.signer.reply_token(conversation.id)
+        return f"c{conversation.id}"  # without a signer (tests, benches) the id alone keeps Message-IDs unique
+
+    def _domain(self, settings: AccountSettings) -> str:
+        return self.message_id_domain or settings.support_address.rpartition("@")[2] or "threadline.invalid"
+
+
+def apply_settings_change(session: Session, now: datetime, before: AccountSettings, after: AccountSettings) -> None:
+    """Keep schedules in step with the settings, in the settings' transaction.
+
+    Off clears every pending schedule. On again never emails old messages: every conversation's notified
+    mark moves up to its last message, so only messages posted from now on can be emailed.
+    """
+    if before.continuous_conversations and not after.continuous_conversations:
+        cleared = session.execute(
+            update(Conversation).where(col(Conversation.notify_due_at).is_not(None)).values(notify_due_at=None)
+        ).rowcount
+        record_event(session, now, "notifications.cleared", None, conversations=cleared)
+    elif after.continuous_conversations and not before.continuous_conversations:
+        moved = session.execute(
+            update(Conversation).where(Conversation.notified_seq < Conversation.last_seq)
+            .values(notified_seq=Conversation.last_seq, notify_due_at=None)
+        ).rowcount
+        record_event(session, now, "notifications.baseline", None, conversations=moved)
+    elif after.continuous_conversations and (
+            before.inactivity_minutes != after.inactivity_minutes
+            or before.presence_timeout_seconds != after.presence_timeout_seconds):
+        _reschedule_pending(session, now, after)
+    session.expire_all()  # bulk updates bypass the identity map; reload what was cached
+
+
+def _reschedule_pending(session: Session, now: datetime, settings: AccountSettings) -> None:
+    """A new inactivity period or presence timeout moves the due time of every scheduled conversation."""
+    from core.inactivity import reschedule
+
+    ids = list(session.exec(select(Conversation.id).where(col(Conversation.notify_due_at).is_not(None))))
+    for conversation_id in ids:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is not None:
+            reschedule(session, conversation, now, settings)
+    session.flush()
+    record_event(session, now, "notifications.rescheduled", None, conversations=len(ids))
