@@ -54,7 +54,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
                     per_address=per_address,
                     max_request_bytes=settings.max_message_chars * 6 + _REQUEST_OVERHEAD_BYTES)
     feed = ConversationFeed(db, wakeup, poll_interval)
-    live = LiveEndpoint(desk, signer, feed, per_address)
+    live = LiveEndpoint(desk, signer, feed, per_address, monotonic)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,7 +78,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             Route("/", page, methods=["GET"]),
             Route("/return/{token}", page, methods=["GET"]),
             *api.routes(),
-            WebSocketRoute("/api/v1/conversations/{id}/live", live),
+            WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityMiddleware, policy=OriginPolicy(settings.allowed_origins, settings.public_url))],

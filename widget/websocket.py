@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -30,13 +30,15 @@ class LiveEndpoint:
     {"type": "ready", ...}, replays messages after `after`, then pushes {"type": "message"} and {"type": "read"}.
     The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
 
-    def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter) -> None:
+    def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
         self.desk = desk
         self.signer = signer
         self.feed = feed
         self.per_address = per_address
 
-    async def __call__(self, websocket: WebSocket) -> None:
+    async def handle(self, websocket: WebSocket) -> None:
         await websocket.accept()
         language = negotiate_language(*accepted_languages(websocket.headers.get("accept-language")))
         try:
@@ -96,10 +98,11 @@ class LiveEndpoint:
             for message in backlog["messages"]:
                 await websocket.send_json({"type": "message", "message": message})
                 last_seq = max(last_seq, message["seq"])
+            connected_at = self.monotonic()
             await run_in_threadpool(self.desk.report_presence, conversation_id, "connected")
             pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
             try:
-                await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"])
+                await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"], connected_at)
             finally:
                 pusher.cancel()
         except WebSocketDisconnect:
@@ -124,9 +127,9 @@ class LiveEndpoint:
         except Exception:
             log.exception("pushing to a widget socket failed")
 
-    async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int) -> None:
+    async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int,
+                      last_report: float) -> None:
         """Read frames until the client goes away; heartbeats refresh presence at most twice per interval."""
-        last_report = time.monotonic()
         while True:
             try:
                 frame = await websocket.receive_json()
@@ -135,7 +138,7 @@ class LiveEndpoint:
             if not isinstance(frame, dict):
                 continue
             if frame.get("type") == "heartbeat":
-                now = time.monotonic()
+                now = self.monotonic()
                 if now - last_report >= heartbeat_seconds / 2:
                     last_report = now
                     await run_in_threadpool(self.desk.report_presence, conversation_id, "heartbeat")

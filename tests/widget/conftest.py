@@ -117,3 +117,16 @@ def within(seconds: float, call, *args: Any) -> Any:
         return pool.submit(call, *args).result(timeout=seconds)
     finally:
         pool.shutdown(wait=False)
+
+
+def eventually(check, timeout: float = 5.0) -> Any:
+    """Poll check() until it returns something truthy: for effects the server applies after answering."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            assert result, "condition not reached in time"
+            return result
+        time.sleep(0.02)

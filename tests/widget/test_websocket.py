@@ -1,0 +1,120 @@
+"""The WebSocket per conversation: hello, replay, pushed messages and read marks, presence, and refusals."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from tests.widget.conftest import (
+    agent_reply, bearer, conversation_row, eventually, start, within,
+)
+
+
+def _live(public_id: str) -> str:
+    return f"/api/v1/conversations/{public_id}/live"
+
+
+def _hello(ws, token: str, after: int = 0) -> dict:
+    ws.send_json({"type": "hello", "token": token, "after": after})
+    ready = within(5, ws.receive_json)
+    assert ready["type"] == "ready", ready
+    return ready
+
+
+def test_hello_replays_the_backlog_then_pushes_agent_replies(client, db, clock):
+    data = start(client)
+    public_id, token = data["conversation"]["id"], data["token"]
+    first = client.post(f"/api/v1/conversations/{public_id}/messages", json={"body": "hi"}, headers=bearer(token)).json()
+    with client.websocket_connect(_live(public_id)) as ws:
+        ready = _hello(ws, token, after=first["seq"] - 1)
+        assert ready["conversation"] == public_id and ready["heartbeat_seconds"] >= 3
+        replayed = within(5, ws.receive_json)
+        assert replayed == {"type": "message", "message": first}
+        seq = agent_reply(db, clock, public_id, "<img src=x onerror=alert(1)>")
+        pushed = within(5, ws.receive_json)
+        assert pushed["type"] == "message" and pushed["message"]["seq"] == seq
+        assert pushed["message"]["body"] == "<img src=x onerror=alert(1)>" and pushed["message"]["author_name"] == "Ana Agent"
+        # A read mark made elsewhere (another tab) is pushed too, so every tab stops counting it unread.
+        client.post(f"/api/v1/conversations/{public_id}/read", json={"seq": seq}, headers=bearer(token))
+        assert within(5, ws.receive_json) == {"type": "read", "seq": seq}
+
+
+def test_sockets_receive_only_their_own_conversations_messages(client, db, clock):
+    mine, theirs = start(client), start(client)
+    with client.websocket_connect(_live(mine["conversation"]["id"])) as ws:
+        _hello(ws, mine["token"], after=conversation_row(db, mine["conversation"]["id"]).last_seq)
+        agent_reply(db, clock, theirs["conversation"]["id"], "not for you")
+        seq = agent_reply(db, clock, mine["conversation"]["id"], "for you")
+        pushed = within(5, ws.receive_json)
+        assert pushed["message"]["body"] == "for you" and pushed["message"]["seq"] == seq
+
+
+@pytest.mark.parametrize("frame, code", [
+    ({"type": "hello", "token": "1-forged"}, 4401),
+    ({"type": "hello"}, 4401),
+    ({"type": "subscribe"}, 4400),
+    ({"type": "hello", "after": -1}, 4400),
+])
+def test_bad_hellos_get_an_error_frame_and_a_close_code(client, frame, code):
+    data = start(client)
+    if frame.get("after") is not None:
+        frame["token"] = data["token"]
+    with client.websocket_connect(_live(data["conversation"]["id"])) as ws:
+        ws.send_json(frame)
+        error = within(5, ws.receive_json)
+        assert error["type"] == "error" and error["error"]["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            within(5, ws.receive_json)
+        assert closed.value.code == code
+
+
+def test_a_token_cannot_follow_someone_elses_conversation(client):
+    mine, theirs = start(client), start(client)
+    with client.websocket_connect(_live(theirs["conversation"]["id"])) as ws:
+        ws.send_json({"type": "hello", "token": mine["token"], "after": 0})
+        assert within(5, ws.receive_json)["error"]["code"] == "not_found"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            within(5, ws.receive_json)
+        assert closed.value.code == 4404
+
+
+def test_foreign_origins_cannot_open_a_socket(client):
+    data = start(client)
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect(_live(data["conversation"]["id"]), headers={"Origin": "https://evil.example"}):
+            pass
+    assert refused.value.code == 4403
+
+
+def test_presence_follows_the_socket_and_its_heartbeats(client, db, clock, monotonic):
+    data = start(client)
+    public_id = data["conversation"]["id"]
+    assert not conversation_row(db, public_id).end_user_present
+    with client.websocket_connect(_live(public_id)) as ws:
+        ready = _hello(ws, data["token"], after=conversation_row(db, public_id).last_seq)
+        eventually(lambda: conversation_row(db, public_id).end_user_present)
+        connected_at = conversation_row(db, public_id).end_user_last_seen_at
+        clock.advance(30)
+        monotonic.now += ready["heartbeat_seconds"]
+        ws.send_json({"type": "heartbeat"})
+        eventually(lambda: conversation_row(db, public_id).end_user_last_seen_at > connected_at)
+    # Closing the connection stops presence; the conversation itself goes on.
+    eventually(lambda: not conversation_row(db, public_id).end_user_present)
+    assert conversation_row(db, public_id).status.value != "solved"
+
+
+def test_one_feed_thread_serves_every_socket_and_presence_lasts_while_one_is_open(client, db):
+    data = start(client)
+    public_id, token = data["conversation"]["id"], data["token"]
+    last = conversation_row(db, public_id).last_seq
+    with client.websocket_connect(_live(public_id)) as first:
+        _hello(first, token, last)
+        with client.websocket_connect(_live(public_id)) as second:
+            _hello(second, token, last)
+            feeds = [t for t in threading.enumerate() if t.name == "threadline-widget-feed"]
+            assert len(feeds) == 1
+            assert client.app.state.feed.subscriber_count(conversation_row(db, public_id).id) == 2
+        eventually(lambda: client.app.state.feed.subscriber_count(conversation_row(db, public_id).id) == 1)
+        assert conversation_row(db, public_id).end_user_present
+    eventually(lambda: not conversation_row(db, public_id).end_user_present)
