@@ -1,0 +1,214 @@
+"""The widget in a real browser: Debian's headless Chromium against a real uvicorn server on 127.0.0.1."""
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+from sqlmodel import select
+
+from core import schema
+from core.clock import FixedClock
+from core.config import Config
+from core.conversations import ConversationService
+from core.db import Database
+from core.models import EndUser, Message
+from core.tokens import TokenSigner
+from core.triggers import REQUEST_EMAIL, TriggerService
+from tests.widget.conftest import SECRET, agent_reply, conversation_row, eventually, signature
+from widget.app import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# Records the widget's read-mark requests the moment it makes them (a test's eyes, not part of the widget).
+RECORD_READS = """
+window.__reads = [];
+const originalFetch = window.fetch;
+window.fetch = function (url, options) {
+  if (String(url).endsWith('/read')) window.__reads.push(JSON.parse(options.body).seq);
+  return originalFetch.apply(this, arguments);
+};
+"""
+HIDE = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+SHOW = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+class Site:
+    """One widget server for the module: its address, database, clock and configuration."""
+
+    def __init__(self, url: str, db: Database, clock: FixedClock, config: Config, app) -> None:
+        self.url, self.db, self.clock, self.config, self.app = url, db, clock, config, app
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("widget-browser")
+    db = Database(f"sqlite:///{folder / 'threadline.db'}")
+    schema.upgrade(db.engine)
+    clock = FixedClock()
+    config = Config()
+    config.general.secret = SECRET
+    app = create_app(config, db, clock, TokenSigner(SECRET), poll_interval=0.05)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    eventually(lambda: server.started, timeout=10)
+    yield Site(f"http://127.0.0.1:{port}", db, clock, config, app)
+    server.should_exit = True
+    thread.join(10)
+    listener.close()
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="de-DE")
+    context.add_init_script(RECORD_READS)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+
+
+def _stored(page) -> dict:
+    return page.evaluate("JSON.parse(localStorage.getItem('threadline:' + location.origin))")
+
+
+def _start(page, site, text: str = "Hello, I need help") -> str:
+    page.goto(site.url + "/")
+    page.locator(".tl-launcher").click()
+    expect(page.locator(".tl-status")).not_to_have_text("")
+    page.locator(".tl-input").fill(text)
+    page.locator(".tl-input").press("Enter")
+    expect(page.locator(".tl-end_user .tl-body").last).to_have_text(text)
+    return _stored(page)["conversation"]
+
+
+def test_a_conversation_starts_and_an_agent_reply_is_pushed_and_read_while_visible(page, site):
+    public_id = _start(page, site)
+    with site.db.read_session() as session:
+        end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)
+    assert end_user.language == "de_DE"  # from navigator.languages, as no data-locale was given
+    seq = agent_reply(site.db, site.clock, public_id, "Hi! How can I help?")
+    expect(page.locator(".tl-agent .tl-body")).to_have_text("Hi! How can I help?")
+    expect(page.locator(".tl-agent .tl-author")).to_have_text("Ana Agent")
+    eventually(lambda: conversation_row(site.db, public_id).end_user_read_seq == seq)
+
+
+def test_a_reply_that_arrives_while_the_page_is_hidden_stays_unread_until_shown(page, site):
+    public_id = _start(page, site)
+    page.evaluate(HIDE)
+    seq = agent_reply(site.db, site.clock, public_id, "Are you still there?")
+    expect(page.locator(".tl-agent .tl-body")).to_have_text("Are you still there?")
+    assert all(read < seq for read in page.evaluate("window.__reads"))
+    assert conversation_row(site.db, public_id).end_user_read_seq < seq
+    page.evaluate(SHOW)
+    eventually(lambda: conversation_row(site.db, public_id).end_user_read_seq == seq)
+
+
+def test_a_closed_widget_leaves_replies_unread_and_closing_the_page_drops_presence(page, site):
+    public_id = _start(page, site)
+    eventually(lambda: conversation_row(site.db, public_id).end_user_present)
+    page.evaluate("Threadline.close()")
+    eventually(lambda: not conversation_row(site.db, public_id).end_user_present)
+    seq = agent_reply(site.db, site.clock, public_id, "We replied while you were away")
+    page.evaluate("Threadline.open()")
+    expect(page.locator(".tl-agent .tl-body")).to_have_text("We replied while you were away")
+    eventually(lambda: conversation_row(site.db, public_id).end_user_read_seq == seq)
+    eventually(lambda: conversation_row(site.db, public_id).end_user_present)
+    page.close()
+    eventually(lambda: not conversation_row(site.db, public_id).end_user_present)
+
+
+def test_the_email_form_shows_the_servers_error_then_accepts_an_internationalized_address(page, site):
+    with site.db.session() as session:
+        triggers = TriggerService(session, site.clock)
+        triggers.ensure_builtins()
+        trigger = triggers.by_key(REQUEST_EMAIL)
+        triggers.activate(trigger.id)
+    try:
+        public_id = _start(page, site)
+        form = page.locator(".tl-email-form")
+        expect(form).to_be_visible()
+        form.locator("input").fill("jörg@")
+        form.locator("button").click()
+        expect(form.locator(".tl-email-error")).to_contain_text("jörg@")
+        form.locator("input").fill("jörg@bücher.example")
+        form.locator("button").click()
+        expect(page.locator(".tl-email-saved")).to_contain_text("jörg@bücher.example")
+        with site.db.read_session() as session:
+            end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)
+        assert end_user.email == "jörg@bücher.example" and not end_user.email_verified
+    finally:
+        with site.db.session() as session:
+            TriggerService(session, site.clock).deactivate(trigger.id)
+
+
+def test_identify_trusts_a_good_signature_and_refuses_a_bad_one(page, site):
+    public_id = _start(page, site)
+    bad = page.evaluate("""() => Threadline.identify({email: 'eve@example.com', name: 'Eve', signature: '00'.repeat(32)})
+        .then(() => 'accepted', (error) => error.code)""")
+    assert bad == "invalid_signature"
+    good_signature = signature(site.config, "ada@example.com")
+    good = page.evaluate("(sig) => Threadline.identify({email: 'ada@example.com', name: 'Ada', signature: sig})",
+                         good_signature)
+    assert good["email"] == "ada@example.com" and good["email_verified"] is True
+    with site.db.read_session() as session:
+        end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)
+    assert (end_user.email, end_user.email_verified, end_user.name) == ("ada@example.com", True, "Ada")
+
+
+def test_a_return_link_opens_the_widget_on_the_same_conversation(page, site):
+    with site.db.session() as session:
+        conversations = ConversationService(session, site.clock)
+        end_user = conversations.create_end_user("Ada", "ada@example.com")
+        conversation = conversations.start_conversation(end_user.id)
+        conversations.post_end_user_message(conversation.id, "My parcel is late")
+    agent_reply(site.db, site.clock, conversation.public_id, "It arrives tomorrow.")
+    token = site.app.state.desk.return_link_token(conversation.id)
+    page.goto(f"{site.url}/return/{token}")
+    expect(page.locator(".tl-agent .tl-body")).to_have_text("It arrives tomorrow.")
+    assert token not in page.url
+    assert _stored(page)["conversation"] == conversation.public_id
+    page.locator(".tl-input").fill("Thanks, continuing here")
+    page.locator(".tl-input").press("Enter")
+    expect(page.locator(".tl-end_user .tl-body").last).to_have_text("Thanks, continuing here")
+    with site.db.read_session() as session:
+        bodies = [m.body for m in session.exec(select(Message).where(Message.conversation_id == conversation.id))]
+    assert bodies[-1] == "Thanks, continuing here"
+
+
+def test_markup_in_messages_is_shown_as_text(page, site):
+    attack = "<img src=x onerror=alert(1)>"
+    public_id = _start(page, site, attack)
+    agent_reply(site.db, site.clock, public_id, attack + "<script>alert(2)</script>")
+    expect(page.locator(".tl-agent .tl-body")).to_have_text(attack + "<script>alert(2)</script>")
+    images = page.evaluate("document.getElementById('threadline-widget').shadowRoot.querySelectorAll('img, script').length")
+    assert images == 0 and page.dialogs == []
