@@ -57,8 +57,8 @@ class NotificationService:
         # A lone read must not keep a (write-locking) transaction open for the caller; inside one it joins.
         started_here = not self.session.in_transaction() and not self.session.info.get("threadline_depth", 0)
         result = run()
-        if started_here:
-            self.session.commit()
+        if started_here and not (self.session.new or self.session.dirty or self.session.deleted):
+            self.session.commit()  # ends the read; never the caller's unsaved changes
         return result
 
     # --- claiming ---------------------------------------------------------------------------------------------
