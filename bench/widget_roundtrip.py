@@ -1,0 +1,205 @@
+"""Benchmark: 200 widget WebSocket clients; latency of end user -> agent side and agent -> end user's socket.
+
+Runs a real uvicorn server with the widget app on 127.0.0.1 over a SQLite file, starts 200 conversations, keeps one
+WebSocket open per conversation, then measures:
+  to_agent:    end user's HTTP POST sent -> an agent-side follower of the event log sees the message
+  to_end_user: agent posts (ConversationService, in this process) -> the conversation's WebSocket client has it
+The agent side lives in the server's process here, so the in-process wake-up applies; an agent console in another
+process adds up to the feed's poll interval (printed below). Usage: python bench/widget_roundtrip.py [--clients N]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import uvicorn
+from sqlmodel import select
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core import schema  # noqa: E402
+from core.agents import AgentService  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
+from core.config import Config  # noqa: E402
+from core.conversations import ConversationService  # noqa: E402
+from core.db import Database  # noqa: E402
+from core.events import EventLog, wakeup  # noqa: E402
+from core.models import Conversation  # noqa: E402
+from core.tokens import TokenSigner  # noqa: E402
+from widget.app import create_app  # noqa: E402
+
+TARGET_P95_MS = 50.0
+PACE_SECONDS = 0.01  # one message every 10 ms in each direction: steady load, not a burst
+
+
+class AgentSideFollower:
+    """Stands in for the agent console: follows the event log by cursor, woken by commits in this process."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.seen: dict[tuple[int, int], float] = {}
+        self._nudge = threading.Event()
+        self._stop = threading.Event()
+        with db.read_session() as session:
+            self.cursor = EventLog(session).latest_id()
+        wakeup.subscribe(self._nudge.set)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._nudge.wait(0.2)
+            self._nudge.clear()
+            with self.db.read_session() as session:
+                events = EventLog(session).after(self.cursor)
+            now = time.perf_counter()
+            for event in events:
+                self.cursor = event.id
+                if event.kind == "message.posted" and event.payload.get("author_kind") == "end_user":
+                    self.seen[(event.conversation_id, event.payload["seq"])] = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._nudge.set()
+        wakeup.unsubscribe(self._nudge.set)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="auto",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, thread, f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+async def run(clients: int) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
+    db = Database(f"sqlite:///{folder / 'threadline.db'}")
+    schema.upgrade(db.engine)
+    clock = SystemClock()
+    config = Config()
+    config.general.secret = "bench-secret-0123456789abcdef"
+    config.widget.rate_limit_per_minute = 100_000
+    config.widget.rate_limit_per_minute_per_address = 100_000
+    app = create_app(config, db, clock, TokenSigner(config.general.secret))
+    server, thread, address = start_server(app)
+    with db.session() as session:
+        agent_id = AgentService(session, clock).add("bench", "Bench Agent").id
+
+    received: dict[tuple[str, int], float] = {}
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http:
+        started = []
+        for _ in range(clients):
+            response = await http.post("/api/v1/conversations", json={})
+            response.raise_for_status()
+            started.append(response.json())
+        with db.read_session() as session:
+            rows = {c.public_id: c.id for c in session.exec(select(Conversation))}
+
+        async def client(data: dict, ready: asyncio.Event) -> None:
+            public_id = data["conversation"]["id"]
+            async with connect(f"ws://{address}/api/v1/conversations/{public_id}/live", max_queue=None) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": data["token"], "after": data["conversation"]["last_seq"]}))
+                async for raw in ws:
+                    frame = json.loads(raw)
+                    if frame["type"] == "ready":
+                        ready.set()
+                    elif frame["type"] == "message" and frame["message"]["author"] == "agent":
+                        received[(public_id, frame["message"]["seq"])] = time.perf_counter()
+
+        readies = [asyncio.Event() for _ in started]
+        tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies)]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+        print(f"clients_connected: {clients}")
+
+        # End user -> agent side.
+        follower = AgentSideFollower(db)
+        sent_to_agent: dict[tuple[int, int], float] = {}
+        for data in started:
+            public_id = data["conversation"]["id"]
+            t0 = time.perf_counter()
+            response = await http.post(f"/api/v1/conversations/{public_id}/messages", json={"body": "ping"},
+                                       headers={"Authorization": f"Bearer {data['token']}"})
+            sent_to_agent[(rows[public_id], response.json()["seq"])] = t0
+            await asyncio.sleep(PACE_SECONDS)
+        deadline = time.perf_counter() + 10
+        while len(follower.seen) < len(sent_to_agent) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        follower.stop()
+        to_agent = [(follower.seen[key] - t0) * 1000 for key, t0 in sent_to_agent.items() if key in follower.seen]
+
+        # Agent -> end user's socket (posting from a worker thread, as a console would).
+        sent_to_user: dict[tuple[str, int], float] = {}
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=1) as agent_thread:
+            def agent_post(public_id: str) -> tuple[float, int]:
+                with db.session() as session:
+                    t0 = time.perf_counter()
+                    seq = ConversationService(session, clock).post_agent_message(rows[public_id], agent_id, "pong").seq
+                    return t0, seq
+
+            for data in started:
+                public_id = data["conversation"]["id"]
+                t0, seq = await loop.run_in_executor(agent_thread, agent_post, public_id)
+                sent_to_user[(public_id, seq)] = t0
+                await asyncio.sleep(PACE_SECONDS)
+        deadline = time.perf_counter() + 10
+        while len([k for k in sent_to_user if k in received]) < len(sent_to_user) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
+        to_user = [(received[key] - t0) * 1000 for key, t0 in sent_to_user.items() if key in received]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    server.should_exit = True
+    thread.join(10)
+    db.dispose()
+    return {
+        "to_agent_delivered": len(to_agent), "to_agent_sent": len(sent_to_agent),
+        "to_end_user_delivered": len(to_user), "to_end_user_sent": len(sent_to_user),
+        "to_agent_p50_ms": statistics.median(to_agent), "to_agent_p95_ms": percentile(to_agent, 0.95),
+        "to_end_user_p50_ms": statistics.median(to_user), "to_end_user_p95_ms": percentile(to_user, 0.95),
+        "cross_process_poll_interval_ms": app.state.feed.poll_interval * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    results = asyncio.run(run(args.clients))
+    print(f"to_agent_delivered: {results['to_agent_delivered']} of {results['to_agent_sent']}  (target: all)")
+    print(f"to_end_user_delivered: {results['to_end_user_delivered']} of {results['to_end_user_sent']}  (target: all)")
+    for direction in ("to_agent", "to_end_user"):
+        print(f"{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
+        p95 = results[direction + "_p95_ms"]
+        print(f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {'ok' if p95 < TARGET_P95_MS else 'MISSED'}")
+    print(f"cross_process_poll_interval_ms: {results['cross_process_poll_interval_ms']:.0f}  "
+          "(an agent console in another process is seen within this)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
