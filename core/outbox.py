@@ -60,6 +60,11 @@ class OutboxService:
 
     # --- lookups -------------------------------------------------------------------------------
     def get(self, job_id: int, *, lock: bool = False) -> OutboxJob:
+        if lock and self.session.info.get("threadline_depth", 0) > 1:
+            # Inside record_outcomes, which read and locked the whole batch already.
+            job = self.session.get(OutboxJob, job_id)
+            if job is not None:
+                return job
         query = select(OutboxJob).where(OutboxJob.id == job_id)
         if lock:
             query = query.with_for_update()
@@ -230,7 +235,13 @@ class OutboxService:
 
     @transactional
     def record_outcomes(self, outcomes: list[SendOutcome]) -> None:
-        """Record a batch of send results in one transaction (one commit for many emails)."""
+        """Record a batch of send results in one transaction (one commit, one read of the jobs, for many emails)."""
+        ids = [outcome.job_id for outcome in outcomes]
+        query = select(OutboxJob).where(col(OutboxJob.id).in_(ids))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        # Held here: the session's identity map keeps objects only while someone references them.
+        loaded = list(self.session.exec(query.execution_options(populate_existing=True)))
         for outcome in outcomes:
             if outcome.status is OutboxStatus.sent:
                 self.mark_sent(outcome.job_id, outcome.detail)
@@ -238,6 +249,7 @@ class OutboxService:
                 self.mark_failed(outcome.job_id, outcome.detail or "")
             else:
                 self.mark_retry(outcome.job_id, outcome.detail or "", outcome.delay)
+        del loaded
 
     def _end_user_of(self, job: OutboxJob) -> EndUser | None:
         if job.conversation_id is None:

@@ -9,7 +9,6 @@ import socket
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import AsyncIterator, Callable
 
 import aiosmtplib
@@ -25,7 +24,7 @@ from core.i18n import _
 from core.models import OutboxStatus
 from core.outbox import OutboxService, SendOutcome, backoff_delay
 from core.tokens import TokenSigner
-from mail.compose import NotificationGatherer, build_email
+from mail.compose import NotificationGatherer, OutgoingEmail, outgoing
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +94,8 @@ class PreparedEmail:
     """A leased job ready to send, or the reason it could not be composed."""
 
     job_id: int
-    sender: str
     recipient: str
-    message: EmailMessage | None
+    email: OutgoingEmail | None
     outcome: SendOutcome | None = None
 
 
@@ -126,6 +124,15 @@ def classify_failure(job_id: int, exc: BaseException, recipient: str, rng: Calla
         return SendOutcome(job_id, OutboxStatus.pending, exc.message)
     # Connection refused or dropped, timeouts, TLS trouble: the server may be back soon.
     return SendOutcome(job_id, OutboxStatus.pending, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+async def send_outgoing(client: aiosmtplib.SMTP, outgoing_email: OutgoingEmail) -> str:
+    """Send one composed email on a connected client; returns the server's reply to DATA."""
+    # sendmail raises SMTPNotSupported when SMTPUTF8 is asked for and the server does not offer it.
+    options = ["SMTPUTF8"] if outgoing_email.smtputf8 else []
+    _errors, response = await client.sendmail(outgoing_email.sender, [outgoing_email.recipient], outgoing_email.data,
+                                              mail_options=options)
+    return response
 
 
 def default_worker_id() -> str:
@@ -161,27 +168,27 @@ class OutboxSender:
                 return []
             now = self.clock.now()
             gatherer = NotificationGatherer(session, self.config, self.signer, now)
+            gatherer.prefetch(jobs)
             prepared = []
             for job in jobs:
                 try:
-                    content = gatherer.gather(job)
-                    prepared.append(PreparedEmail(job.id, content.support_address, job.to_address, build_email(content, now)))
+                    prepared.append(PreparedEmail(job.id, job.to_address, outgoing(gatherer.gather(job), now)))
                 except Exception as exc:
                     if not isinstance(exc, ConfigError):
                         log.exception("could not compose outbox job %s", job.id)
                     outcome = classify_failure(job.id, exc, job.to_address)
                     if outcome.status is OutboxStatus.pending and not isinstance(exc, ConfigError):
                         outcome = SendOutcome(job.id, OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
-                    prepared.append(PreparedEmail(job.id, "", job.to_address, None, outcome))
+                    prepared.append(PreparedEmail(job.id, job.to_address, None, outcome))
             return prepared
 
     async def _deliver(self, item: PreparedEmail) -> SendOutcome:
         if item.outcome is not None:
             return item.outcome
-        assert item.message is not None
+        assert item.email is not None
         try:
             async with self.pool.connection() as client:
-                errors, response = await client.send_message(item.message, sender=item.sender, recipients=[item.recipient])
+                response = await send_outgoing(client, item.email)
         except Exception as exc:
             outcome = classify_failure(item.job_id, exc, item.recipient)
             log.warning("sending outbox job %s to %s failed (%s): %s", item.job_id, item.recipient,
@@ -206,6 +213,34 @@ class OutboxSender:
         self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
         return len(prepared)
 
+    async def drain(self) -> int:
+        """Send batches until nothing is due; returns how many jobs were leased.
+
+        Pipelined: while one batch is on the wire, the next is leased and composed and the previous one is
+        recorded, each in a worker thread, so the database and the templates overlap with the SMTP round trips.
+        """
+        leased = 0
+        recording: asyncio.Future | None = None
+        composing = asyncio.ensure_future(asyncio.to_thread(self._lease_and_compose))
+        try:
+            while True:
+                prepared = await composing
+                if not prepared:
+                    return leased
+                leased += len(prepared)
+                composing = asyncio.ensure_future(asyncio.to_thread(self._lease_and_compose))
+                outcomes = list(await asyncio.gather(*(self._deliver(item) for item in prepared)))
+                if recording is not None:
+                    await recording
+                recording = asyncio.ensure_future(asyncio.to_thread(self._record, outcomes))
+                self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
+                if self._stopping:
+                    return leased
+        finally:
+            # Sent emails are recorded even when cancelled; a batch leased but not sent waits for its lease to end.
+            if recording is not None:
+                await asyncio.shield(recording)
+
     # --- the loop ----------------------------------------------------------------------------------
     def nudge(self) -> None:
         """New jobs may be due (called by the scheduler after a claim, on the event loop's thread)."""
@@ -226,7 +261,7 @@ class OutboxSender:
         try:
             while not self._stopping:
                 try:
-                    leased = await self.run_once()
+                    leased = await self.drain()
                 except (OSError, SMTPException) as exc:  # the database or server hiccupped; try again shortly
                     log.warning("outbox sender: %s", exc)
                     leased = 0
