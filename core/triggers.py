@@ -56,8 +56,10 @@ class Trigger(SQLModel, table=True):
 def _builtins() -> list[dict[str, Any]]:
     return [
         dict(key=REQUEST_EMAIL, name=BUILTIN_NAMES[REQUEST_EMAIL], position=10,
-             # Started while nobody can answer soon: no agent online, or outside business hours.
-             conditions={"event": "started", "any_of": [{"agents_online": False}, {"business_hours": "outside"}]},
+             # Started in the widget while nobody can answer soon: no agent online, or outside business hours.
+             # (A conversation started by email has its address already and is answered by email anyway.)
+             conditions={"event": "started", "channel": ["messaging", "api"],
+                         "any_of": [{"agents_online": False}, {"business_hours": "outside"}]},
              actions=[{"type": "request_email", "text": "request_email", "if": {"has_email": False}},
                       {"type": "acknowledge_email", "text": "acknowledge_email", "if": {"has_email": True}}]),
         dict(key=OUT_OF_OFFICE, name=BUILTIN_NAMES[OUT_OF_OFFICE], position=20,

@@ -116,3 +116,10 @@ def test_condition_matching(conditions, expected):
     situation = Situation(event="started", channel="messaging", agents_online=0, inside_business_hours=True,
                           has_email=True, language="pt_BR")
     assert matches(conditions, situation) is expected
+
+
+def test_request_email_leaves_conversations_started_by_email_alone(desk, triggers):
+    triggers.activate(triggers.by_key(REQUEST_EMAIL).id)
+    end_user = desk.conversations.create_end_user("Ann", "ann@example.com")
+    conversation = desk.conversations.start_conversation(end_user.id, channel="email")
+    assert system_messages(desk, conversation) == []
