@@ -4,4 +4,5 @@
 COMMAND_MODULES = [
     "init",
     "doctor",
+    "send_test_email",
 ]

@@ -1,0 +1,66 @@
+"""The scheduler claims due conversations into jobs and nudges the sender; end to end through a real SMTP server."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import select
+
+from core.conversations import ConversationService
+from core.events import wakeup
+from core.models import OutboxJob, OutboxStatus
+from core.settings import SettingsService
+from mail.scheduler import NotificationScheduler
+from mail.sender import OutboxSender
+from tests.fixtures.smtp import mail_config
+
+
+def _due_conversation(world, body="We fixed it, please try again.") -> int:
+    with world.db.session() as session:
+        SettingsService(session, world.clock).update(continuous_conversations=True, inactivity_minutes=5)
+        service = ConversationService(session, world.clock)
+        end_user = service.create_end_user("Alex", "alex@example.org", "de", email_verified=True)
+        conversation = service.start_conversation(end_user.id)
+        service.post_end_user_message(conversation.id, "Es geht nicht.")
+        service.post_agent_message(conversation.id, world.agent_id, body)
+        return conversation.id
+
+
+def _jobs(world) -> list[OutboxJob]:
+    with world.db.read_session() as session:
+        return list(session.exec(select(OutboxJob)))
+
+
+async def test_run_once_claims_only_what_is_due(world):
+    conversation_id = _due_conversation(world)
+    scheduler = NotificationScheduler(world.db, world.clock, world.signer, message_id_domain="example.com")
+    assert await scheduler.run_once() == 0
+    world.clock.advance(timedelta(minutes=5))
+    assert await scheduler.run_once() == 1
+    assert await scheduler.run_once() == 0
+    [job] = _jobs(world)
+    assert job.conversation_id == conversation_id and job.status is OutboxStatus.pending
+    assert job.message_id.endswith("@example.com>")
+
+
+async def test_wakeup_claims_and_the_sender_delivers_in_german(world, smtp_server):
+    sender = OutboxSender(world.db, mail_config(smtp_server.port), world.signer, world.clock, worker_id="s")
+    scheduler = NotificationScheduler(world.db, world.clock, world.signer, max_interval=60,
+                                      on_claimed=lambda count: sender.nudge())
+    tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(sender.run())]
+    try:
+        conversation_id = _due_conversation(world, "Wir haben es behoben.")
+        await asyncio.sleep(0)  # let both loops reach their waits (no wall-clock waiting: the clock is fixed)
+        assert _jobs(world) == []
+        world.clock.advance(timedelta(minutes=5))
+        wakeup.notify()  # what any commit in this process does
+        [received] = await smtp_server.wait_for(1)
+    finally:
+        await scheduler.stop()
+        await sender.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    message = received.message
+    assert message["Content-Language"] == "de"
+    assert "Wir haben es behoben." in message.get_body(("plain",)).get_content()
+    [job] = _jobs(world)
+    assert job.status is OutboxStatus.sent and job.conversation_id == conversation_id
