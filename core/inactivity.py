@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
+from core.clock import as_utc
 from core.models import AuthorKind, Conversation, ConversationStatus, EndUser, Message
 from core.settings import AccountSettings
 
@@ -36,18 +38,18 @@ def pending_batch(session: Session, conversation: Conversation) -> PendingBatch 
     ).first()
     if row is None or row[0] is None:
         return None
-    oldest = row[2]
-    if isinstance(oldest, str):  # an aggregate loses the column type on SQLite
-        oldest = datetime.fromisoformat(oldest)
-    if oldest.tzinfo is None:
-        from core.clock import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
-    return PendingBatch(first_seq=int(row[0]), last_seq=int(row[1]), oldest_at=oldest)
+    return PendingBatch(first_seq=int(row[0]), last_seq=int(row[1]), oldest_at=aggregate_time(row[2]))
 
 
-def pending_floor_expression():  # pragma: no cover - trivial SQL helper
-    """SQL for notify_floor, to select pending batches of many conversations in one query."""
+def aggregate_time(value: datetime | str) -> datetime:
+    """An aware UTC time from min(created_at), which some drivers return as text or as a naive time."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def pending_floor_expression() -> Any:
+    """notify_floor as SQL, to select the pending batches of many conversations in one query."""
     return case((Conversation.notified_seq > Conversation.end_user_read_seq, Conversation.notified_seq),
                 else_=Conversation.end_user_read_seq)
 

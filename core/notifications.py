@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
 from core.events import record_event
-from core.inactivity import PendingBatch, due_time, pending_batch, pending_floor_expression
+from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
@@ -138,6 +138,8 @@ class NotificationService:
         """Too many notifications to an unproven address today: wait until the 24-hour window frees a slot."""
         conversation.notify_due_at = max(until, now + timedelta(seconds=1))
         self.session.add(conversation)
+        log.info("notification for conversation %s deferred until %s: unverified address at its daily limit",
+                 conversation.id, conversation.notify_due_at.isoformat())
         record_event(self.session, now, "notification.deferred", conversation.id,
                      reason="unverified_daily_limit", until=conversation.notify_due_at.isoformat())
 
@@ -156,9 +158,7 @@ class NotificationService:
         )
         found = {}
         for conversation_id, first_seq, last_seq, oldest in rows:
-            if isinstance(oldest, str):
-                oldest = datetime.fromisoformat(oldest)
-            found[conversation_id] = PendingBatch(int(first_seq), int(last_seq), as_utc(oldest))
+            found[conversation_id] = PendingBatch(int(first_seq), int(last_seq), aggregate_time(oldest))
         return found
 
     def _recent_unverified_jobs(self, end_users: list[EndUser], now: datetime) -> dict[int, list[datetime]]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.business_hours import is_open
 from core.clock import Clock, as_utc
+from core.inactivity import aggregate_time
 from core.models import Agent, AgentStatus, AuthorKind, Conversation, ConversationStatus, Message
 from core.settings import SettingsService
 
@@ -26,23 +27,19 @@ class WaitEstimate:
     seconds: int | None  # None: no estimate (team offline, or no recent first response to go by)
 
 
-def recent_first_responses(session: Session, now_window_start) -> list[float]:
+def recent_first_responses(session: Session, since: datetime) -> list[float]:
     """Seconds from a conversation's start to its first agent message, for the latest conversations answered."""
     first_reply = func.min(Message.created_at)
     rows = session.exec(
         select(Conversation.created_at, first_reply)
         .join(Message, Message.conversation_id == Conversation.id)
-        .where(Message.author_kind == AuthorKind.agent, Conversation.created_at >= now_window_start)
+        .where(Message.author_kind == AuthorKind.agent, Conversation.created_at >= since)
         .group_by(Conversation.id, Conversation.created_at)
         .order_by(col(Conversation.id).desc()).limit(RECENT_SAMPLE)
     )
     found = []
     for started, replied in rows:
-        if isinstance(replied, str):
-            from datetime import datetime
-
-            replied = datetime.fromisoformat(replied)
-        found.append(max(0.0, (as_utc(replied) - as_utc(started)).total_seconds()))
+        found.append(max(0.0, (aggregate_time(replied) - as_utc(started)).total_seconds()))
     return found
 
 
