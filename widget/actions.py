@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlmodel import Session, select
 
@@ -16,6 +16,7 @@ from core.i18n import N_
 from core.identity import signature_is_valid
 from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
 from core.tokens import TokenSigner
+from core.transactions import transactional
 from widget.errors import ApiError
 from widget.strings import clean_language
 
@@ -144,18 +145,24 @@ class WidgetDesk:
             conversations = ConversationService(session, self.clock, self.max_message_chars)
             verified = self._check_signature(email, signature)
             clean_email = self._email(session, email) if email else None
-            try:
+            profile = _end_user_service(session, self.clock)
+
+            def start_in_one_transaction() -> tuple[EndUser, Conversation]:
+                # One commit for the end user, their profile and the conversation: a failure leaves no orphan.
                 if end_user_id is None:
                     end_user = conversations.create_end_user(name, clean_email, language, email_verified=verified)
                 else:
                     end_user = self._end_user(session, end_user_id)
                     if clean_email and (clean_email != end_user.email or (verified and not end_user.email_verified)):
-                        _end_user_service(session, self.clock).set_email(end_user.id, clean_email, verified=verified)
+                        profile.set_email(end_user.id, clean_email, verified=verified)
                     if language:
-                        _end_user_service(session, self.clock).set_language(end_user.id, language, by_agent=False)
+                        profile.set_language(end_user.id, language, by_agent=False)
                     if name and name != end_user.name:
-                        _end_user_service(session, self.clock).set_name(end_user.id, name)
-                conversation = conversations.start_conversation(end_user.id, channel=channel_value, language=language)
+                        profile.set_name(end_user.id, name)
+                return end_user, conversations.start_conversation(end_user.id, channel=channel_value, language=language)
+
+            try:
+                end_user, conversation = _OneTransaction(session).run(start_in_one_transaction)
             except InvalidInput as exc:
                 raise ApiError("invalid_input", exc.message, translated=True) from None
             session.refresh(end_user)
@@ -287,6 +294,17 @@ class WidgetDesk:
                 PresenceService(session, self.clock).report(conversation_id, state)
             except NotFound:  # the conversation was deleted while connected
                 log.info("presence for missing conversation %s ignored", conversation_id)
+
+
+class _OneTransaction:
+    """Runs several service calls as one transaction: core's @transactional joins an outer one when present."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @transactional
+    def run(self, work: Callable[[], Any]) -> Any:
+        return work()
 
 
 def _client_channel(channel: Any) -> Channel:

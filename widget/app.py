@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -26,6 +26,7 @@ from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
 from widget.live import ConversationFeed
+from widget.pages import demo_page
 from widget.ratelimit import RateLimiter
 from widget.security import OriginPolicy, SecurityMiddleware
 from widget.websocket import LiveEndpoint
@@ -63,8 +64,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
 
     async def page(request: Request) -> Response:
         # The demo host page; /return/<token> serves it too and the script reads the token from the address.
-        return FileResponse(STATIC_DIR / "demo.html", media_type="text/html; charset=utf-8",
-                            headers={"Cache-Control": "no-store"})
+        return HTMLResponse(demo_page(request_language(request)), headers={"Cache-Control": "no-store"})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         translator = translations(request_language(request))

@@ -23,7 +23,6 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_saved": N_("Thanks! We will email you at {email} if you have left when we reply."),
     "error_generic": N_("Something went wrong. Please try again."),
     "offline": N_("Connection lost. Reconnecting…"),
-    "unread": N_("New messages"),
 }
 
 

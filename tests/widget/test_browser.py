@@ -1,8 +1,11 @@
 """The widget in a real browser: Debian's headless Chromium against a real uvicorn server on 127.0.0.1."""
 from __future__ import annotations
 
+import html
+import http.server
 import socket
 import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -48,8 +51,39 @@ SHOW = """() => {
 class Site:
     """One widget server for the module: its address, database, clock and configuration."""
 
-    def __init__(self, url: str, db: Database, clock: FixedClock, config: Config, app) -> None:
+    def __init__(self, url: str, db: Database, clock: FixedClock, config: Config, app, shop: "HostSite",
+                 evil: "HostSite") -> None:
         self.url, self.db, self.clock, self.config, self.app = url, db, clock, config, app
+        self.shop, self.evil = shop, evil
+
+
+class HostSite:
+    """A customer's website on its own loopback port, embedding the widget with one script tag."""
+
+    def __init__(self, widget_port: int) -> None:
+        widget_url = f"http://127.0.0.1:{widget_port}"
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                locale = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("locale", ["en"])[0]
+                body = (f'<!doctype html><html><body><h1>Shop</h1><script src="{widget_url}/widget/threadline.js" '
+                        f'data-locale="{html.escape(locale)}" defer></script></body></html>').encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:  # keep test output quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +94,21 @@ def site(tmp_path_factory):
     db = Database(f"sqlite:///{folder / 'threadline.db'}")
     schema.upgrade(db.engine)
     clock = FixedClock()
-    config = Config()
-    config.general.secret = SECRET
-    app = create_app(config, db, clock, TokenSigner(SECRET), poll_interval=0.05)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    shop, evil = HostSite(port), HostSite(port)
+    config = Config()
+    config.general.secret = SECRET
+    config.widget.allowed_origins = [shop.origin]
+    app = create_app(config, db, clock, TokenSigner(SECRET), poll_interval=0.05)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", ws="auto"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     eventually(lambda: server.started, timeout=10)
-    yield Site(f"http://127.0.0.1:{port}", db, clock, config, app)
+    yield Site(f"http://127.0.0.1:{port}", db, clock, config, app, shop, evil)
+    shop.stop()
+    evil.stop()
     server.should_exit = True
     thread.join(10)
     listener.close()
@@ -212,3 +250,38 @@ def test_markup_in_messages_is_shown_as_text(page, site):
     expect(page.locator(".tl-agent .tl-body")).to_have_text(attack + "<script>alert(2)</script>")
     images = page.evaluate("document.getElementById('threadline-widget').shadowRoot.querySelectorAll('img, script').length")
     assert images == 0 and page.dialogs == []
+
+
+def _host_page(page, host: HostSite, locale: str) -> None:
+    page.goto(f"{host.origin}/shop?locale={locale}")
+
+
+def test_an_allowed_site_embeds_the_widget_and_data_locale_sets_the_language(page, site):
+    _host_page(page, site.shop, "fr-CA")
+    page.locator(".tl-launcher").click()
+    page.locator(".tl-input").fill("Bonjour")
+    page.locator(".tl-input").press("Enter")
+    expect(page.locator(".tl-end_user .tl-body")).to_have_text("Bonjour")
+    public_id = page.evaluate(f"JSON.parse(localStorage.getItem('threadline:{site.url}')).conversation")
+    with site.db.read_session() as session:
+        end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)
+    assert end_user.language == "fr_CA"
+    page.evaluate("Threadline.setLocale('it')")
+    eventually(lambda: _language(site, public_id) == "it")
+
+
+def _language(site, public_id: str) -> str | None:
+    with site.db.read_session() as session:
+        return session.get(EndUser, conversation_row(site.db, public_id).end_user_id).language
+
+
+def test_a_site_outside_the_allowlist_cannot_start_conversations(page, site):
+    with site.db.read_session() as session:
+        before = len(list(session.exec(select(Message.id))))
+    _host_page(page, site.evil, "en")
+    page.locator(".tl-launcher").click()
+    page.locator(".tl-input").fill("Let me in")
+    page.locator(".tl-input").press("Enter")
+    expect(page.locator(".tl-error")).not_to_have_text("")
+    with site.db.read_session() as session:
+        assert len(list(session.exec(select(Message.id)))) == before

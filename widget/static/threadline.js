@@ -289,6 +289,7 @@
 
   // --- the public API ----------------------------------------------------------------------------------
   function open() {
+    if (!document.body) { document.addEventListener("DOMContentLoaded", open); return; }
     build();
     S.open = true;
     ui.panel.hidden = false;
@@ -297,7 +298,15 @@
     if (!S.statusTimer) S.statusTimer = setInterval(refreshStatus, 60000);
     connect();
     markRead();
+    syncLanguage();
     ui.input.focus();
+  }
+  // The widget's language becomes the end user's profile language (the server keeps one an agent chose).
+  function syncLanguage() {
+    if (!S.token || S.languageSynced) return;
+    S.languageSynced = true;
+    api("PUT", "/api/v1/me/language", { language: languages()[0] })
+      .then(function (data) { S.profile = data.end_user; }, function () { S.languageSynced = false; });
   }
   function close() {
     S.open = false;
@@ -313,6 +322,7 @@
     S.language = tag || null;
     var done = loadStrings();
     if (S.open) refreshStatus();
+    if (tag) S.languageSynced = true;
     if (S.token && tag) done = done.then(function () { return api("PUT", "/api/v1/me/language", { language: tag }); })
       .then(function (data) { S.profile = data.end_user; });
     return done;
@@ -335,11 +345,13 @@
     if (!token) return;
     // Drop the token from the address bar and history: it is a credential.
     history.replaceState(null, "", match ? "/" : location.pathname + location.search.replace(/([?&])threadline_return=[^&]*&?/, "$1").replace(/[?&]$/, "") + location.hash);
-    S.token = null;
+    var previous = S.token;
+    S.token = null;  // the return link proves who this is; an older token must not be sent with it
     api("POST", "/api/v1/return", { token: token }).then(function (data) {
       adopt(data);
       open();
     }, function (failure) {
+      S.token = previous;
       open();
       showError(failure.message);
     });

@@ -1,0 +1,38 @@
+"""The HTML pages the widget server serves: the demo host page (also the landing page of return links)."""
+from __future__ import annotations
+
+from html import escape
+
+from core.i18n import translations
+
+
+def demo_page(language: str) -> str:
+    """A stand-in for a customer's website with the widget embedded by one script tag, in language."""
+    t = translations(language).gettext
+    snippet = '<script src="/widget/threadline.js" defer></script>'
+    buttons = "".join(
+        f'<button type="button" id="demo-{key}">{escape(label)}</button>'
+        for key, label in (("open", "Threadline.open()"), ("close", "Threadline.close()"),
+                           ("de", 'Threadline.setLocale("de")'), ("en", 'Threadline.setLocale("en")'))
+    )
+    return f"""<!doctype html>
+<html lang="{escape(language.replace('_', '-'))}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(t("Threadline widget demo"))}</title>
+<link rel="stylesheet" href="/widget/demo.css">
+</head>
+<body>
+<main>
+  <h1>{escape(t("Threadline widget demo"))}</h1>
+  <p>{escape(t("This page stands in for your website. The chat button in the corner is the widget, embedded with one tag:"))}</p>
+  <pre>{escape(snippet)}</pre>
+  <p>{escape(t("Try the JavaScript API a website can call:"))}</p>
+  <p>{buttons}</p>
+</main>
+<script src="/widget/demo.js" defer></script>
+<script src="/widget/threadline.js" defer></script>
+</body>
+</html>
+"""
