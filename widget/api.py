@@ -5,7 +5,6 @@ import json
 import logging
 from typing import Any, Callable
 
-from babel.support import NullTranslations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -58,11 +57,8 @@ class WidgetApi:
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
 
-    def check_rate(self, request: Request, end_user_id: int | None) -> None:
-        waits = [self.per_address.hit(f"ip:{client_address(request)}")]
-        if end_user_id is not None:
-            waits.append(self.per_token.hit(f"user:{end_user_id}"))
-        wait = max(waits)
+    def check_rate(self, limiter: RateLimiter, key: str) -> None:
+        wait = limiter.hit(key)
         if wait > 0:
             raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
                            headers=retry_after_header(wait), seconds=max(1, round(wait)))
@@ -93,8 +89,11 @@ class WidgetApi:
                       token_required: bool = True) -> Response:
         translator = translations(request_language(request))
         try:
+            # The address is limited before the token is checked, so guessing tokens is throttled too.
+            self.check_rate(self.per_address, f"ip:{client_address(request)}")
             end_user_id = self.end_user_id(request, required=token_required)
-            self.check_rate(request, end_user_id)
+            if end_user_id is not None:
+                self.check_rate(self.per_token, f"user:{end_user_id}")
             result = await work(end_user_id)
         except ApiError as error:
             return api_error_response(error, translator)
@@ -215,5 +214,3 @@ def _whole(value: str, name: str) -> int:
         raise ApiError("invalid_input", N_("{field} must be a whole number of zero or more."), field=name)
     return int(value)
 
-
-__all__ = ["WidgetApi", "request_language", "client_address", "NullTranslations"]

@@ -204,6 +204,11 @@ def test_the_email_form_shows_the_servers_error_then_accepts_an_internationalize
         with site.db.read_session() as session:
             end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)
         assert end_user.email == "jörg@bücher.example" and not end_user.email_verified
+        # Back on the page later: the request shows the acknowledgement, not the form again.
+        page.reload()
+        page.locator(".tl-launcher").click()
+        expect(page.locator(".tl-email-saved")).to_contain_text("jörg@bücher.example")
+        expect(page.locator(".tl-email-form")).to_have_count(0)
     finally:
         with site.db.session() as session:
             TriggerService(session, site.clock).deactivate(trigger.id)

@@ -127,3 +127,10 @@ def test_availability_says_whether_the_team_is_online(client, db, clock):
         agents.set_status(agents.add("ana", "Ana").id, "online")
     online = client.get("/api/v1/availability?lang=en").json()
     assert online["team_online"] is True and online["agents_online"] == 1 and online["text"] != offline["text"]
+
+
+def test_guessing_tokens_is_throttled_per_address(make_client, widget_config):
+    widget_config.widget.rate_limit_per_minute_per_address = 3
+    client = make_client()
+    codes = [client.get("/api/v1/me", headers=bearer(f"{n}-guess")).status_code for n in range(5)]
+    assert codes == [401, 401, 401, 429, 429]

@@ -148,7 +148,7 @@
       item.appendChild(el("span", "tl-author", who));
     }
     item.appendChild(el("div", "tl-body", message.body));
-    if (message.kind === "email_request") item.appendChild(emailForm());
+    if (message.kind === "email_request") item.appendChild(S.profile && S.profile.email ? emailSaved(S.profile.email) : emailForm());
     var next = null;
     Object.keys(S.messages).forEach(function (seq) {
       if (+seq > message.seq && (!next || +seq < +next.getAttribute("data-seq"))) next = S.messages[seq];
@@ -196,15 +196,22 @@
       error.textContent = "";
       button.disabled = true;
       api("POST", "/api/v1/me/email", { email: input.value }).then(function (data) {
-        S.profile = data.end_user;
-        var done = el("p", "tl-email-saved", t("email_saved").replace("{email}", data.end_user.email));
-        form.replaceWith(done);
+        setProfile(data.end_user);
       }).catch(function (failure) {
         error.textContent = failure.message;
         button.disabled = false;
       });
     });
     return form;
+  }
+  function emailSaved(email) { return el("p", "tl-email-saved", t("email_saved").replace("{email}", email)); }
+  // Once the address is known, every email form in the transcript becomes its acknowledgement.
+  function setProfile(profile) {
+    S.profile = profile;
+    if (!profile || !profile.email || !ui.list) return;
+    Array.prototype.forEach.call(ui.list.querySelectorAll(".tl-email-form"), function (form) {
+      form.replaceWith(emailSaved(profile.email));
+    });
   }
   function submitMessage() {
     var text = ui.input.value;
@@ -239,7 +246,7 @@
     if (S.conversation !== data.conversation.id) forget();
     S.token = data.token;
     S.conversation = data.conversation.id;
-    S.profile = data.end_user;
+    setProfile(data.end_user);
     S.readSeq = data.conversation.end_user_read_seq;
     remember();
     (data.messages || []).forEach(render);
@@ -306,7 +313,7 @@
     if (!S.token || S.languageSynced) return;
     S.languageSynced = true;
     api("PUT", "/api/v1/me/language", { language: languages()[0] })
-      .then(function (data) { S.profile = data.end_user; }, function () { S.languageSynced = false; });
+      .then(function (data) { setProfile(data.end_user); }, function () { S.languageSynced = false; });
   }
   function close() {
     S.open = false;
@@ -324,7 +331,7 @@
     if (S.open) refreshStatus();
     if (tag) S.languageSynced = true;
     if (S.token && tag) done = done.then(function () { return api("PUT", "/api/v1/me/language", { language: tag }); })
-      .then(function (data) { S.profile = data.end_user; });
+      .then(function (data) { setProfile(data.end_user); });
     return done;
   }
   function identify(identity) {
@@ -332,7 +339,7 @@
     S.identity = { email: identity.email, name: identity.name, signature: identity.signature };
     if (!S.token) return Promise.resolve(null);  // sent with the conversation's start
     return api("POST", "/api/v1/me/identify", S.identity).then(function (data) {
-      S.profile = data.end_user;
+      setProfile(data.end_user);
       return data.end_user;
     }, function (failure) {
       S.identity = null;
