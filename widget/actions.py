@@ -11,12 +11,16 @@ from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import Database
+from core.end_users import EndUserService
 from core.errors import InvalidInput, NotFound
 from core.i18n import N_
 from core.identity import signature_is_valid
 from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
-from core.tokens import TokenSigner
+from core.presence import PresenceService
+from core.settings import SettingsService
+from core.tokens import InvalidToken, TokenSigner
 from core.transactions import transactional
+from core.wait_time import estimate
 from widget.errors import ApiError
 from widget.strings import clean_language
 
@@ -64,13 +68,6 @@ def transcript_json(session: Session, conversation_id: int, after: int = 0,
     return [message_json(message, name) for message, name in session.exec(query)]
 
 
-# --- the engine's services (imported where used, so the widget starts before every rule is present) --------
-def _end_user_service(session: Session, clock: Clock) -> Any:
-    from core.end_users import EndUserService
-
-    return EndUserService(session, clock)
-
-
 class WidgetDesk:
     """The end user's side of the desk. Every method opens its own session and returns plain JSON-ready data."""
 
@@ -105,7 +102,7 @@ class WidgetDesk:
         except InvalidInput:
             raise ApiError("invalid_email", N_("{address!r} is not a valid email address. Check it and try again."),
                            address=address) from None
-        if _end_user_service(session, self.clock).is_blocked_address(email):
+        if EndUserService(session, self.clock).is_blocked_address(email):
             raise ApiError("blocked", N_("This email address cannot be used here."))
         return email
 
@@ -145,7 +142,7 @@ class WidgetDesk:
             conversations = ConversationService(session, self.clock, self.max_message_chars)
             verified = self._check_signature(email, signature)
             clean_email = self._email(session, email) if email else None
-            profile = _end_user_service(session, self.clock)
+            profile = EndUserService(session, self.clock)
 
             def start_in_one_transaction() -> tuple[EndUser, Conversation]:
                 # One commit for the end user, their profile and the conversation: a failure leaves no orphan.
@@ -170,8 +167,6 @@ class WidgetDesk:
 
     def resume(self, return_token: str) -> dict[str, Any]:
         """Open the conversation an email's return link names, with a fresh end-user token."""
-        from core.tokens import InvalidToken
-
         try:
             conversation_id = self.signer.verify_return_link_token(return_token, self.clock.now())
         except InvalidToken as exc:
@@ -232,7 +227,7 @@ class WidgetDesk:
             verified = self._check_signature(address, signature)
             end_user = self._end_user(session, end_user_id)
             email = self._email(session, address)
-            service = _end_user_service(session, self.clock)
+            service = EndUserService(session, self.clock)
             try:
                 if email != end_user.email or (verified and not end_user.email_verified):
                     service.set_email(end_user.id, email, verified=verified)
@@ -250,7 +245,7 @@ class WidgetDesk:
                            language=tag)
         with self.db.session() as session:
             end_user = self._end_user(session, end_user_id)
-            _end_user_service(session, self.clock).set_language(end_user.id, language, by_agent=False)
+            EndUserService(session, self.clock).set_language(end_user.id, language, by_agent=False)
             session.refresh(end_user)
             return {"end_user": end_user_json(end_user)}
 
@@ -260,8 +255,6 @@ class WidgetDesk:
 
     def availability(self) -> dict[str, Any]:
         """Whether the team is online, how many agents and waiting conversations, and the expected wait."""
-        from core.wait_time import estimate
-
         with self.db.read_session() as session:
             found = estimate(session, self.clock)
         return {"team_online": found.team_online, "agents_online": found.agents_online,
@@ -275,8 +268,6 @@ class WidgetDesk:
 
     def open_feed(self, end_user_id: int, public_id: str, after: int) -> dict[str, Any]:
         """For a WebSocket: the messages after `after`, the read mark, and how often to send heartbeats."""
-        from core.settings import SettingsService
-
         with self.db.read_session() as session:
             end_user = self._end_user(session, end_user_id)
             conversation = self._conversation(session, end_user, public_id)
@@ -287,8 +278,6 @@ class WidgetDesk:
                     "heartbeat_seconds": max(3, timeout // 3)}
 
     def report_presence(self, conversation_id: int, state: str) -> None:
-        from core.presence import PresenceService
-
         with self.db.session() as session:
             try:
                 PresenceService(session, self.clock).report(conversation_id, state)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,7 +30,6 @@ from widget.ratelimit import RateLimiter
 from widget.security import OriginPolicy, SecurityMiddleware
 from widget.websocket import LiveEndpoint
 
-log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # JSON bodies carry one message at most; leave room for JSON escaping (up to 6 bytes per character).
