@@ -14,7 +14,6 @@ from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
@@ -26,6 +25,7 @@ from core.config import Config
 from core.email_templates import EmailTemplateOverride
 from core.errors import ConfigError, NotFound
 from core.i18n import _, translations
+from core.identity import return_link_url
 from core.models import Agent, AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
 from core.outbox import THREADING_LIMIT, OutboxService, bare_message_id
 from core.settings import AccountSettings, SettingsService
@@ -117,10 +117,9 @@ def widget_public_url(config: Config) -> str:
 
 
 def conversation_url(config: Config, signer: TokenSigner, conversation: Conversation, now: datetime) -> str:
+    """The "return to the conversation" link: an expiring signed token, in the form the widget server serves."""
     expires = now + timedelta(days=config.widget.return_link_days)
-    query = urlencode({"conversation": conversation.public_id,
-                       "return": signer.return_link_token(conversation.id, expires)})
-    return f"{widget_public_url(config)}/?{query}"
+    return return_link_url(widget_public_url(config), signer.return_link_token(conversation.id, expires))
 
 
 @functools.lru_cache(maxsize=256)

@@ -102,7 +102,7 @@ def sample_content(language: str, brand_name: str = "Support", support_address: 
         message_id=f"<preview@{support_address.rpartition('@')[2] or 'example.com'}>",
         to_address="end.user@example.com", to_name="Alex", language=language, brand_name=brand_name,
         support_address=support_address, reply_address=reply, conversation_public_id="preview",
-        conversation_url=f"{base}/?conversation=preview",
+        conversation_url=f"{base}/return/preview",
         unread=[
             MessageView("Sam", localized_time(now - timedelta(minutes=12), language, None),
                         t.gettext("Thanks for waiting! Your order shipped this morning.")),

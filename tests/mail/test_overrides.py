@@ -33,7 +33,7 @@ def test_a_valid_override_is_stored_and_used(world):
     assert message["Subject"] == "Acme Help: 2 new for Alex"
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "Hi Alex,\nYou have 2 unread messages.\nSam Agent wrote: <script>x()</script> fixed\n" in text
-    assert "Continue: https://support.example.com/?conversation=" in text
+    assert "Continue: https://support.example.com/return/" in text
     html = message.get_body(("html",)).get_content()
     assert "&lt;script&gt;x()&lt;/script&gt; fixed" in html and "<script>" not in html
 

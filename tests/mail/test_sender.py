@@ -52,11 +52,13 @@ async def test_sends_a_complete_notification(world, smtp_server):
     assert "You have 2 unread messages." in text
     assert text.index("Your order shipped.") < text.index("Tracking: 123.")
     assert "Sam Agent" in text and "Reply to this email to continue the conversation." in text
-    assert f"https://support.example.com/?conversation={public_id}&return=" in text
+    link = text.split("website: ")[1].split()[0]
+    assert link.startswith("https://support.example.com/return/")
+    assert world.signer.verify_return_link_token(link.rsplit("/", 1)[1], world.clock.now()) == conversation_id
     assert "Earlier in this conversation" in text and "> Where is my order?" in text
     assert text.index("Tracking: 123.") < text.index("Where is my order?")
     assert 'dir="ltr"' in html and "You have 2 unread messages." in html
-    assert f"?conversation={public_id}&amp;return=" in html
+    assert f'href="{link}"' in html
 
     with world.db.read_session() as session:
         kinds = [e.kind for e in EventLog(session).after(0, conversation_id=conversation_id)]
