@@ -134,3 +134,15 @@ def test_guessing_tokens_is_throttled_per_address(make_client, widget_config):
     client = make_client()
     codes = [client.get("/api/v1/me", headers=bearer(f"{n}-guess")).status_code for n in range(5)]
     assert codes == [401, 401, 401, 429, 429]
+
+
+def test_an_unexpected_failure_answers_internal_error_without_details(client, monkeypatch):
+    data = start(client)
+
+    def broken(end_user_id):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(client.app.state.desk, "profile", broken)
+    response = client.get("/api/v1/me", headers=bearer(data["token"]))
+    assert response.status_code == 500 and error_code(response) == "internal_error"
+    assert "hunter2" not in response.text

@@ -118,3 +118,35 @@ def test_one_feed_thread_serves_every_socket_and_presence_lasts_while_one_is_ope
         eventually(lambda: client.app.state.feed.subscriber_count(conversation_row(db, public_id).id) == 1)
         assert conversation_row(db, public_id).end_user_present
     eventually(lambda: not conversation_row(db, public_id).end_user_present)
+
+
+def test_blocked_end_users_cannot_follow_or_return(client, db, clock):
+    from core.end_users import EndUserService
+
+    data = start(client)
+    row = conversation_row(db, data["conversation"]["id"])
+    return_token = client.app.state.desk.return_link_token(row.id)
+    with db.session() as session:
+        EndUserService(session, clock).block(row.end_user_id)
+    with client.websocket_connect(_live(row.public_id)) as ws:
+        ws.send_json({"type": "hello", "token": data["token"], "after": 0})
+        assert within(5, ws.receive_json)["error"]["code"] == "blocked"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            within(5, ws.receive_json)
+        assert closed.value.code == 4403
+    response = client.post("/api/v1/return", json={"token": return_token})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "blocked"
+
+
+def test_connections_per_address_are_limited(make_client, widget_config):
+    widget_config.widget.rate_limit_per_minute_per_address = 2
+    client = make_client()
+    data = start(client)  # one request from this address
+    with client.websocket_connect(_live(data["conversation"]["id"])) as ws:
+        _hello(ws, data["token"], data["conversation"]["last_seq"])
+    with client.websocket_connect(_live(data["conversation"]["id"])) as ws:
+        ws.send_json({"type": "hello", "token": data["token"], "after": 0})
+        assert within(5, ws.receive_json)["error"]["code"] == "rate_limited"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            within(5, ws.receive_json)
+        assert closed.value.code == 4429
