@@ -8,7 +8,12 @@ from core.i18n import translations
 
 def demo_page(language: str) -> str:
     """A stand-in for a customer's website with the widget embedded by one script tag, in language."""
-    t = translations(language).gettext
+    gettext = translations(language).gettext
+    # Translated outside the f-string below, where pybabel extract can see them.
+    title = escape(gettext("Threadline widget demo"))
+    intro = escape(gettext("This page stands in for your website. The chat button in the corner is the widget, "
+                           "embedded with one tag:"))
+    try_it = escape(gettext("Try the JavaScript API a website can call:"))
     snippet = '<script src="/widget/threadline.js" defer></script>'
     buttons = "".join(
         f'<button type="button" id="demo-{key}">{escape(label)}</button>'
@@ -20,15 +25,15 @@ def demo_page(language: str) -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(t("Threadline widget demo"))}</title>
+<title>{title}</title>
 <link rel="stylesheet" href="/widget/demo.css">
 </head>
 <body>
 <main>
-  <h1>{escape(t("Threadline widget demo"))}</h1>
-  <p>{escape(t("This page stands in for your website. The chat button in the corner is the widget, embedded with one tag:"))}</p>
+  <h1>{title}</h1>
+  <p>{intro}</p>
   <pre>{escape(snippet)}</pre>
-  <p>{escape(t("Try the JavaScript API a website can call:"))}</p>
+  <p>{try_it}</p>
   <p>{buttons}</p>
 </main>
 <script src="/widget/demo.js" defer></script>

@@ -1,6 +1,8 @@
 """Hardening of the widget server: origin allowlist and CORS, CSP on pages, rate limits, JSON errors, static files."""
 from __future__ import annotations
 
+import pytest
+
 from core.i18n import N_
 from widget.errors import ERROR_CODES
 from widget.ratelimit import RateLimiter
@@ -146,3 +148,40 @@ def test_an_unexpected_failure_answers_internal_error_without_details(client, mo
     response = client.get("/api/v1/me", headers=bearer(data["token"]))
     assert response.status_code == 500 and error_code(response) == "internal_error"
     assert "hunter2" not in response.text
+
+
+@pytest.fixture
+def german_catalog(tmp_path, monkeypatch):
+    """A compiled German catalog holding two widget strings, installed as the only catalog for one test."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from core import i18n
+
+    catalog = Catalog(locale="de", domain="threadline")
+    catalog.add("Send", "Senden")
+    catalog.add(("We are online. Expected wait: about {count} minute.",
+                 "We are online. Expected wait: about {count} minutes."),
+                ("Online. Wartezeit: etwa {count} Minute.", "Online. Wartezeit: etwa {count} Minuten."))
+    folder = tmp_path / "locale" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with open(folder / "threadline.mo", "wb") as handle:
+        write_mo(handle, catalog)
+    monkeypatch.setenv("THREADLINE_LOCALE_DIR", str(tmp_path / "locale"))
+    i18n.available_languages.cache_clear()
+    i18n.translations.cache_clear()
+    yield
+    monkeypatch.delenv("THREADLINE_LOCALE_DIR")
+    i18n.available_languages.cache_clear()
+    i18n.translations.cache_clear()
+
+
+def test_widget_words_and_the_wait_come_from_the_end_users_catalog(german_catalog, client):
+    from widget.strings import availability_text
+
+    response = client.get("/widget/strings?lang=de-AT")
+    assert response.json()["language"] == "de"
+    strings = response.json()["strings"]
+    assert strings["send"] == "Senden" and strings["close"] == "Close"  # untranslated ones fall back to English
+    assert availability_text("de", True, 180) == "Online. Wartezeit: etwa 3 Minuten."
+    assert availability_text("en", True, 60) == "We are online. Expected wait: about 1 minute."
