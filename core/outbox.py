@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
 
 from core.clock import Clock
@@ -102,10 +103,16 @@ class OutboxService:
         return [f"<{bare_message_id(mid)}>" for mid in reversed(ids)]
 
     def next_attempt_at(self) -> datetime | None:
-        """When the earliest pending job becomes due (its lease may still hold it a little longer)."""
-        query = (select(OutboxJob.next_attempt_at).where(OutboxJob.status == OutboxStatus.pending)
-                 .order_by(col(OutboxJob.next_attempt_at)).limit(1))
-        return self.session.exec(query).first()
+        """When the earliest pending job can next be leased: its retry time, or later if a lease still holds it."""
+        ready = case((col(OutboxJob.locked_until) > col(OutboxJob.next_attempt_at), col(OutboxJob.locked_until)),
+                     else_=col(OutboxJob.next_attempt_at))
+        query = select(func.min(ready)).where(OutboxJob.status == OutboxStatus.pending)
+        value = self.session.exec(query).first()
+        if isinstance(value, str):  # SQLite returns a computed datetime as text
+            value = datetime.fromisoformat(value)
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
 
     # --- workers ---------------------------------------------------------------------------------
     @transactional

@@ -12,6 +12,8 @@ from core.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
 
+MIN_WAIT_SECONDS = 0.2
+
 
 class NotificationScheduler:
     """Claims due conversations into outbox jobs (core.notifications) and nudges the sender.
@@ -50,7 +52,8 @@ class NotificationScheduler:
             when = self._service(session).next_due_at()
         if when is None:
             return self.max_interval
-        return min(self.max_interval, max(0.0, (when - self.clock.now()).total_seconds()))
+        # Never spin on a due time another process is claiming right now; look again shortly.
+        return min(self.max_interval, max(MIN_WAIT_SECONDS, (when - self.clock.now()).total_seconds()))
 
     async def run_once(self) -> int:
         """Claim everything due now, in batches; returns how many jobs were created."""
@@ -95,11 +98,10 @@ class NotificationScheduler:
                     wait = self.max_interval
                 if self._stopping:
                     break
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(self._woken.wait(), wait)
-                    except asyncio.TimeoutError:
-                        pass
+                try:
+                    await asyncio.wait_for(self._woken.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
         finally:
             wakeup.unsubscribe(self.wake)
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # A pooled connection idle longer than this is checked with NOOP first: servers drop idle clients.
 IDLE_CHECK_SECONDS = 10.0
+MIN_WAIT_SECONDS = 0.2
 
 
 class SmtpPool:
@@ -252,7 +253,8 @@ class OutboxSender:
                 when = OutboxService(session, self.clock).next_attempt_at()
             if when is None:
                 return self.poll_interval
-            return min(self.poll_interval, max(0.0, (when - self.clock.now()).total_seconds()))
+            # Never spin: a job due now that could not be leased (another worker's lease) is looked at again soon.
+            return min(self.poll_interval, max(MIN_WAIT_SECONDS, (when - self.clock.now()).total_seconds()))
 
         return await asyncio.to_thread(earliest)
 
@@ -269,11 +271,10 @@ class OutboxSender:
                     continue
                 wait = await self._seconds_until_due()
                 self._nudged.clear()
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(self._nudged.wait(), wait)
-                    except asyncio.TimeoutError:
-                        pass
+                try:
+                    await asyncio.wait_for(self._nudged.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
         finally:
             await self.pool.close()
 

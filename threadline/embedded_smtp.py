@@ -8,7 +8,7 @@ import inspect
 import logging
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -104,4 +104,4 @@ class EmbeddedSmtpServer:
         return list(self.received)
 
 
-__all__ = ["EmbeddedSmtpServer", "ReceivedEmail", "DeliveryCallback", "Awaitable"]
+__all__ = ["EmbeddedSmtpServer", "ReceivedEmail", "DeliveryCallback"]

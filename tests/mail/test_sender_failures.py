@@ -186,3 +186,15 @@ def test_retry_refuses_a_pending_job(world):
         else:
             raise AssertionError("retry of a pending job was accepted")
     assert world.job(job_id).status is OutboxStatus.pending
+
+
+def test_a_held_lease_delays_the_next_attempt(world):
+    job_id = world.notify(world.conversation(), ["Hello"])
+    with world.db.session() as session:
+        service = OutboxService(session, world.clock)
+        assert service.next_attempt_at() == world.clock.now()
+        [job] = service.lease("crashed", 10, lease_seconds=120)
+        assert service.next_attempt_at() == world.clock.now() + timedelta(seconds=120)
+        assert service.lease("other", 10, lease_seconds=120) == []
+        service.mark_retry(job_id, "421 busy", delay=30)
+        assert service.next_attempt_at() == world.clock.now() + timedelta(seconds=30)
