@@ -198,3 +198,28 @@ def test_a_held_lease_delays_the_next_attempt(world):
         assert service.lease("other", 10, lease_seconds=120) == []
         service.mark_retry(job_id, "421 busy", delay=30)
         assert service.next_attempt_at() == world.clock.now() + timedelta(seconds=30)
+
+
+def test_concurrent_workers_never_lease_the_same_job(world):
+    import threading
+
+    job_ids = {world.notify(world.conversation(email=f"u{i}@example.org"), ["Hi"]) for i in range(30)}
+    leased: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+    start = threading.Barrier(len(leased))
+
+    def work(worker: str) -> None:
+        start.wait()
+        while True:
+            with world.db.session() as session:
+                jobs = OutboxService(session, world.clock).lease(worker, 4, lease_seconds=300)
+            if not jobs:
+                return
+            leased[worker].extend(job.id for job in jobs)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in leased]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    everything = [job_id for ids in leased.values() for job_id in ids]
+    assert sorted(everything) == sorted(job_ids)  # each job exactly once
