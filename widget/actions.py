@@ -249,6 +249,10 @@ class WidgetDesk:
             session.refresh(end_user)
             return {"end_user": end_user_json(end_user)}
 
+    def brand_name(self) -> str:
+        with self.db.read_session() as session:
+            return SettingsService(session, self.clock).load().brand_name
+
     def profile(self, end_user_id: int) -> dict[str, Any]:
         with self.db.read_session() as session:
             return {"end_user": end_user_json(self._end_user(session, end_user_id))}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -25,7 +26,7 @@ from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
 from widget.live import ConversationFeed
-from widget.pages import demo_page
+from widget.pages import conversation_page, demo_page
 from widget.ratelimit import RateLimiter
 from widget.security import OriginPolicy, SecurityMiddleware
 from widget.websocket import LiveEndpoint
@@ -61,8 +62,12 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
         feed.stop()
 
     async def page(request: Request) -> Response:
-        # The demo host page; /return/<token> serves it too and the script reads the token from the address.
         return HTMLResponse(demo_page(request_language(request)), headers={"Cache-Control": "no-store"})
+
+    async def return_page(request: Request) -> Response:
+        # The script reads the token from the address, trades it for an end-user token, then drops it from history.
+        brand = await run_in_threadpool(desk.brand_name)
+        return HTMLResponse(conversation_page(request_language(request), brand), headers={"Cache-Control": "no-store"})
 
     async def http_error(request: Request, exc: Exception) -> Response:
         translator = translations(request_language(request))
@@ -74,7 +79,8 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     app = Starlette(
         routes=[
             Route("/", page, methods=["GET"]),
-            Route("/return/{token}", page, methods=["GET"]),
+            Route("/return/{token}", return_page, methods=["GET"]),
+            Route("/conversation", return_page, methods=["GET"]),
             *api.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -41,3 +41,29 @@ def demo_page(language: str) -> str:
 </body>
 </html>
 """
+
+
+def conversation_page(language: str, brand: str) -> str:
+    """The page an email's "return to the conversation" link opens: the widget, open, on that conversation."""
+    gettext = translations(language).gettext
+    title = escape(gettext("Your conversation with {brand}").format(brand=brand))
+    note = escape(gettext("The conversation continues below. You can close this page at any time; "
+                          "we will email you replies you have not read."))
+    return f"""<!doctype html>
+<html lang="{escape(language.replace('_', '-'))}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<link rel="stylesheet" href="/widget/demo.css">
+</head>
+<body>
+<main>
+  <h1>{title}</h1>
+  <p>{note}</p>
+</main>
+<script src="/widget/threadline.js" data-open="true" defer></script>
+</body>
+</html>
+"""

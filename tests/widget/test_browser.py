@@ -238,7 +238,8 @@ def test_a_return_link_opens_the_widget_on_the_same_conversation(page, site):
     token = site.app.state.desk.return_link_token(conversation.id)
     page.goto(f"{site.url}/return/{token}")
     expect(page.locator(".tl-agent .tl-body")).to_have_text("It arrives tomorrow.")
-    assert token not in page.url
+    assert token not in page.url and page.url.endswith("/conversation")
+    expect(page.locator("h1")).to_contain_text("Support")  # the brand name, in whatever language
     assert _stored(page)["conversation"] == conversation.public_id
     page.locator(".tl-input").fill("Thanks, continuing here")
     page.locator(".tl-input").press("Enter")
@@ -246,6 +247,10 @@ def test_a_return_link_opens_the_widget_on_the_same_conversation(page, site):
     with site.db.read_session() as session:
         bodies = [m.body for m in session.exec(select(Message).where(Message.conversation_id == conversation.id))]
     assert bodies[-1] == "Thanks, continuing here"
+    # Reloading the page keeps the conversation (the end-user token is kept, the link's token is gone).
+    page.reload()
+    expect(page.locator(".tl-end_user .tl-body").last).to_have_text("Thanks, continuing here")
+    expect(page.locator(".tl-error")).to_have_text("")
 
 
 def test_markup_in_messages_is_shown_as_text(page, site):

@@ -11,7 +11,7 @@ from tests.widget.conftest import bearer, error_code, start
 
 
 def test_pages_carry_a_strict_content_security_policy(client):
-    for path in ("/", "/return/some-token"):
+    for path in ("/", "/return/some-token", "/conversation"):
         response = client.get(path)
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
         policy = response.headers["content-security-policy"]

@@ -243,7 +243,10 @@
     return S.starting;
   }
   function adopt(data) {
-    if (S.conversation !== data.conversation.id) forget();
+    if (S.conversation !== data.conversation.id) {
+      forget();
+      if (S.socket) { var old = S.socket; S.socket = null; old.close(1000); }
+    }
     S.token = data.token;
     S.conversation = data.conversation.id;
     setProfile(data.end_user);
@@ -349,9 +352,9 @@
   function followReturnLink() {
     var match = location.origin === server && location.pathname.match(/^\/return\/([^/]+)$/);
     var token = match ? decodeURIComponent(match[1]) : new URLSearchParams(location.search).get("threadline_return");
-    if (!token) return;
+    if (!token) return false;
     // Drop the token from the address bar and history: it is a credential.
-    history.replaceState(null, "", match ? "/" : location.pathname + location.search.replace(/([?&])threadline_return=[^&]*&?/, "$1").replace(/[?&]$/, "") + location.hash);
+    history.replaceState(null, "", match ? "/conversation" : location.pathname + location.search.replace(/([?&])threadline_return=[^&]*&?/, "$1").replace(/[?&]$/, "") + location.hash);
     var previous = S.token;
     S.token = null;  // the return link proves who this is; an older token must not be sent with it
     api("POST", "/api/v1/return", { token: token }).then(function (data) {
@@ -362,14 +365,14 @@
       open();
       showError(failure.message);
     });
+    return true;
   }
   function start() {
     restore();
     build();
     loadStrings();
-    followReturnLink();
     document.addEventListener("visibilitychange", markRead);
-    if (attr("data-open") === "true") open();
+    if (!followReturnLink() && attr("data-open") === "true") open();
   }
 
   window.Threadline = { version: "1", open: open, close: close, setLocale: setLocale, identify: identify };
