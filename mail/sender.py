@@ -197,6 +197,18 @@ class OutboxSender:
             return outcome
         return SendOutcome(item.job_id, OutboxStatus.sent, response)
 
+    async def _deliver_all(self, prepared: list[PreparedEmail]) -> list[SendOutcome]:
+        """Send a batch concurrently (the pool bounds it); if cancelled, what was already sent is recorded first."""
+        tasks = [asyncio.ensure_future(self._deliver(item)) for item in prepared]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except asyncio.CancelledError:
+            finished = [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
+            if finished:
+                # The rest stay leased and go out again when their lease ends, with the same Message-ID.
+                await asyncio.shield(asyncio.to_thread(self._record, finished))
+            raise
+
     def _record(self, outcomes: list[SendOutcome]) -> None:
         # Retry delays are computed here, from each job's attempt count, with the sender's jitter source.
         with self.db.session() as session:
@@ -208,7 +220,7 @@ class OutboxSender:
         prepared = await asyncio.to_thread(self._lease_and_compose)
         if not prepared:
             return 0
-        outcomes = list(await asyncio.gather(*(self._deliver(item) for item in prepared)))
+        outcomes = await self._deliver_all(prepared)
         # Shielded: once emails went out, a cancellation waits for them to be recorded.
         await asyncio.shield(asyncio.to_thread(self._record, outcomes))
         self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
@@ -230,7 +242,7 @@ class OutboxSender:
                     return leased
                 leased += len(prepared)
                 composing = asyncio.ensure_future(asyncio.to_thread(self._lease_and_compose))
-                outcomes = list(await asyncio.gather(*(self._deliver(item) for item in prepared)))
+                outcomes = await self._deliver_all(prepared)
                 if recording is not None:
                     await recording
                 recording = asyncio.ensure_future(asyncio.to_thread(self._record, outcomes))

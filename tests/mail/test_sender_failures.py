@@ -223,3 +223,33 @@ def test_concurrent_workers_never_lease_the_same_job(world):
         thread.join(30)
     everything = [job_id for ids in leased.values() for job_id in ids]
     assert sorted(everything) == sorted(job_ids)  # each job exactly once
+
+
+async def test_cancelling_mid_batch_records_what_was_sent(world, smtp_server):
+    import asyncio
+
+    gate, second_arrived = asyncio.Event(), asyncio.Event()
+    keep = smtp_server.accept
+
+    async def slow_second(received):
+        if len(smtp_server.received) >= 1:
+            second_arrived.set()  # one pooled connection: the first email's reply was read before this
+            await gate.wait()  # the second email hangs in DATA until the test is over
+        return await keep(received)
+
+    smtp_server.accept = slow_second
+    first = world.notify(world.conversation(email="first@example.org"), ["One"])
+    second = world.notify(world.conversation(email="second@example.org"), ["Two"])
+    sender = _sender(world, smtp_server.port)
+    sender.pool.size = 1
+    sender.pool._slots = asyncio.Semaphore(1)
+    task = asyncio.create_task(sender.run())
+    await asyncio.wait_for(second_arrived.wait(), 10)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    gate.set()
+    assert world.job(first).status is OutboxStatus.sent
+    assert world.job(second).status is OutboxStatus.pending and world.job(second).locked_until is not None
