@@ -13,9 +13,9 @@ def email_language(profile_language: str | None, conversation_language: str | No
 
 def is_right_to_left(language: str) -> bool:
     """Whether text in language runs right to left (HTML gets dir="rtl")."""
-    from babel import Locale
+    from babel import Locale, UnknownLocaleError
 
     try:
         return Locale.parse(language).text_direction == "rtl"
-    except (ValueError, Exception):
+    except (ValueError, UnknownLocaleError):
         return False
