@@ -4,8 +4,9 @@ Runs a real uvicorn server with the widget app on 127.0.0.1 over a SQLite file, 
 WebSocket open per conversation, then measures:
   to_agent:    end user's HTTP POST sent -> an agent-side follower of the event log sees the message
   to_end_user: agent posts (ConversationService, in this process) -> the conversation's WebSocket client has it
-The agent side lives in the server's process here, so the in-process wake-up applies; an agent console in another
-process adds up to the feed's poll interval (printed below). Usage: python bench/widget_roundtrip.py [--clients N]
+  to_end_user_cross_process: the same, with the agent posting from another process (as the agent console does),
+                             which the server sees by polling the event log
+Usage: python bench/widget_roundtrip.py [--clients N]
 """
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ from core.tokens import TokenSigner  # noqa: E402
 from widget.app import create_app  # noqa: E402
 
 TARGET_P95_MS = 50.0
+# The agent console's side when it runs in its own process: posts paced replies, prints when each was sent.
+AGENT_PROCESS = """
+import json, sys, time
+from core.clock import SystemClock
+from core.conversations import ConversationService
+from core.db import Database
+db = Database(sys.argv[1])
+agent_id, pace = int(sys.argv[2]), float(sys.argv[4])
+for public_id, conversation_id in json.loads(sys.argv[3]):
+    with db.session() as session:
+        t0 = time.monotonic()
+        seq = ConversationService(session, SystemClock()).post_agent_message(conversation_id, agent_id, "pong").seq
+    print(json.dumps({"public_id": public_id, "seq": seq, "t0": t0}), flush=True)
+    time.sleep(pace)
+"""
 PACE_SECONDS = 0.01  # one message every 10 ms in each direction: steady load, not a burst
 
 
@@ -64,7 +80,7 @@ class AgentSideFollower:
             self._nudge.clear()
             with self.db.read_session() as session:
                 events = EventLog(session).after(self.cursor)
-            now = time.perf_counter()
+            now = time.monotonic()
             for event in events:
                 self.cursor = event.id
                 if event.kind == "message.posted" and event.payload.get("author_kind") == "end_user":
@@ -126,7 +142,7 @@ async def run(clients: int) -> dict[str, float]:
                     if frame["type"] == "ready":
                         ready.set()
                     elif frame["type"] == "message" and frame["message"]["author"] == "agent":
-                        received[(public_id, frame["message"]["seq"])] = time.perf_counter()
+                        received[(public_id, frame["message"]["seq"])] = time.monotonic()
 
         readies = [asyncio.Event() for _ in started]
         tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies)]
@@ -138,13 +154,13 @@ async def run(clients: int) -> dict[str, float]:
         sent_to_agent: dict[tuple[int, int], float] = {}
         for data in started:
             public_id = data["conversation"]["id"]
-            t0 = time.perf_counter()
+            t0 = time.monotonic()
             response = await http.post(f"/api/v1/conversations/{public_id}/messages", json={"body": "ping"},
                                        headers={"Authorization": f"Bearer {data['token']}"})
             sent_to_agent[(rows[public_id], response.json()["seq"])] = t0
             await asyncio.sleep(PACE_SECONDS)
-        deadline = time.perf_counter() + 10
-        while len(follower.seen) < len(sent_to_agent) and time.perf_counter() < deadline:
+        deadline = time.monotonic() + 10
+        while len(follower.seen) < len(sent_to_agent) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         follower.stop()
         to_agent = [(follower.seen[key] - t0) * 1000 for key, t0 in sent_to_agent.items() if key in follower.seen]
@@ -155,7 +171,7 @@ async def run(clients: int) -> dict[str, float]:
         with ThreadPoolExecutor(max_workers=1) as agent_thread:
             def agent_post(public_id: str) -> tuple[float, int]:
                 with db.session() as session:
-                    t0 = time.perf_counter()
+                    t0 = time.monotonic()
                     seq = ConversationService(session, clock).post_agent_message(rows[public_id], agent_id, "pong").seq
                     return t0, seq
 
@@ -164,10 +180,23 @@ async def run(clients: int) -> dict[str, float]:
                 t0, seq = await loop.run_in_executor(agent_thread, agent_post, public_id)
                 sent_to_user[(public_id, seq)] = t0
                 await asyncio.sleep(PACE_SECONDS)
-        deadline = time.perf_counter() + 10
-        while len([k for k in sent_to_user if k in received]) < len(sent_to_user) and time.perf_counter() < deadline:
+        deadline = time.monotonic() + 10
+        while len([k for k in sent_to_user if k in received]) < len(sent_to_user) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         to_user = [(received[key] - t0) * 1000 for key, t0 in sent_to_user.items() if key in received]
+
+        # Agent in another process (the console): only the event log connects it to this server.
+        agent_process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", AGENT_PROCESS, db.engine.url.render_as_string(hide_password=False), str(agent_id),
+            json.dumps([[data["conversation"]["id"], rows[data["conversation"]["id"]]] for data in started]),
+            str(PACE_SECONDS), stdout=asyncio.subprocess.PIPE, cwd=str(Path(__file__).resolve().parent.parent))
+        output, _ = await agent_process.communicate()
+        lines = [json.loads(line) for line in output.decode().splitlines() if line.strip()]
+        sent_across = {(item["public_id"], item["seq"]): item["t0"] for item in lines}
+        deadline = time.monotonic() + 10
+        while len([k for k in sent_across if k in received]) < len(sent_across) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        across = [(received[key] - t0) * 1000 for key, t0 in sent_across.items() if key in received]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -180,6 +209,9 @@ async def run(clients: int) -> dict[str, float]:
         "to_end_user_delivered": len(to_user), "to_end_user_sent": len(sent_to_user),
         "to_agent_p50_ms": statistics.median(to_agent), "to_agent_p95_ms": percentile(to_agent, 0.95),
         "to_end_user_p50_ms": statistics.median(to_user), "to_end_user_p95_ms": percentile(to_user, 0.95),
+        "to_end_user_cross_process_delivered": len(across), "to_end_user_cross_process_sent": len(sent_across),
+        "to_end_user_cross_process_p50_ms": statistics.median(across),
+        "to_end_user_cross_process_p95_ms": percentile(across, 0.95),
         "cross_process_poll_interval_ms": app.state.feed.poll_interval * 1000,
     }
 
@@ -192,7 +224,9 @@ def main() -> int:
     results = asyncio.run(run(args.clients))
     print(f"to_agent_delivered: {results['to_agent_delivered']} of {results['to_agent_sent']}  (target: all)")
     print(f"to_end_user_delivered: {results['to_end_user_delivered']} of {results['to_end_user_sent']}  (target: all)")
-    for direction in ("to_agent", "to_end_user"):
+    print(f"to_end_user_cross_process_delivered: {results['to_end_user_cross_process_delivered']} of "
+          f"{results['to_end_user_cross_process_sent']}  (target: all)")
+    for direction in ("to_agent", "to_end_user", "to_end_user_cross_process"):
         print(f"{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
         p95 = results[direction + "_p95_ms"]
         print(f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {'ok' if p95 < TARGET_P95_MS else 'MISSED'}")

@@ -38,7 +38,7 @@ _REQUEST_OVERHEAD_BYTES = 4096
 
 
 def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, *, wakeup: Wakeup = process_wakeup,
-               poll_interval: float = 0.2, monotonic: Callable[[], float] = time.monotonic,
+               poll_interval: float = 0.02, monotonic: Callable[[], float] = time.monotonic,
                token_secret: str | bytes | None = None) -> Starlette:
     """The widget server for config, over db; used by `threadline serve`, `demo` and the tests alike.
 

@@ -7,6 +7,7 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import col, select
 
 from core.db import Database
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 # Event kinds a widget cares about; everything else only moves the cursor.
 _MESSAGE = "message.posted"
 _READ = "read.end_user"
+_LATEST_EVENT = "SELECT max(id) FROM event"
 
 
 class Subscriber:
@@ -39,10 +41,11 @@ class ConversationFeed:
     """Follows the event log by cursor in one thread, nudged by core.events.wakeup, polling as a fallback.
 
     The poll interval bounds the delay for changes made by other processes (the agent console); changes in this
-    process arrive as soon as they commit. One query per batch serves every socket, however many there are.
+    process arrive as soon as they commit. One query per batch serves every socket, however many there are, and
+    an idle poll is a single max(id) on a kept connection.
     """
 
-    def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.2) -> None:
+    def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.02) -> None:
         self.db = db
         self.wakeup = wakeup
         self.poll_interval = poll_interval
@@ -52,6 +55,7 @@ class ConversationFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
+        self._probe: PoolProxiedConnection | None = None
         self.cursor = 0
 
     # --- subscriptions (called from the event loop) -------------------------------------------------------
@@ -98,15 +102,37 @@ class ConversationFeed:
         finally:
             self._started.set()
         while not self._stop.is_set():
-            self._nudge.wait(self.poll_interval)
+            nudged = self._nudge.wait(self.poll_interval)
             # Cleared before reading, so a commit that lands during the read nudges the next round.
             self._nudge.clear()
             try:
-                while self._follow_once():
-                    pass
+                if nudged or self._has_news():
+                    while self._follow_once():
+                        pass
             except Exception:  # keep following: a dropped database connection must not end live updates
                 log.exception("following the event log failed; retrying")
                 self._stop.wait(1.0)
+        if self._probe is not None:
+            self._probe.close()
+
+    def _has_news(self) -> bool:
+        """Whether another process committed events after the cursor: one indexed max() on a kept DBAPI
+        connection, so polling often (for the agent console's replies) costs next to nothing while idle."""
+        if self._probe is None:
+            self._probe = self.db.engine.raw_connection()
+        try:
+            cursor = self._probe.cursor()
+            try:
+                cursor.execute(_LATEST_EVENT)
+                latest = cursor.fetchone()[0] or 0
+            finally:
+                cursor.close()
+            self._probe.rollback()  # end the read transaction (PostgreSQL), so the next probe sees new commits
+        except Exception:
+            self._probe.invalidate()
+            self._probe = None
+            raise
+        return latest > self.cursor
 
     def _follow_once(self) -> bool:
         """Read one batch after the cursor and deliver it; True when there may be more."""

@@ -150,3 +150,17 @@ def test_connections_per_address_are_limited(make_client, widget_config):
         with pytest.raises(WebSocketDisconnect) as closed:
             within(5, ws.receive_json)
         assert closed.value.code == 4429
+
+
+def test_changes_from_another_process_reach_the_socket_by_polling(make_client, db, clock):
+    from core.events import Wakeup
+
+    # A wake-up nobody in this test notifies: like an agent console in another process, only the log connects them.
+    client = make_client(wakeup=Wakeup())
+    data = start(client)
+    public_id = data["conversation"]["id"]
+    with client.websocket_connect(_live(public_id)) as ws:
+        _hello(ws, data["token"], conversation_row(db, public_id).last_seq)
+        seq = agent_reply(db, clock, public_id, "from the console")
+        pushed = within(5, ws.receive_json)
+        assert pushed["message"]["seq"] == seq and pushed["message"]["body"] == "from the console"
