@@ -42,6 +42,11 @@
     return fetch(server + path, {
       method: method, headers: headers, credentials: "omit", mode: "cors",
       body: body === undefined ? undefined : JSON.stringify(body)
+    }).catch(function () {
+      // The browser's own text ("Failed to fetch") is neither helpful nor in the end user's language.
+      var error = new Error(t("error_generic") || "Network error");
+      error.code = "network";
+      throw error;
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.ok) return data;
