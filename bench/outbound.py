@@ -75,7 +75,7 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
 async def outbox_rate(db, config, signer, clock, count: int) -> float:  # noqa: ANN001
     from mail.sender import OutboxSender
 
-    sender = OutboxSender(db, config, signer, clock, worker_id="bench", batch_size=200)
+    sender = OutboxSender(db, config, signer, clock, worker_id="bench")
     started = time.perf_counter()
     await sender.drain()
     elapsed = time.perf_counter() - started
