@@ -22,7 +22,7 @@ from core.db import Database
 from core.errors import ConfigError
 from core.i18n import _
 from core.models import OutboxStatus
-from core.outbox import OutboxService, SendOutcome, backoff_delay
+from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
 from mail.compose import NotificationGatherer, OutgoingEmail, outgoing
 
@@ -100,9 +100,9 @@ class PreparedEmail:
     outcome: SendOutcome | None = None
 
 
-def classify_failure(job_id: int, exc: BaseException, recipient: str, rng: Callable[[], float] | None = None) -> SendOutcome:
+def classify_failure(job_id: int, exc: BaseException, recipient: str) -> SendOutcome:
     """Temporary (4xx, connection trouble) -> retry later; permanent (5xx, no SMTPUTF8) -> failed with the reason."""
-    if isinstance(exc, SMTPNotSupported):
+    if isinstance(exc, SMTPNotSupported) and "SMTPUTF8" in str(exc):
         return SendOutcome(job_id, OutboxStatus.failed, _(
             "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
             "offer; use a server that supports SMTPUTF8 or ask the end user for another address.").format(address=recipient))

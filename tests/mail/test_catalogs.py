@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gettext
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
