@@ -48,6 +48,7 @@ class SmtpConfig:
     password: str = ""
     timeout: float = 30.0
     pool_size: int = 4
+    ca_file: str = ""  # PEM bundle to verify the server's certificate with; default: the system's
 
 
 @dataclass

@@ -48,6 +48,7 @@ class SmtpPool:
             hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
             use_tls=cfg.tls == "tls", start_tls=cfg.tls == "starttls",
             username=cfg.username or None, password=cfg.password or None,
+            cert_bundle=cfg.ca_file or None,
         )
 
     async def _fresh(self) -> aiosmtplib.SMTP:

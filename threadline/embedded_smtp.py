@@ -6,6 +6,8 @@ import email
 import email.policy
 import inspect
 import logging
+import ssl
+import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Callable
@@ -47,22 +49,38 @@ class EmbeddedSmtpServer:
     """aiosmtpd serving on the current event loop; port 0 picks a free port (read .port after start())."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, on_message: DeliveryCallback | None = None,
-                 *, smtputf8: bool = True, handler: Any = None, hostname: str = "threadline.local") -> None:
+                 *, smtputf8: bool = True, handler: Any = None, hostname: str = "threadline.local",
+                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False,
+                 authenticator: Any = None) -> None:
         self.host = host
         self.port = port
         self.on_message = on_message
         self.smtputf8 = smtputf8
         self.handler = handler or _KeepingHandler(self)
         self.hostname = hostname
+        # STARTTLS is offered with tls_context (and required before AUTH); implicit_tls wraps the socket instead.
+        self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
+        self.authenticator = authenticator
         self.received: list[ReceivedEmail] = []
         self._server: asyncio.AbstractServer | None = None
         self._arrived = asyncio.Condition()
 
+    def _protocol(self, loop: asyncio.AbstractEventLoop) -> SMTP:
+        with warnings.catch_warnings():
+            # aiosmtpd warns about AUTH without STARTTLS, not knowing an implicit-TLS socket is encrypted already.
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
+            return SMTP(self.handler, enable_SMTPUTF8=self.smtputf8, hostname=self.hostname, loop=loop,
+                        tls_context=None if self.implicit_tls else self.tls_context,
+                        require_starttls=bool(self.tls_context) and not self.implicit_tls,
+                        authenticator=self.authenticator, auth_required=self.authenticator is not None,
+                        auth_require_tls=not self.implicit_tls)
+
     async def start(self) -> "EmbeddedSmtpServer":
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: SMTP(self.handler, enable_SMTPUTF8=self.smtputf8, hostname=self.hostname, loop=loop),
-            host=self.host, port=self.port)
+            lambda: self._protocol(loop), host=self.host, port=self.port,
+            ssl=self.tls_context if self.implicit_tls else None)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("embedded SMTP server listening on %s:%s", self.host, self.port)
         return self
