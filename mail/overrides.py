@@ -17,9 +17,9 @@ from core.email_templates import EmailTemplateOverride, EmailTemplateService
 from core.errors import InvalidInput
 from core.i18n import _, translations
 from core.settings import SettingsService
-from mail.compose import (
-    MessageView, NotificationContent, localized_time, reply_address, render_bodies, render_subject,
-    widget_public_url,
+from mail.compose import render_bodies, render_subject
+from mail.notification_content import (
+    MessageView, NotificationContent, localized_time, reply_address, widget_public_url,
 )
 
 log = logging.getLogger(__name__)

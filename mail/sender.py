@@ -24,7 +24,8 @@ from core.i18n import _
 from core.models import OutboxStatus
 from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
-from mail.compose import NotificationGatherer, OutgoingEmail, outgoing
+from mail.compose import OutgoingEmail, outgoing
+from mail.notification_content import NotificationGatherer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,253 @@
+"""What a notification email says: gathered from the database (conversation, messages, links), not yet rendered."""
+from __future__ import annotations
+
+import functools
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+from sqlmodel import Session, col, select
+
+from core.clock import UTC
+from core.config import Config
+from core.email_templates import EmailTemplateOverride
+from core.errors import ConfigError, NotFound
+from core.i18n import _, translations
+from core.identity import return_link_url
+from core.models import Agent, AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.outbox import THREADING_LIMIT, OutboxService, bare_message_id
+from core.settings import AccountSettings, SettingsService
+from core.tokens import TokenSigner
+from mail.language import email_language
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One message as the email shows it: who wrote it, when (localized), and its plain text."""
+
+    author: str
+    time: str
+    body: str
+    from_end_user: bool = False
+
+
+@dataclass
+class NotificationContent:
+    """Everything a notification email says, gathered from the database; rendering needs nothing else."""
+
+    message_id: str
+    to_address: str
+    to_name: str | None
+    language: str
+    brand_name: str
+    support_address: str
+    reply_address: str
+    conversation_public_id: str
+    conversation_url: str
+    unread: list[MessageView]
+    recap: list[MessageView] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    override_subject: str | None = None
+    override_body: str | None = None
+    job_id: int | None = None
+
+    def variables(self) -> dict[str, Any]:
+        """The documented variables of subject and body overrides (see README, "Email notifications")."""
+        t = translations(self.language)
+        count = len(self.unread)
+        return {
+            "brand_name": self.brand_name,
+            "end_user_name": self.to_name or "",
+            "unread_count": count,
+            "unread_line": t.ngettext("You have %(num)d unread message.", "You have %(num)d unread messages.",
+                                      count) % {"num": count},
+            "messages": [vars_of(m) for m in self.unread],
+            "recap": [vars_of(m) for m in self.recap],
+            "conversation_url": self.conversation_url,
+            "reply_address": self.reply_address,
+            "language": self.language,
+        }
+
+
+def vars_of(message: MessageView) -> dict[str, str]:
+    return {"author": message.author, "time": message.time, "body": message.body}
+
+
+# --- addresses, ids and links -------------------------------------------------------------------------
+def reply_address(config: Config, support_address: str, token: str) -> str:
+    """The support address with the reply token in it, per config.mail.reply_address_form."""
+    local, _at, domain = support_address.rpartition("@")
+    if not local or not domain:
+        raise ConfigError(_("The support address {address!r} is not an email address; set it in the account settings.").format(
+            address=support_address))
+    try:
+        return config.mail.reply_address_form.format(local=local, token=token, domain=domain)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(_("mail.reply_address_form {form!r} is not valid ({error}); use e.g. {{local}}+{{token}}@{{domain}}.").format(
+            form=config.mail.reply_address_form, error=exc)) from None
+
+
+def message_id_domain(config: Config, support_address: str) -> str:
+    return config.mail.message_id_domain or support_address.rpartition("@")[2] or "threadline.invalid"
+
+
+def new_message_id(signer: TokenSigner, conversation_id: int, domain: str) -> str:
+    """A unique Message-ID carrying the conversation's reply token, so a reply that drops Reply-To still threads."""
+    return f"<{signer.reply_token(conversation_id)}.{secrets.token_hex(8)}@{domain}>"
+
+
+def widget_public_url(config: Config) -> str:
+    return (config.widget.public_url or f"http://{config.widget.host}:{config.widget.port}").rstrip("/")
+
+
+def conversation_url(config: Config, signer: TokenSigner, conversation: Conversation, now: datetime) -> str:
+    """The "return to the conversation" link: an expiring signed token, in the form the widget server serves."""
+    expires = now + timedelta(days=config.widget.return_link_days)
+    return return_link_url(widget_public_url(config), signer.return_link_token(conversation.id, expires))
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str | None) -> Any:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def localized_time(when: datetime, language: str, zone: str | None) -> str:
+    """when in the reader's language and time zone (UTC when unknown), with the zone named."""
+    tzinfo = _zone(zone)
+    text = format_datetime(when, "medium", tzinfo=tzinfo, locale=language)
+    return f"{text} {format_datetime(when, 'z', tzinfo=tzinfo, locale=language)}"
+
+
+# --- gathering ----------------------------------------------------------------------------------------
+class NotificationGatherer:
+    """Reads what one notification needs; reuse one per batch so settings and agent names are read once."""
+
+    def __init__(self, session: Session, config: Config, signer: TokenSigner, now: datetime) -> None:
+        self.session = session
+        self.config = config
+        self.signer = signer
+        self.now = now
+        self._settings: AccountSettings | None = None
+        self._agents: dict[int, str] = {}
+        self._overrides: dict[str, EmailTemplateOverride | None] = {}
+        self._conversations: dict[int, Conversation | None] = {}
+        self._end_users: dict[int, EndUser | None] = {}
+        self._messages: dict[int, list[Message]] = {}
+        self._sent: dict[int, list[tuple[int, str]]] = {}
+
+    @property
+    def settings(self) -> AccountSettings:
+        if self._settings is None:
+            self._settings = SettingsService(self.session, _NoClock()).load()
+        return self._settings
+
+    def agent_name(self, agent_id: int | None) -> str:
+        if agent_id is None:
+            return self.settings.brand_name
+        if agent_id not in self._agents:
+            agent = self.session.get(Agent, agent_id)
+            self._agents[agent_id] = agent.name if agent else self.settings.brand_name
+        return self._agents[agent_id]
+
+    def override(self, language: str) -> EmailTemplateOverride | None:
+        if language not in self._overrides:
+            self._overrides[language] = self.session.get(EmailTemplateOverride, language)
+        return self._overrides[language]
+
+    def prefetch(self, jobs: list[OutboxJob]) -> None:
+        """Read the conversations, end users, messages and earlier emails of many jobs in a few queries."""
+        ids = {job.conversation_id for job in jobs if job.conversation_id is not None}
+        if not ids:
+            return
+        for conversation in self.session.exec(select(Conversation).where(col(Conversation.id).in_(ids))):
+            self._conversations[conversation.id] = conversation
+        user_ids = {c.end_user_id for c in self._conversations.values()}
+        for end_user in self.session.exec(select(EndUser).where(col(EndUser.id).in_(user_ids))):
+            self._end_users[end_user.id] = end_user
+        messages: dict[int, list[Message]] = {cid: [] for cid in ids}
+        query = (select(Message).where(col(Message.conversation_id).in_(ids), Message.kind == "text")
+                 .order_by(col(Message.conversation_id), col(Message.seq)))
+        for message in self.session.exec(query):
+            messages[message.conversation_id].append(message)
+        self._messages.update(messages)
+        sent: dict[int, list[tuple[int, str]]] = {cid: [] for cid in ids}
+        query = (select(OutboxJob.id, OutboxJob.conversation_id, OutboxJob.message_id)
+                 .where(col(OutboxJob.conversation_id).in_(ids), OutboxJob.status == OutboxStatus.sent)
+                 .order_by(col(OutboxJob.id)))
+        for job_id, conversation_id, message_id in self.session.exec(query):
+            sent[conversation_id].append((job_id, f"<{bare_message_id(message_id)}>"))
+        self._sent.update(sent)
+
+    def _conversation(self, conversation_id: int) -> Conversation | None:
+        if conversation_id not in self._conversations:
+            self._conversations[conversation_id] = self.session.get(Conversation, conversation_id)
+        return self._conversations[conversation_id]
+
+    def _end_user(self, end_user_id: int) -> EndUser | None:
+        if end_user_id not in self._end_users:
+            self._end_users[end_user_id] = self.session.get(EndUser, end_user_id)
+        return self._end_users[end_user_id]
+
+    def _conversation_messages(self, conversation_id: int, up_to_seq: int) -> list[Message]:
+        if conversation_id not in self._messages:
+            self._messages[conversation_id] = list(self.session.exec(
+                select(Message).where(Message.conversation_id == conversation_id, Message.kind == "text")
+                .order_by(col(Message.seq))))
+        return [m for m in self._messages[conversation_id] if m.seq <= up_to_seq]
+
+    def _references(self, conversation_id: int, before_job_id: int | None) -> list[str]:
+        if conversation_id not in self._sent:
+            return OutboxService(self.session, _NoClock()).sent_message_ids_for(conversation_id, before_job_id)
+        ids = [mid for job_id, mid in self._sent[conversation_id] if before_job_id is None or job_id < before_job_id]
+        return ids[-THREADING_LIMIT:]
+
+    def gather(self, job: OutboxJob) -> NotificationContent:
+        settings = self.settings
+        if not settings.support_address:
+            raise ConfigError(_("No support address is set; set one in the account settings before emails can be sent."))
+        if job.conversation_id is None:
+            raise NotFound(_("Outbox job {id} belongs to no conversation.").format(id=job.id))
+        conversation = self._conversation(job.conversation_id)
+        if conversation is None:
+            raise NotFound(_("There is no conversation with id {id}.").format(id=job.conversation_id))
+        end_user = self._end_user(conversation.end_user_id)
+        language = email_language(job.language or (end_user.language if end_user else None),
+                                  conversation.language, settings.default_language)
+        zone = end_user.timezone if end_user else None
+        t = translations(language)
+        recap_count = max(0, self.config.mail.recap_count)
+        rows = self._conversation_messages(conversation.id, job.last_seq)
+        unread = [MessageView(self.agent_name(m.author_agent_id), localized_time(m.created_at, language, zone), m.body)
+                  for m in rows if job.first_seq <= m.seq and m.author_kind is AuthorKind.agent and m.email_fallback]
+        earlier = [m for m in rows if m.seq < job.first_seq and m.author_kind is not AuthorKind.system]
+        recap = [MessageView(t.gettext("You") if m.author_kind is AuthorKind.end_user else self.agent_name(m.author_agent_id),
+                             localized_time(m.created_at, language, zone), m.body,
+                             from_end_user=m.author_kind is AuthorKind.end_user)
+                 for m in (earlier[-recap_count:] if recap_count else [])]
+        override = self.override(language)
+        return NotificationContent(
+            job_id=job.id, message_id=job.message_id, to_address=job.to_address,
+            to_name=end_user.name if end_user else None, language=language, brand_name=settings.brand_name,
+            support_address=settings.support_address,
+            reply_address=reply_address(self.config, settings.support_address, self.signer.reply_token(conversation.id)),
+            conversation_public_id=conversation.public_id,
+            conversation_url=conversation_url(self.config, self.signer, conversation, self.now),
+            unread=unread, recap=recap, references=self._references(conversation.id, job.id),
+            override_subject=override.subject if override else None,
+            override_body=override.body if override else None,
+        )
+
+
+class _NoClock:
+    """For services used here only to read, which never ask the time."""
+
+    def now(self) -> datetime:  # pragma: no cover - reading never asks
+        raise RuntimeError("a read-only use of a service asked for the time")
