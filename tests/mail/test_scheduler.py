@@ -11,7 +11,7 @@ from core.events import wakeup
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
 from mail.scheduler import NotificationScheduler
-from mail.sender import OutboxSender
+from mail.outbound import OutboundMail
 from tests.fixtures.smtp import mail_config
 
 
@@ -44,10 +44,8 @@ async def test_run_once_claims_only_what_is_due(world):
 
 
 async def test_wakeup_claims_and_the_sender_delivers_in_german(world, smtp_server):
-    sender = OutboxSender(world.db, mail_config(smtp_server.port), world.signer, world.clock, worker_id="s")
-    scheduler = NotificationScheduler(world.db, world.clock, world.signer, max_interval=60,
-                                      on_claimed=lambda count: sender.nudge())
-    tasks = [asyncio.create_task(scheduler.run()), asyncio.create_task(sender.run())]
+    outbound = OutboundMail(world.db, mail_config(smtp_server.port), world.signer, world.clock)
+    running = asyncio.create_task(outbound.run())
     try:
         conversation_id = _due_conversation(world, "Wir haben es behoben.")
         await asyncio.sleep(0)  # let both loops reach their waits (no wall-clock waiting: the clock is fixed)
@@ -56,9 +54,8 @@ async def test_wakeup_claims_and_the_sender_delivers_in_german(world, smtp_serve
         wakeup.notify()  # what any commit in this process does
         [received] = await smtp_server.wait_for(1)
     finally:
-        await scheduler.stop()
-        await sender.stop()
-        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await asyncio.wait_for(outbound.stop(), 10)
+        await asyncio.wait_for(running, 10)
     message = received.message
     assert message["Content-Language"] == "de"
     assert "Wir haben es behoben." in message.get_body(("plain",)).get_content()
