@@ -1,6 +1,8 @@
 """Which language a notification email is written in: profile, then conversation, then account default, then English."""
 from __future__ import annotations
 
+import functools
+
 from core.i18n import negotiate
 
 
@@ -11,6 +13,7 @@ def email_language(profile_language: str | None, conversation_language: str | No
     return negotiate(profile_language, conversation_language, account_default)
 
 
+@functools.lru_cache(maxsize=64)
 def is_right_to_left(language: str) -> bool:
     """Whether text in language runs right to left (HTML gets dir="rtl")."""
     from babel import Locale, UnknownLocaleError

@@ -48,3 +48,19 @@ def test_sent_message_ids_thread_only_earlier_sent_emails(world):
         assert service.sent_message_ids_for(conversation_id) == [first, third]
         assert service.sent_message_ids_for(conversation_id, before_job_id=ids[2]) == [first]
         assert service.is_our_message_id(third) and service.is_our_message_id(third.strip("<>"))
+
+
+def test_temporary_failures_give_up_after_the_last_attempt(world):
+    from core.outbox import MAX_ATTEMPTS
+
+    job_id = world.notify(world.conversation(), ["Hi"])
+    with world.db.session() as session:
+        service = OutboxService(session, world.clock)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            [job] = service.lease("w", 1, 60)
+            assert job.attempts == attempt
+            service.mark_retry(job_id, f"421 busy ({attempt})")
+            world.advance(7200)
+        job = service.get(job_id)
+        assert job.status is OutboxStatus.failed
+        assert f"Gave up after {MAX_ATTEMPTS} attempts" in job.last_error and f"({MAX_ATTEMPTS})" in job.last_error
