@@ -139,6 +139,10 @@ class OutboxService:
             job.locked_by = worker[:128]
             job.attempts += 1
             self.session.add(job)
+        if jobs:
+            # One event per lease, not per job: a batch of 200 is one line in the log.
+            record_event(self.session, now, "notification.leased", None, worker=worker[:128],
+                         job_ids=[job.id for job in jobs], until=until.isoformat())
         self.session.flush()
         return jobs
 

@@ -161,7 +161,8 @@ async def test_agent_retry_sends_a_failed_email_again(world, scripted_smtp_serve
     assert len(server.received) == 1
     with world.db.read_session() as session:
         kinds = [e.kind for e in session.exec(select(Event).order_by(col(Event.id)))]
-    assert kinds[-3:] == ["notification.failed", "notification.retried", "notification.sent"]
+    assert kinds[-5:] == ["notification.leased", "notification.failed", "notification.retried",
+                          "notification.leased", "notification.sent"]
 
 
 async def test_run_stops_cleanly_after_its_batch(world, smtp_server):
