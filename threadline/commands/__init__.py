@@ -5,4 +5,6 @@ COMMAND_MODULES = [
     "init",
     "doctor",
     "send_test_email",
+    "agent",
+    "console",
 ]

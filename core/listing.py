@@ -1,0 +1,159 @@
+"""Paged queue listings for the agent console: one filter, an optional search, a page of rows from indexed queries."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Index, and_, func, or_
+from sqlmodel import Session, col, select
+
+from core.clock import Clock
+from core.errors import InvalidInput
+from core.i18n import _
+from core.models import AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+MAX_SEARCH_CHARS = 200
+# Search by text scans message bodies; it stops after this many matching conversations.
+MAX_SEARCH_MATCHES = 2_000
+
+# The listings order by (status, waiting time, id) and by (status, last activity, id); these let every page be
+# read from an index instead of sorting all conversations.
+Index("ix_conversation_listing_wait", Conversation.status, Conversation.waiting_since, Conversation.id)
+Index("ix_conversation_listing_updated", Conversation.status, Conversation.updated_at, Conversation.id)
+Index("ix_conversation_listing_assignee", Conversation.assignee_id, Conversation.status, Conversation.waiting_since)
+
+
+class QueueFilter(str, enum.Enum):
+    all = "all"            # every conversation that is not pending or solved: queued and open
+    mine = "mine"          # open, queued or pending conversations assigned to the agent
+    unassigned = "unassigned"  # queued or open conversations without an assignee
+    pending = "pending"
+    solved = "solved"
+
+
+_ACTIVE = [ConversationStatus.queued, ConversationStatus.open]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    conversation_id: int
+    public_id: str
+    end_user_id: int
+    end_user_name: str | None
+    end_user_email: str | None
+    status: ConversationStatus
+    assignee_id: int | None
+    assignee_name: str | None
+    language: str | None
+    last_message_channel: Channel | None
+    waiting_since: datetime | None
+    last_message_at: datetime | None
+    unread_for_agents: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    offset: int
+    has_more: bool
+
+
+def parse_filter(value: QueueFilter | str) -> QueueFilter:
+    try:
+        return QueueFilter(value)
+    except ValueError:
+        raise InvalidInput(_("Unknown queue filter {name!r}; use mine, unassigned, all, pending or solved.").format(
+            name=value)) from None
+
+
+class QueueListing:
+    """Reads one page of the queue at a time; never loads every conversation."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def page(self, queue_filter: QueueFilter | str = QueueFilter.all, *, agent_id: int | None = None,
+             search: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> QueuePage:
+        """Rows offset..offset+limit of the filter, oldest wait first (solved: most recently active first)."""
+        queue_filter = parse_filter(queue_filter)
+        if queue_filter is QueueFilter.mine and agent_id is None:
+            raise InvalidInput(_("The 'mine' filter needs the agent it is for."))
+        if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(_("A page starts at 0 or later and holds 1 to {limit} rows.").format(limit=MAX_PAGE_SIZE))
+        search = " ".join((search or "").split())[:MAX_SEARCH_CHARS]
+        # Step 1: only ids, from the index, one row more than asked to know whether another page follows.
+        ids_query = self._ids_query(queue_filter, agent_id, search).offset(offset).limit(limit + 1)
+        ids = [row for row in self.session.exec(ids_query)]
+        has_more = len(ids) > limit
+        ids = ids[:limit]
+        # Step 2: the details and unread counts of this page's rows only.
+        return QueuePage(rows=self._rows(ids), offset=offset, has_more=has_more)
+
+    def waiting_count(self, limit: int = 10_000) -> int:
+        """How many conversations wait for an agent (counted up to limit, so a huge queue stays cheap)."""
+        inner = (select(Conversation.id)
+                 .where(col(Conversation.status).in_(_ACTIVE), col(Conversation.waiting_since).is_not(None))
+                 .limit(limit).subquery())
+        return int(self.session.exec(select(func.count()).select_from(inner)).one())
+
+    def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str):  # noqa: ANN202
+        query = select(Conversation.id)
+        if queue_filter is QueueFilter.all:
+            query = query.where(col(Conversation.status).in_(_ACTIVE))
+        elif queue_filter is QueueFilter.mine:
+            query = query.where(Conversation.assignee_id == agent_id,
+                                col(Conversation.status).in_(_ACTIVE + [ConversationStatus.pending]))
+        elif queue_filter is QueueFilter.unassigned:
+            query = query.where(col(Conversation.assignee_id).is_(None), col(Conversation.status).in_(_ACTIVE))
+        elif queue_filter is QueueFilter.pending:
+            query = query.where(Conversation.status == ConversationStatus.pending)
+        else:
+            query = query.where(Conversation.status == ConversationStatus.solved)
+        if search:
+            query = query.where(self._search_condition(search))
+        if queue_filter is QueueFilter.solved:
+            return query.order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+        # Waiting conversations first, oldest wait first; then the ones whose last word is an agent's.
+        return query.order_by(col(Conversation.waiting_since).is_(None), col(Conversation.waiting_since),
+                              col(Conversation.updated_at), col(Conversation.id))
+
+    def _search_condition(self, search: str):  # noqa: ANN202
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        by_end_user = (select(EndUser.id)
+                       .where(or_(col(EndUser.name).ilike(pattern, escape="\\"),
+                                  col(EndUser.email).ilike(pattern, escape="\\"))))
+        by_text = (select(Message.conversation_id)
+                   .where(col(Message.body).ilike(pattern, escape="\\"))
+                   .limit(MAX_SEARCH_MATCHES))
+        return or_(col(Conversation.end_user_id).in_(by_end_user), col(Conversation.id).in_(by_text))
+
+    def _rows(self, ids: list[int]) -> list[QueueRow]:
+        if not ids:
+            return []
+        from core.models import Agent
+
+        unread = (
+            select(func.count()).select_from(Message)
+            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,
+                   Message.author_kind == AuthorKind.end_user)
+            .correlate(Conversation).scalar_subquery()
+        )
+        query = (select(Conversation, EndUser.name, EndUser.email, Agent.name, unread)
+                 .join(EndUser, EndUser.id == Conversation.end_user_id)
+                 .outerjoin(Agent, and_(Agent.id == Conversation.assignee_id))
+                 .where(col(Conversation.id).in_(ids)))
+        found = {}
+        for conversation, name, email, agent_name, unread_count in self.session.exec(query):
+            found[conversation.id] = QueueRow(
+                conversation_id=conversation.id, public_id=conversation.public_id,
+                end_user_id=conversation.end_user_id, end_user_name=name, end_user_email=email,
+                status=conversation.status, assignee_id=conversation.assignee_id, assignee_name=agent_name,
+                language=conversation.language, last_message_channel=conversation.last_message_channel,
+                waiting_since=conversation.waiting_since, last_message_at=conversation.last_message_at,
+                unread_for_agents=int(unread_count),
+            )
+        return [found[i] for i in ids if i in found]

@@ -1,0 +1,35 @@
+"""The console's own translator: every label is looked up in the agent's language (Agent.language)."""
+from __future__ import annotations
+
+from core.i18n import N_, negotiate, translations
+
+__all__ = ["_", "N_", "set_language", "current_language"]
+
+_language = "en"
+
+
+def set_language(language: str | None) -> str:
+    """Use the catalog closest to language for every later label; returns the language chosen."""
+    global _language
+    _language = negotiate(language)
+    return _language
+
+
+def current_language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    return translations(_language).gettext(message)
+
+
+def translate_bindings(node) -> None:  # noqa: ANN001 - any DOMNode
+    """Show node's binding descriptions (marked with N_ in BINDINGS) in the agent's language."""
+    import dataclasses
+
+    for key, bindings in node._bindings.key_to_bindings.items():
+        node._bindings.key_to_bindings[key] = [
+            dataclasses.replace(b, description=_(b.description) if b.description else "",
+                                tooltip=_(b.tooltip) if b.tooltip else "")
+            for b in bindings
+        ]

@@ -1,0 +1,41 @@
+"""The help screen: every key of the screen below and of the app, with what it does (the footer's words)."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.i18n import N_, _, translate_bindings
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", N_("Close"), id="help.close")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+
+    def compose(self) -> ComposeResult:
+        below = self.app.screen_stack[-1] if self.app.screen_stack else None
+        table = Table(title=_("Keys"), expand=True, show_edge=False)
+        table.add_column(_("Key"), style="bold", no_wrap=True)
+        table.add_column(_("Action"))
+        for node in (below, self.app):
+            if node is None:
+                continue
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.description:
+                        table.add_row(Text(binding.key_display or binding.key), Text(binding.description))
+        intro = Text(_("Threadline agent console. Ctrl+P opens the command palette: every action by name. "
+                       "Escape or q goes back."))
+        with VerticalScroll(classes="dialog wide", id="help"):
+            yield Static(intro)
+            yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,32 @@
+"""What every screen of one console needs: the database, the clock, the configuration and the signed-in agent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.config import Config
+from core.db import Database
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """The signed-in agent, read once at start-up (a plain value, safe to pass between threads)."""
+
+    id: int
+    handle: str
+    name: str
+    is_admin: bool
+    language: str | None
+
+
+@dataclass
+class ConsoleContext:
+    db: Database
+    clock: Clock
+    config: Config
+    agent: AgentInfo
+
+    @property
+    def mail_configured(self) -> bool:
+        """Whether mail can flow both ways: an SMTP host to send and IMAP polling to receive."""
+        return bool(self.config.smtp.host) and self.config.imap.enabled

@@ -1,0 +1,89 @@
+"""Reading one conversation for the console: its messages with author, channel, time and delivery state."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from core.clock import Clock
+from core.conversations import ConversationService
+from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+
+TRANSCRIPT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class MessageView:
+    seq: int
+    author_kind: AuthorKind
+    author_name: str
+    channel: Channel
+    created_at: datetime
+    body: str
+    kind: str
+    email_fallback: bool
+    seen_by_end_user: bool
+    emailed_at: datetime | None  # when a notification carrying it was sent
+    email_problem: str | None    # "failed" or "bounced"
+    email_error: str | None      # the failed job's reason
+    email_pending: bool
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    conversation: Conversation
+    end_user: EndUser
+    assignee_name: str | None
+    messages: list[MessageView]
+    earlier: int  # messages before the ones shown
+
+
+def read_conversation(session: Session, clock: Clock, conversation_id: int,
+                      limit: int = TRANSCRIPT_LIMIT) -> ConversationView:
+    service = ConversationService(session, clock)
+    conversation = service.get(conversation_id)
+    end_user = service.end_user(conversation.end_user_id)
+    after = max(0, conversation.last_seq - limit)
+    messages = service.transcript(conversation_id, after_seq=after)
+    agent_ids = {m.author_agent_id for m in messages if m.author_agent_id} | (
+        {conversation.assignee_id} if conversation.assignee_id else set())
+    names = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
+        if agent_ids else {}
+    jobs = list(session.exec(select(OutboxJob).where(OutboxJob.conversation_id == conversation_id,
+                                                      OutboxJob.last_seq > after)
+                             .order_by(col(OutboxJob.id))))
+    views = [_view(m, conversation, end_user, names, jobs) for m in messages]
+    return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after)
+
+
+def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int, str],
+          jobs: list[OutboxJob]) -> MessageView:
+    if message.author_kind is AuthorKind.agent:
+        author = names.get(message.author_agent_id, "?")
+    elif message.author_kind is AuthorKind.end_user:
+        author = end_user.name or end_user.email or ""
+    else:
+        author = ""
+    emailed_at = None
+    problem = None
+    error = None
+    pending = False
+    if message.author_kind is AuthorKind.agent:
+        for job in jobs:
+            if job.first_seq <= message.seq <= job.last_seq:
+                if job.status is OutboxStatus.sent:
+                    emailed_at = job.sent_at
+                    problem = None
+                    pending = False
+                elif job.status in (OutboxStatus.failed, OutboxStatus.bounced):
+                    problem = job.status.value
+                    error = job.last_error
+                else:
+                    pending = True
+    return MessageView(
+        seq=message.seq, author_kind=message.author_kind, author_name=author, channel=message.channel,
+        created_at=message.created_at, body=message.body, kind=message.kind, email_fallback=message.email_fallback,
+        seen_by_end_user=message.seq <= conversation.end_user_read_seq, emailed_at=emailed_at,
+        email_problem=problem, email_error=error, email_pending=pending,
+    )
