@@ -13,6 +13,7 @@ from core.tokens import TokenSigner
 log = logging.getLogger(__name__)
 
 MIN_WAIT_SECONDS = 0.2
+ERROR_WAIT_SECONDS = 5.0
 
 
 class NotificationScheduler:
@@ -89,13 +90,14 @@ class NotificationScheduler:
         wakeup.subscribe(self.wake)
         try:
             while not self._stopping:
+                # Cleared before looking, so a wake-up during the pass is never lost.
                 self._woken.clear()
                 try:
                     await self.run_once()
                     wait = await asyncio.to_thread(self._seconds_until_due)
                 except Exception:  # a database hiccup must not end the scheduler; it tries again later
                     log.exception("notification scheduler pass failed")
-                    wait = self.max_interval
+                    wait = min(self.max_interval, ERROR_WAIT_SECONDS)
                 if self._stopping:
                     break
                 try:

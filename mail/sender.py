@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # A pooled connection idle longer than this is checked with NOOP first: servers drop idle clients.
 IDLE_CHECK_SECONDS = 10.0
 MIN_WAIT_SECONDS = 0.2
+ERROR_WAIT_SECONDS = 5.0
 
 
 class SmtpPool:
@@ -262,15 +263,17 @@ class OutboxSender:
         """Send until stop(); between batches sleep until a retry is due, a nudge comes, or the poll interval."""
         try:
             while not self._stopping:
-                try:
-                    leased = await self.drain()
-                except (OSError, SMTPException) as exc:  # the database or server hiccupped; try again shortly
-                    log.warning("outbox sender: %s", exc)
-                    leased = 0
-                if leased or self._stopping:
-                    continue
-                wait = await self._seconds_until_due()
+                # Cleared before looking, so a nudge that comes while a batch is out is never lost.
                 self._nudged.clear()
+                try:
+                    if await self.drain():
+                        continue
+                    wait = await self._seconds_until_due()
+                except Exception:  # the database or the server hiccupped; the jobs are safe, try again later
+                    log.exception("outbox sender pass failed")
+                    wait = min(self.poll_interval, ERROR_WAIT_SECONDS)
+                if self._stopping:
+                    break
                 try:
                     await asyncio.wait_for(self._nudged.wait(), wait)
                 except asyncio.TimeoutError:
