@@ -1,0 +1,172 @@
+"""Pilot tests of the agent's flows on a real database: pick, reply, solve, reopen by email, live updates."""
+from __future__ import annotations
+
+import threading
+
+from textual.widgets import DataTable, TextArea
+
+from core.conversations import ConversationService
+from core.db import Database
+from core.models import AuthorKind, Channel, ConversationStatus, Message
+from tests.tui.helpers import rows_loaded, screen_text, wait_for
+from tui.screens.conversation import ConversationScreen
+from tui.screens.queue import QueueScreen
+
+
+def _conversation(desk, key):
+    with desk.db.read_session() as session:
+        return ConversationService(session, desk.clock).get(desk.conversations[key])
+
+
+def _end_user_unread(desk, key) -> int:
+    with desk.db.read_session() as session:
+        service = ConversationService(session, desk.clock)
+        return service.unread_count(service.get(desk.conversations[key]), AuthorKind.end_user)
+
+
+async def test_queue_lists_waiting_conversations_oldest_first(desk, make_console):
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
+        table = app.screen.query_one("#queue", DataTable)
+        keys = [int(key.value) for key in table.rows]
+        # Alex waits longest, then Bea, then Dana; Chen was answered by an agent; Eli is solved.
+        expected = [desk.conversations[k] for k in ("alex", "bea", "dana", "chen")]
+        assert keys == expected
+        assert str(table.get_row_at(1)[4]) == "2"  # Bea's two unread messages
+
+
+async def test_pick_reply_solve_then_email_reply_reopens_live(desk, make_console):
+    app = make_console()
+    alex = desk.conversations["alex"]
+    unread_before = _end_user_unread(desk, "alex")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
+        await pilot.press("enter")  # the cursor starts on the oldest waiting conversation
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        assert app.screen.conversation_id == alex
+        await wait_for(pilot, lambda: _conversation(desk, "alex").agent_read_seq == 1, what="marked read")
+
+        await pilot.press("r")
+        assert isinstance(app.screen.focused, TextArea)
+        await pilot.press(*"Hi Alex, it ships today.")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: _conversation(desk, "alex").last_seq == 2, what="reply stored")
+        with desk.db.read_session() as session:
+            reply = session.exec(Message.__table__.select().where(Message.conversation_id == alex,
+                                                                   Message.seq == 2)).one()
+        assert reply.body == "Hi Alex, it ships today."
+        assert reply.channel == Channel.messaging and reply.author_kind == AuthorKind.agent
+        assert reply.email_fallback is True
+        assert _end_user_unread(desk, "alex") == unread_before + 1
+        await wait_for(pilot, lambda: "Hi Alex, it ships today." in screen_text(app), what="reply shown")
+        assert app.screen.query_one("#reply", TextArea).text == ""
+
+        await pilot.press("escape", "s")  # leave the reply box, then solve
+        await wait_for(pilot, lambda: _conversation(desk, "alex").status is ConversationStatus.solved)
+        await wait_for(pilot, lambda: "status: solved" in screen_text(app), what="solved shown")
+
+        # The end user answers by email while the console is open; nobody presses a key.
+        def email_reply() -> None:
+            other = Database(desk.db.engine.url.render_as_string(hide_password=False))
+            with other.session() as session:
+                ConversationService(session, desk.clock).post_end_user_message(
+                    alex, "Thanks! One more question.", channel="email")
+            other.dispose()
+
+        thread = threading.Thread(target=email_reply)
+        thread.start()
+        thread.join()
+        await wait_for(pilot, lambda: "One more question" in screen_text(app), what="email reply shown")
+        text = screen_text(app)
+        assert "via email" in text.split("One more question")[0].splitlines()[-2]
+        assert _conversation(desk, "alex").status is ConversationStatus.open
+        await wait_for(pilot, lambda: "status: open" in screen_text(app), what="reopened shown")
+        notices = [n.message for n in app._notifications]
+        assert any("answered via email" in n and "One more question" in n for n in notices)
+
+
+async def test_send_without_email_fallback_and_assign_release(desk, make_console):
+    app = make_console()
+    bea = desk.conversations["bea"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        app.open_conversation(bea)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: _conversation(desk, "bea").assignee_id == desk.agent_id)
+        await pilot.press("r", *"Hallo!", "ctrl+o")
+        await wait_for(pilot, lambda: _conversation(desk, "bea").last_seq == 3)
+        with desk.db.read_session() as session:
+            message = ConversationService(session, desk.clock).transcript(bea, after_seq=2)[0]
+        assert message.email_fallback is False
+        await wait_for(pilot, lambda: "no email fallback" in screen_text(app))
+        await pilot.press("escape", "u")
+        await wait_for(pilot, lambda: _conversation(desk, "bea").assignee_id is None)
+        await pilot.press("q")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_take_next_assigns_the_oldest_waiting_to_me(desk, make_console):
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen))
+        assert app.screen.conversation_id == desk.conversations["alex"]
+        assert _conversation(desk, "alex").assignee_id == desk.agent_id
+
+
+async def test_two_consoles_on_one_file_see_each_others_replies(desk, make_console):
+    sam_app = make_console("sam")
+    kim_db = Database(desk.db.engine.url.render_as_string(hide_password=False))  # as another process would
+    from tests.tui.conftest import console_config
+    from tui.app import build_app
+
+    kim_app = build_app(kim_db, agent_handle="kim", clock=desk.clock, config=console_config(), poll_seconds=0.05)
+    chen = desk.conversations["chen"]
+    try:
+        async with sam_app.run_test(size=(120, 36)) as sam, kim_app.run_test(size=(120, 36)) as kim:
+            await wait_for(sam, lambda: rows_loaded(sam_app))
+            await wait_for(kim, lambda: rows_loaded(kim_app))
+            sam_app.open_conversation(chen)
+            kim_app.open_conversation(chen)
+            await wait_for(sam, lambda: isinstance(sam_app.screen, ConversationScreen) and sam_app.screen.shown)
+            await wait_for(kim, lambda: isinstance(kim_app.screen, ConversationScreen) and kim_app.screen.shown)
+            await sam.press("r", *"Sam here, taking over.", "ctrl+s")
+            await wait_for(sam, lambda: _conversation(desk, "chen").last_seq == 3)
+            seconds = await wait_for(kim, lambda: "Sam here, taking over." in screen_text(kim_app), limit=1.0,
+                                     what="reply in the other console")
+            assert seconds < 1.0
+    finally:
+        kim_db.dispose()
+
+
+async def test_search_and_filters(desk, make_console):
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        await pilot.press("slash", *"login", "enter")
+        await wait_for(pilot, lambda: rows_loaded(app) and app.screen.query_one("#queue", DataTable).row_count == 1)
+        assert [int(k.value) for k in app.screen.query_one("#queue", DataTable).rows] == [desk.conversations["bea"]]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: rows_loaded(app) and app.screen.query_one("#queue", DataTable).row_count == 4)
+        await pilot.press("f", "f", "f", "f")  # all -> mine -> unassigned -> pending -> solved
+        await wait_for(pilot, lambda: rows_loaded(app) and app.screen.queue_filter.value == "solved"
+                       and app.screen.query_one("#queue", DataTable).row_count == 1)
+        assert [int(k.value) for k in app.screen.query_one("#queue", DataTable).rows] == [desk.conversations["eli"]]
+
+
+async def test_new_conversation_is_announced_and_listed_live(desk, make_console):
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        await wait_for(pilot, lambda: any("waiting" in n.message for n in app._notifications), what="waiting count")
+        with desk.db.session() as session:
+            service = ConversationService(session, desk.clock)
+            end_user = service.create_end_user("[bold red]Mallory[/]")
+            conversation = service.start_conversation(end_user.id)
+            service.post_end_user_message(conversation.id, "hello")
+        await wait_for(pilot, lambda: str(conversation.id) in app.screen.query_one("#queue", DataTable).rows)
+        notice = next(n for n in app._notifications if "New conversation" in n.message)
+        assert "[bold red]Mallory[/]" in notice.message and notice.markup is False

@@ -1,0 +1,233 @@
+"""Mail that needs an agent: held emails to accept or reject, refused and unmatched emails, failed notifications."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from core.errors import ThreadlineError
+from core.outbox import OutboxService
+from tui.i18n import N_, _, translate_bindings
+from tui.messages import ActionDone, LiveChange, Loaded
+from tui.screens.prompt import TextScreen
+from tui.text import literal, plain, short_time
+
+ROWS = 100
+
+
+def _inbound_service() -> Any:
+    """core.inbound.InboundService once the inbound part is installed, else None (the screen says so)."""
+    try:
+        from core.inbound import InboundService
+    except ImportError:
+        return None
+    return InboundService
+
+
+@dataclass(frozen=True)
+class MailRow:
+    """One email as the screen shows it, read from an inbound record or an outbox job."""
+
+    id: int
+    when: Any
+    address: str
+    subject: str
+    reason: str
+    source: str
+
+
+@dataclass
+class MailData:
+    inbound_available: bool
+    held: list[MailRow] = field(default_factory=list)
+    refused: list[MailRow] = field(default_factory=list)
+    failed: list[MailRow] = field(default_factory=list)
+
+
+def _first(record: Any, *names: str) -> Any:
+    for name in names:
+        value = getattr(record, name, None)
+        if value is not None:
+            return value
+    return ""
+
+
+def _inbound_row(record: Any) -> MailRow:
+    source = _first(record, "raw_source", "raw", "source")
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "replace")
+    return MailRow(id=record.id, when=_first(record, "received_at", "created_at"),
+                   address=str(_first(record, "sender", "from_address", "from_addr", "mail_from")),
+                   subject=str(_first(record, "subject")), reason=str(_first(record, "reason", "outcome")),
+                   source=str(source))
+
+
+def _job_row(job: Any) -> MailRow:
+    return MailRow(id=job.id, when=job.sent_at or job.created_at, address=job.to_address,
+                   subject=job.status.value, reason=job.last_error or "", source=job.last_error or "")
+
+
+class MailScreen(Screen):
+    BINDINGS = [
+        Binding("a", "accept", N_("Accept held email"), id="mail.accept"),
+        Binding("x", "reject", N_("Reject held email"), id="mail.reject"),
+        Binding("t", "retry", N_("Retry notification"), id="mail.retry"),
+        Binding("enter", "show_source", N_("Show source"), id="mail.source"),
+        Binding("j", "cursor_down", N_("Down"), show=False, id="mail.down"),
+        Binding("k", "cursor_up", N_("Up"), show=False, id="mail.up"),
+        Binding("escape,q", "back", N_("Back"), id="mail.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        translate_bindings(self)
+        self.data: MailData | None = None
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="mail-body"):
+            yield Static(_("Held emails (valid reply token, other sender)"), classes="section-title")
+            yield Static("", id="inbound-note", classes="note", markup=False)
+            yield DataTable(id="held", cursor_type="row", classes="table-section")
+            yield Static(_("Refused and unmatched emails"), classes="section-title")
+            yield DataTable(id="refused", cursor_type="row", classes="table-section")
+            yield Static(_("Failed or bounced notifications"), classes="section-title")
+            yield DataTable(id="failed", cursor_type="row", classes="table-section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for table_id in ("held", "refused", "failed"):
+            table = self.query_one(f"#{table_id}", DataTable)
+            table.add_column(_("When"), key="when", width=17)
+            table.add_column(_("Address"), key="address", width=32)
+            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=30)
+            table.add_column(_("Reason"), key="reason")
+        self.query_one("#held", DataTable).focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.generation += 1
+        self._load(self.generation)
+
+    @work(thread=True, group="mail", exit_on_error=False)
+    def _load(self, generation: int) -> None:
+        context = self.app.context
+        inbound = _inbound_service()
+        data = MailData(inbound_available=inbound is not None)
+        with context.db.read_session() as session:
+            if inbound is not None:
+                service = inbound(session, context.clock)
+                data.held = [_inbound_row(r) for r in service.held()[:ROWS]]
+                data.refused = [_inbound_row(r) for r in service.refused()[:ROWS]]
+            data.failed = [_job_row(j) for j in OutboxService(session, context.clock).failed_jobs(limit=ROWS)]
+        self.post_message(Loaded("mail", generation, data))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        if message.kind != "mail" or message.generation != self.generation:
+            return
+        self.data = message.data
+        note = "" if self.data.inbound_available else _("Receiving email is not installed in this version.")
+        self.query_one("#inbound-note", Static).update(note)
+        now = self.app.context.clock.now()
+        for table_id, rows in (("held", self.data.held), ("refused", self.data.refused),
+                               ("failed", self.data.failed)):
+            table = self.query_one(f"#{table_id}", DataTable)
+            cursor = table.cursor_row
+            table.clear()
+            for row in rows:
+                table.add_row(short_time(row.when, now) if row.when else "", literal(row.address, one_line=True),
+                              literal(row.subject, one_line=True), literal(plain(row.reason, 200), one_line=True),
+                              key=str(row.id))
+            if table.row_count:
+                table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    def live_changed(self, change: LiveChange) -> None:
+        if change.global_change:
+            self.reload()
+
+    def _selected(self, table_id: str) -> MailRow | None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        if self.data is None or table.row_count == 0:
+            return None
+        key, _column = table.coordinate_to_cell_key(table.cursor_coordinate)
+        rows = {"held": self.data.held, "refused": self.data.refused, "failed": self.data.failed}[table_id]
+        return next((r for r in rows if str(r.id) == key.value), None)
+
+    def _focused_table(self) -> str:
+        focused = self.focused
+        return focused.id if isinstance(focused, DataTable) and focused.id else "held"
+
+    @work(thread=True, group="mail-action", exit_on_error=False)
+    def _change(self, kind: str, change: Callable[[Any], Any], done: str) -> None:
+        try:
+            with self.app.context.db.session() as session:
+                change(session)
+        except ThreadlineError as exc:
+            self.post_message(ActionDone(kind, exc.message, error=True))
+            return
+        self.post_message(ActionDone(kind, done))
+
+    @on(ActionDone)
+    def _action_done(self, message: ActionDone) -> None:
+        message.stop()
+        if message.message:
+            self.notify(message.message, severity="error" if message.error else "information", markup=False)
+        self.reload()
+
+    def _held_action(self, accept: bool) -> None:
+        inbound = _inbound_service()
+        row = self._selected("held")
+        if inbound is None or row is None:
+            self.notify(_("There is no held email to act on."), severity="warning")
+            return
+        clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
+        if accept:
+            self._change("mail.accept", lambda s: inbound(s, clock).accept_held(record_id, agent_id),
+                         _("The email is added to its conversation."))
+        else:
+            self._change("mail.reject", lambda s: inbound(s, clock).reject_held(record_id, agent_id),
+                         _("The email is rejected."))
+
+    def action_accept(self) -> None:
+        self._held_action(True)
+
+    def action_reject(self) -> None:
+        self._held_action(False)
+
+    def action_retry(self) -> None:
+        row = self._selected("failed")
+        if row is None:
+            self.notify(_("There is no failed notification to retry."), severity="warning")
+            return
+        clock, job_id = self.app.context.clock, row.id
+        self._change("mail.retry", lambda s: OutboxService(s, clock).retry(job_id),
+                     _("The notification will be sent again."))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_show_source()
+
+    def action_show_source(self) -> None:
+        table_id = self._focused_table()
+        row = self._selected(table_id)
+        if row is not None:
+            self.app.push_screen(TextScreen(_("Source"), row.source or _("(no source kept)")))
+
+    def action_cursor_down(self) -> None:
+        self.query_one(f"#{self._focused_table()}", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(f"#{self._focused_table()}", DataTable).action_cursor_up()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
