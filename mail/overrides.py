@@ -24,8 +24,9 @@ from mail.notification_content import (
 
 log = logging.getLogger(__name__)
 
-# Overrides are short; a loop over a huge range would stall the sender, so ranges are capped.
-MAX_RANGE = 1000
+# Overrides are short; a huge repeat or power would stall the sender or exhaust its memory, so they are capped.
+MAX_REPEAT = 100_000
+MAX_EXPONENT = 100
 
 
 class OverrideError(InvalidInput):
@@ -43,10 +44,18 @@ class OverrideError(InvalidInput):
 
 
 class _OverrideSandbox(SandboxedEnvironment):
-    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        if __obj is range and args and max(int(a) for a in args if isinstance(a, int)) > MAX_RANGE:
-            raise OverrideError("range", None, _("ranges are limited to {limit} items").format(limit=MAX_RANGE))
-        return super().call(__context, __obj, *args, **kwargs)
+    """The stock sandbox (which already caps range() at 100,000) plus limits on huge repeats and powers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise OverrideError("**", None, _("powers are limited to an exponent of {limit}").format(limit=MAX_EXPONENT))
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and count * max(1, len(sequence)) > MAX_REPEAT:
+                    raise OverrideError("*", None, _("repeated text is limited to {limit} characters").format(limit=MAX_REPEAT))
+        return super().call_binop(context, operator, left, right)
 
 
 @functools.lru_cache(maxsize=1)

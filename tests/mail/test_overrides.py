@@ -76,8 +76,11 @@ def test_unknown_variables_and_huge_loops_are_rejected():
     with pytest.raises(OverrideError) as caught:
         validate("Hi {{ customer }}", None)
     assert "customer" in caught.value.reason and caught.value.part == "subject"
-    with pytest.raises(OverrideError):
-        validate(None, "{% for i in range(10000000) %}x{% endfor %}")
+    for stall in ("{% for i in range(10000000) %}x{% endfor %}", "{{ 'x' * 1000000000 }}",
+                  "{{ [1, 2] * 10000000 }}", "{{ 2 ** 100000000 }}"):
+        with pytest.raises(OverrideError):
+            validate(None, stall)
+    validate(None, "{{ '-' * 20 }} {% for i in range(3) %}{{ i }}{% endfor %} {{ 2 ** 8 }}")
 
 
 def test_an_override_failing_at_send_time_falls_back_to_the_shipped_text(world):
