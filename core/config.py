@@ -76,6 +76,9 @@ class MailConfig:
     max_attachment_bytes: int = 10 * 1024 * 1024
     sender_window_seconds: int = 600
     sender_window_max: int = 20
+    # A sender that dies mid-batch leaves its jobs leased this long; at most one batch may then go out twice.
+    sender_batch_size: int = 200
+    sender_lease_seconds: float = 300.0
 
 
 @dataclass

@@ -7,4 +7,6 @@ COMMAND_MODULES = [
     "send_test_email",
     "agent",
     "console",
+    "serve",
+    "demo",
 ]

@@ -1,0 +1,142 @@
+"""Helpers for system tests: run `threadline` subprocesses, an SMTP sink in a thread, and due notifications."""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from core.clock import SystemClock
+from core.db import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Delivery:
+    recipient: str
+    message_id: str
+
+
+@dataclass
+class SinkHandler:
+    """Keeps (recipient, Message-ID) of every email; delay makes each send take a while (an email in flight)."""
+
+    delay: float = 0.0
+    received: list[Delivery] = field(default_factory=list)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.arrived:
+            for recipient in envelope.rcpt_tos:
+                self.received.append(Delivery(recipient, str(message["Message-ID"])))
+            self.arrived.notify_all()
+        return "250 2.0.0 OK"
+
+    def wait_for(self, predicate, timeout: float) -> bool:  # noqa: ANN001
+        with self.arrived:
+            return self.arrived.wait_for(lambda: predicate(self.received), timeout)
+
+
+def free_port() -> int:
+    # aiosmtpd's Controller checks its server by connecting to the port it was given, so it needs a real one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 in its own thread; a stand-in for the organisation's mail relay."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.handler = SinkHandler(delay)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
+
+    def __enter__(self) -> "SmtpSink":
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+
+def write_config(folder: Path, database_url: str, smtp_port: int, **mail: object) -> Path:
+    """A TOML file for the subprocesses: the test database, the sink, a fixed secret."""
+    lines = ["[general]", f'data_dir = "{folder}"', 'secret = "system-test-secret-0123456789"', "",
+             "[database]", f'url = "{database_url}"', "", "[smtp]", f"port = {smtp_port}", "pool_size = 2", "",
+             "[widget]", 'public_url = "http://support.example.com"', "", "[mail]"]
+    lines += [f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"' for key, value in mail.items()]
+    path = folder / "threadline.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def threadline(config: Path, *args: str, log_path: Path | None = None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    output = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-m", "threadline", "--config", str(config), *args],
+                            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout)
+
+
+def seed_due_notifications(db: Database, count: int) -> None:
+    """count conversations whose one unread agent reply is due to be emailed now (continuous conversations on)."""
+    from core.agents import AgentService
+    from core.models import AuthorKind, Conversation, EndUser, Message
+    from core.settings import SettingsService
+
+    clock = SystemClock()
+    with db.session() as session:
+        SettingsService(session, clock).update(support_address="help@example.com", brand_name="System Test",
+                                               continuous_conversations=True)
+        agent = AgentService(session, clock).add("sys", "System Agent")
+    now = clock.now()
+    with db.session() as session:
+        users = [EndUser(name=f"User {i}", email=f"user{i}@example.org", email_verified=True, language="en",
+                         created_at=now) for i in range(count)]
+        session.add_all(users)
+        session.flush()
+        conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2,
+                                      notify_due_at=now - timedelta(seconds=1)) for u in users]
+        session.add_all(conversations)
+        session.flush()
+        for c in conversations:
+            session.add(Message(conversation_id=c.id, seq=1, author_kind=AuthorKind.end_user,
+                                author_end_user_id=c.end_user_id, body="Where is my order?",
+                                created_at=now - timedelta(hours=1)))
+            session.add(Message(conversation_id=c.id, seq=2, author_kind=AuthorKind.agent, author_agent_id=agent.id,
+                                body="It shipped this morning.", created_at=now - timedelta(minutes=59)))
+        session.commit()
+
+
+def outbox_counts(db: Database) -> dict[str, int]:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from core.models import OutboxJob
+
+    with db.read_session() as session:
+        return {str(getattr(status, "value", status)): count for status, count in
+                session.exec(select(OutboxJob.status, func.count()).group_by(OutboxJob.status))}

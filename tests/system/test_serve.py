@@ -1,0 +1,124 @@
+"""`threadline serve` as a process: health, graceful SIGTERM, SIGKILL and restart, two processes on one PostgreSQL."""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.db import Database
+from tests.system.processes import SmtpSink, outbox_counts, seed_due_notifications, stop, threadline, write_config
+
+
+
+def _recipients(received) -> collections.Counter:  # noqa: ANN001
+    return collections.Counter(d.recipient for d in received)
+
+
+def _wait_for_log(path: Path, pattern: str, process, timeout: float = 20.0) -> re.Match:  # noqa: ANN001
+    """Read the process's log until pattern shows up (the process writes it once it listens)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, path.read_text(errors="replace")) if path.exists() else None
+        if found:
+            return found
+        assert process.poll() is None, path.read_text(errors="replace")
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not logged:\n{path.read_text(errors='replace')}")
+
+
+def test_health_then_sigterm_records_the_email_in_flight_and_exits_0(db: Database, tmp_path: Path) -> None:
+    seed_due_notifications(db, 40)
+    with SmtpSink(delay=0.05) as sink:
+        config = write_config(tmp_path, db.url, sink.port, sender_batch_size=10)
+        log_path = tmp_path / "serve.log"
+        serve = threadline(config, "serve", "--port", "0", log_path=log_path)
+        try:
+            url = _wait_for_log(log_path, r"web server listening\" url=(\S+)", serve).group(1)
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+                health = json.load(response)
+            assert response.status == 200
+            assert health == {"status": "ok", "database": "ok", "workers": {"outbound": "alive"}}
+            assert sink.handler.wait_for(lambda received: len(received) >= 5, 20)
+        finally:
+            code = stop(serve, signal.SIGTERM)
+        log = log_path.read_text()
+        assert code == 0, log
+        assert "stopped cleanly" in log and re.search(r"^ts=\S+ level=INFO logger=\S+ msg=", log, re.M)
+        delivered = len(sink.handler.received)
+    counts = outbox_counts(db)
+    # Every email the relay accepted is recorded as sent, none is recorded that it did not get, none was lost.
+    assert counts.get("sent", 0) == delivered and 5 <= delivered < 40
+    assert counts.get("sent", 0) + counts.get("pending", 0) == 40
+    assert max(_recipients(sink.handler.received).values()) == 1
+
+
+def test_sigkill_mid_send_then_restart_sends_every_one_and_at_most_the_one_in_flight_twice(
+        db: Database, tmp_path: Path) -> None:
+    seed_due_notifications(db, 200)
+    with SmtpSink(delay=0.01) as sink:
+        # One email per batch and a short lease: the crash costs at most the email in flight, for at most 1 s.
+        config = write_config(tmp_path, db.url, sink.port, sender_batch_size=1, sender_lease_seconds=1.0)
+        first = threadline(config, "serve", "--no-widget", log_path=tmp_path / "first.log")
+        try:
+            assert sink.handler.wait_for(lambda received: len(received) >= 60, 30)
+        finally:
+            stop(first, signal.SIGKILL)
+        killed_at = len(sink.handler.received)
+        assert killed_at < 200, "the first process finished before it was killed; the test proves nothing"
+        second = threadline(config, "serve", "--no-widget", log_path=tmp_path / "second.log")
+        try:
+            everyone = {f"user{i}@example.org" for i in range(200)}
+            assert sink.handler.wait_for(lambda received: {d.recipient for d in received} >= everyone, 40), \
+                (tmp_path / "second.log").read_text()
+        finally:
+            assert stop(second, signal.SIGTERM) == 0
+        received = list(sink.handler.received)
+    twice = [recipient for recipient, count in _recipients(received).items() if count > 1]
+    assert len(twice) <= 1 and max(_recipients(received).values()) <= 2
+    for recipient in twice:
+        assert len({d.message_id for d in received if d.recipient == recipient}) == 1  # the same Message-ID
+    assert outbox_counts(db) == {"sent": 200}
+
+
+@pytest.mark.skipif(not os.environ.get("THREADLINE_TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="needs THREADLINE_TEST_DATABASE_URL=postgresql+psycopg://... (tests/run sets it in its PostgreSQL phase)")
+def test_two_serve_processes_on_one_postgresql_send_each_of_500_notifications_once(
+        db: Database, tmp_path: Path) -> None:
+    seed_due_notifications(db, 500)
+    # 10 ms per email keeps one process from sending all 500 before the other has started.
+    with SmtpSink(delay=0.01) as sink:
+        config = write_config(tmp_path, db.url, sink.port, sender_batch_size=20)
+        processes = [threadline(config, "serve", "--no-widget", "--worker-id", f"serve-{n}",
+                                log_path=tmp_path / f"serve-{n}.log") for n in (1, 2)]
+        try:
+            assert sink.handler.wait_for(lambda received: len(received) >= 500, 60)
+        finally:
+            codes = [stop(process, signal.SIGTERM) for process in processes]
+        assert codes == [0, 0]
+        received = list(sink.handler.received)
+    assert len(received) == 500
+    assert set(_recipients(received).values()) == {1}
+    assert len({d.message_id for d in received}) == 500
+    assert outbox_counts(db) == {"sent": 500}
+    # Both processes sent some (otherwise this would not show that leasing skips the other's rows).
+    leased = _leased_by_worker(db)
+    assert set(leased) == {"serve-1", "serve-2"} and sum(leased.values()) == 500, leased
+
+
+def _leased_by_worker(db: Database) -> dict[str, int]:
+    from sqlmodel import select
+
+    from core.models import Event
+
+    counts: dict[str, int] = collections.Counter()
+    with db.read_session() as session:
+        for event in session.exec(select(Event).where(Event.kind == "notification.leased")):
+            counts[event.payload["worker"]] += len(event.payload["job_ids"])
+    return dict(counts)

@@ -1,0 +1,47 @@
+"""`threadline serve`: the widget server, notification scheduler, sender and IMAP poller in one process, until SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from core import schema
+from core.errors import ConfigError
+from core.i18n import _
+from threadline import parts
+from threadline.context import AppContext
+from threadline.runtime import Runtime, configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve", help=_("run the widget server and the mail workers"),
+        description=_("Run the widget server, the notification scheduler, the email sender and (when imap.enabled) "
+                      "the IMAP poller until SIGTERM or Ctrl-C, which stop them gracefully: emails already handed "
+                      "to the SMTP server are recorded before the process exits. Several serve processes may share "
+                      "one PostgreSQL database. GET /healthz reports the database and the workers."),
+    )
+    parser.add_argument("--host", help=_("address to listen on (default: widget.host)"))
+    parser.add_argument("--port", type=int, help=_("port to listen on, 0 for any free port (default: widget.port)"))
+    parser.add_argument("--log-format", choices=["keyvalue", "json"], default="keyvalue",
+                        help=_("log lines as key=value pairs or JSON objects"))
+    parser.add_argument("--no-widget", action="store_true", help=_("run only the mail workers, no web server"))
+    parser.add_argument("--worker-id", help=_("name of this process in leases and logs (default: host:pid:random)"))
+    return parser
+
+
+def run(args: argparse.Namespace, context: AppContext) -> int:
+    configure_logging(args.log_format)
+    if schema.current_revision(context.db.engine) is None:
+        raise ConfigError(_("The database {url} is empty; create it first with: threadline init").format(
+            url=context.db.url))
+    widget = context.config.widget
+    runtime = Runtime(context, app=None if args.no_widget else parts.widget_app(context),
+                      workers=parts.workers(context, worker_id=args.worker_id),
+                      host=args.host or widget.host, port=widget.port if args.port is None else args.port)
+    try:
+        return asyncio.run(runtime.run())
+    finally:
+        context.db.dispose()

@@ -1,0 +1,220 @@
+"""The long-running processes of `serve` and `demo`: widget server, scheduler, sender and poller as asyncio tasks."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from threadline.context import AppContext
+
+log = logging.getLogger(__name__)
+
+# How long in-flight HTTP requests and WebSockets get to finish once shutdown starts.
+GRACEFUL_HTTP_SECONDS = 5.0
+
+
+class Worker(Protocol):
+    """What the runtime runs beside the web server: run() until stop() (which returns once work in hand is recorded)."""
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class _OwnSignalsServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the runtime decides when and in which order everything stops."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Runtime:
+    """Runs the widget app (with /healthz) and the workers until stop() or SIGTERM/SIGINT; run() returns 0 on a clean stop."""
+
+    context: AppContext
+    app: Starlette | None = None
+    workers: dict[str, Worker] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port (read .port once started)
+    on_started: Callable[["Runtime"], Awaitable[None] | None] | None = None
+    _server: _OwnSignalsServer | None = None
+    _tasks: dict[str, asyncio.Task] = field(default_factory=dict)
+    _stopping: asyncio.Event | None = None
+    _failed: list[str] = field(default_factory=list)
+
+    # --- health --------------------------------------------------------------------------------------
+    def _database_ok(self) -> bool:
+        try:
+            with self.context.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except Exception as exc:  # any driver error means "not reachable" to a health probe
+            log.warning("health check: database unreachable: %s", exc)
+            return False
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        database = await asyncio.to_thread(self._database_ok)
+        workers = {name: ("alive" if name in self._tasks and not self._tasks[name].done() else "stopped")
+                   for name in self.workers}
+        ok = database and all(state == "alive" for state in workers.values())
+        return ok, {"status": "ok" if ok else "failing", "database": "ok" if database else "unreachable",
+                    "workers": workers}
+
+    async def _healthz(self, request: Request) -> Response:
+        ok, body = await self.health()
+        return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+    def health_routes(self) -> list[BaseRoute]:
+        return [Route("/healthz", self._healthz, methods=["GET"])]
+
+    # --- running -------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def _start_web(self) -> None:
+        assert self.app is not None
+        # First in the route list, so the widget's catch-all handlers never see it.
+        self.app.router.routes[0:0] = self.health_routes()
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
+                                lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto")
+        self._server = _OwnSignalsServer(config)
+        self._tasks["web"] = asyncio.create_task(self._server.serve(), name="web")
+        while not self._server.started:
+            if self._tasks["web"].done():
+                self._tasks["web"].result()  # raises the bind error
+                raise RuntimeError("the web server stopped while starting")
+            await asyncio.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        log.info("web server listening", extra={"url": self.url})
+
+    def _watch(self, name: str, task: asyncio.Task) -> None:
+        def done(finished: asyncio.Task) -> None:
+            if finished.cancelled() or self._stopping is None or self._stopping.is_set():
+                return
+            error = finished.exception()
+            log.error("worker stopped unexpectedly", extra={"worker": name, "error": repr(error)})
+            self._failed.append(name)
+            self._stopping.set()
+
+        task.add_done_callback(done)
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown (safe to call from a signal handler on the loop)."""
+        if self._stopping is not None and not self._stopping.is_set():
+            log.info("shutdown requested")
+            self._stopping.set()
+
+    async def run(self) -> int:
+        self._stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.stop)
+        try:
+            if self.app is not None:
+                await self._start_web()
+                self._watch("web", self._tasks["web"])
+            for name, worker in self.workers.items():
+                self._tasks[name] = asyncio.create_task(worker.run(), name=name)
+                self._watch(name, self._tasks[name])
+            log.info("started", extra={"workers": ",".join(self.workers) or "-"})
+            if self.on_started is not None:
+                result = self.on_started(self)
+                if asyncio.iscoroutine(result):
+                    await result
+            await self._stopping.wait()
+        finally:
+            await self._shutdown()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+        if self._failed:
+            log.error("stopped after a failure", extra={"workers": ",".join(self._failed)})
+            return 1
+        log.info("stopped cleanly")
+        return 0
+
+    async def _shutdown(self) -> None:
+        """Stop accepting first, then let each worker finish and record the work in hand."""
+        started = time.monotonic()
+        if self._server is not None:
+            self._server.should_exit = True
+        for name, worker in self.workers.items():
+            try:
+                await worker.stop()
+            except Exception:
+                log.exception("worker failed to stop cleanly", extra={"worker": name})
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("shutdown finished", extra={"seconds": round(time.monotonic() - started, 2)})
+
+
+# --- structured logs -------------------------------------------------------------------------------------
+_STANDARD_ATTRIBUTES = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    """One line per record: ts=... level=... logger=... msg="..." plus any `extra` fields, quoted when needed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                  "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
+        if record.exc_info:
+            fields["exc"] = self.formatException(record.exc_info)
+        return " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                                  "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
+        if record.exc_info:
+            fields["exc"] = self.formatException(record.exc_info)
+        return json.dumps(fields, default=str, ensure_ascii=False)
+
+
+def _quote(value: Any) -> str:
+    text_value = str(value)
+    if text_value and not any(c in text_value for c in ' "=\n\t\\'):
+        return text_value
+    # Escapes keep one record on one line, and keep user text from forging fields or terminal sequences.
+    return json.dumps(text_value, ensure_ascii=True)
+
+
+def configure_logging(style: str = "keyvalue", level: int | None = None) -> None:
+    """Switch the root handlers (set up by the CLI) to structured lines; times in UTC."""
+    formatter: logging.Formatter = JsonFormatter() if style == "json" else KeyValueFormatter()
+    formatter.converter = time.gmtime  # type: ignore[assignment]
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    for handler in root.handlers:
+        handler.setFormatter(formatter)
+    if level is not None:
+        root.setLevel(level)
+    for noisy in ("uvicorn.error", "uvicorn.access", "mail.log"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+__all__ = ["Runtime", "Worker", "configure_logging", "KeyValueFormatter", "JsonFormatter"]
