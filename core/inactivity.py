@@ -76,6 +76,13 @@ def may_email(conversation: Conversation, end_user: EndUser | None, settings: Ac
     )
 
 
+def inactivity_period(settings: AccountSettings) -> timedelta:
+    """The inactivity period: the seconds override when set (the demo's), else the minutes setting."""
+    if settings.inactivity_seconds > 0:
+        return timedelta(seconds=settings.inactivity_seconds)
+    return timedelta(minutes=settings.inactivity_minutes)
+
+
 def due_time(conversation: Conversation, end_user: EndUser | None, batch: PendingBatch | None,
              settings: AccountSettings) -> datetime | None:
     """When to email the batch: the inactivity period after its oldest message, and never while the user is present.
@@ -84,7 +91,7 @@ def due_time(conversation: Conversation, end_user: EndUser | None, batch: Pendin
     """
     if batch is None or not may_email(conversation, end_user, settings):
         return None
-    due = batch.oldest_at + timedelta(minutes=settings.inactivity_minutes)
+    due = batch.oldest_at + inactivity_period(settings)
     until = present_until(conversation, settings)
     if until is not None and until > due:
         due = until  # a heartbeat moves this forward; leaving brings it back

@@ -204,6 +204,7 @@ def apply_settings_change(session: Session, now: datetime, before: AccountSettin
         record_event(session, now, "notifications.baseline", None, conversations=moved)
     elif after.continuous_conversations and (
             before.inactivity_minutes != after.inactivity_minutes
+            or before.inactivity_seconds != after.inactivity_seconds
             or before.presence_timeout_seconds != after.presence_timeout_seconds):
         _reschedule_pending(session, now, after)
     session.expire_all()  # bulk updates bypass the identity map; reload what was cached

@@ -32,6 +32,8 @@ class BusinessHours:
 class AccountSettings:
     continuous_conversations: bool = False
     inactivity_minutes: int = 5
+    # Overrides inactivity_minutes when > 0; for `threadline demo` and tests, where minutes are too slow to watch.
+    inactivity_seconds: int = 0
     presence_timeout_seconds: int = 60
     support_address: str = ""
     default_language: str = "en"
@@ -50,6 +52,10 @@ def _validate(name: str, value: Any) -> Any:
     if name == "inactivity_minutes":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1440:
             raise InvalidInput(_("The inactivity period must be a whole number of minutes from 1 to 1440."))
+        return value
+    if name == "inactivity_seconds":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 86400:
+            raise InvalidInput(_("The inactivity override must be a whole number of seconds from 0 (off) to 86400."))
         return value
     if name == "presence_timeout_seconds":
         if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= 3600:
