@@ -19,10 +19,9 @@ MAX_SEARCH_CHARS = 200
 # Search by text scans message bodies; it stops after this many matching conversations.
 MAX_SEARCH_MATCHES = 2_000
 
-# The listings order by (status, waiting time, id) and by (status, last activity, id); these let every page be
-# read from an index instead of sorting all conversations.
-Index("ix_conversation_listing_wait", Conversation.status, Conversation.waiting_since, Conversation.id)
-Index("ix_conversation_listing_updated", Conversation.status, Conversation.updated_at, Conversation.id)
+# Each page is read in index order (waiting time, or last activity), stopping after the page: no sort of all rows.
+Index("ix_conversation_wait_order", Conversation.waiting_since, Conversation.id)
+Index("ix_conversation_updated_order", Conversation.updated_at, Conversation.id)
 Index("ix_conversation_listing_assignee", Conversation.assignee_id, Conversation.status, Conversation.waiting_since)
 
 
@@ -85,13 +84,32 @@ class QueueListing:
         if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidInput(_("A page starts at 0 or later and holds 1 to {limit} rows.").format(limit=MAX_PAGE_SIZE))
         search = " ".join((search or "").split())[:MAX_SEARCH_CHARS]
-        # Step 1: only ids, from the index, one row more than asked to know whether another page follows.
-        ids_query = self._ids_query(queue_filter, agent_id, search).offset(offset).limit(limit + 1)
-        ids = [row for row in self.session.exec(ids_query)]
+        # Step 1: only ids, in index order, one more than asked to know whether another page follows.
+        ids = self._page_ids(queue_filter, agent_id, search, offset, limit + 1)
         has_more = len(ids) > limit
         ids = ids[:limit]
         # Step 2: the details and unread counts of this page's rows only.
         return QueuePage(rows=self._rows(ids), offset=offset, has_more=has_more)
+
+    def _page_ids(self, queue_filter: QueueFilter, agent_id: int | None, search: str, offset: int,
+                  count: int) -> list[int]:
+        """Ids offset..offset+count: waiting conversations by wait, then the others by last activity."""
+        base = self._ids_query(queue_filter, agent_id, search)
+        if queue_filter is QueueFilter.solved:
+            query = base.order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+            return list(self.session.exec(query.offset(offset).limit(count)))
+        waiting = (base.where(col(Conversation.waiting_since).is_not(None))
+                   .order_by(col(Conversation.waiting_since), col(Conversation.id)))
+        ids = list(self.session.exec(waiting.offset(offset).limit(count)))
+        if len(ids) == count:
+            return ids
+        # The waiting ones ran out on this page: the rest comes from the conversations nobody waits on.
+        waiting_total = offset + len(ids) if ids or offset == 0 else int(self.session.exec(
+            select(func.count()).select_from(waiting.order_by(None).subquery())).one())
+        answered = (base.where(col(Conversation.waiting_since).is_(None))
+                    .order_by(col(Conversation.updated_at), col(Conversation.id)))
+        rest = list(self.session.exec(answered.offset(max(0, offset - waiting_total)).limit(count - len(ids))))
+        return ids + rest
 
     def waiting_count(self, limit: int = 10_000) -> int:
         """How many conversations wait for an agent (counted up to limit, so a huge queue stays cheap)."""
@@ -115,11 +133,7 @@ class QueueListing:
             query = query.where(Conversation.status == ConversationStatus.solved)
         if search:
             query = query.where(self._search_condition(search))
-        if queue_filter is QueueFilter.solved:
-            return query.order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
-        # Waiting conversations first, oldest wait first; then the ones whose last word is an agent's.
-        return query.order_by(col(Conversation.waiting_since).is_(None), col(Conversation.waiting_since),
-                              col(Conversation.updated_at), col(Conversation.id))
+        return query
 
     def _search_condition(self, search: str):  # noqa: ANN202
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -96,14 +96,17 @@ class ConversationScreen(Screen):
         try:
             with context.db.read_session() as session:
                 view = read_conversation(session, context.clock, self.conversation_id)
-            conversation = view.conversation
-            if conversation.agent_read_seq < conversation.last_seq:
-                with context.db.session() as session:
-                    ConversationService(session, context.clock).mark_read(
-                        self.conversation_id, AuthorKind.agent, conversation.last_seq)
         except ThreadlineError as exc:
             self.post_message(ActionDone("conversation.load", exc.message, error=True))
         self.post_message(Loaded("conversation", generation, view))
+        if view is not None and view.conversation.agent_read_seq < view.conversation.last_seq:
+            # Shown first, then marked read: the agent does not wait for the write.
+            try:
+                with context.db.session() as session:
+                    ConversationService(session, context.clock).mark_read(
+                        self.conversation_id, AuthorKind.agent, view.conversation.last_seq)
+            except ThreadlineError as exc:
+                self.post_message(ActionDone("conversation.read", exc.message, error=True))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -172,7 +175,8 @@ class ConversationScreen(Screen):
             if reply.text == message.data or message.data is None:
                 reply.text = ""
             self.app.drafts.pop(self.conversation_id, None)
-        self.reload()
+        if message.kind not in ("conversation.load", "conversation.read"):
+            self.reload()
 
     def _send(self, email_fallback: bool) -> None:
         body = self.query_one("#reply", TextArea).text

@@ -57,6 +57,7 @@ class QueueScreen(Screen):
         self.page: QueuePage | None = None
         self.busy = False
         self.reload_wanted = False
+        self.stale = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,7 +165,16 @@ class QueueScreen(Screen):
                 table.update_cell(key, "wait", wait_label(row.waiting_since, now))
 
     def live_changed(self, change: LiveChange) -> None:
-        self.reload()
+        # A queue under another screen reloads when it is shown again, not while the agent works elsewhere.
+        if self.is_current:
+            self.reload()
+        else:
+            self.stale = True
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.stale = False
+            self.reload()
 
     # --- selection and actions ------------------------------------------------------------------------
     def selected_id(self) -> int | None:
