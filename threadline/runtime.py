@@ -51,10 +51,12 @@ class Runtime:
     workers: dict[str, Worker] = field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port (read .port once started)
+    routes: list[BaseRoute] = field(default_factory=list)  # added to the app beside /healthz (the demo mailbox)
     on_started: Callable[["Runtime"], Awaitable[None] | None] | None = None
     _server: _OwnSignalsServer | None = None
     _tasks: dict[str, asyncio.Task] = field(default_factory=dict)
     _stopping: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
     _failed: list[str] = field(default_factory=list)
 
     # --- health --------------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ class Runtime:
     async def _start_web(self) -> None:
         assert self.app is not None
         # First in the route list, so the widget's catch-all handlers never see it.
-        self.app.router.routes[0:0] = self.health_routes()
+        self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
                                 lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto")
         self._server = _OwnSignalsServer(config)
@@ -120,9 +122,14 @@ class Runtime:
             log.info("shutdown requested")
             self._stopping.set()
 
+    def stop_threadsafe(self) -> None:
+        """stop() from another thread (the demo's console runs in the main thread, the runtime beside it)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.stop)
+
     async def run(self) -> int:
         self._stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stop)

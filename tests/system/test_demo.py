@@ -1,0 +1,143 @@
+"""`threadline demo --headless` driven from outside: widget API as the end user, core as the agent, imaplib and smtplib."""
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import imaplib
+import json
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+
+from threadline import demo
+from tests.system.processes import ROOT, stop
+
+MISSING = demo.missing_parts()
+needs_inbound = pytest.mark.skipif(bool(MISSING), reason=f"the demo needs the inbound mail parts (issue 5): {MISSING}")
+
+
+def test_mail_routing_files_plus_addresses_under_support_and_end_users_under_their_own() -> None:
+    assert demo.mailbox_for("support+tl.abc123@demo.test") == demo.SUPPORT_ADDRESS
+    assert demo.mailbox_for("Support@Demo.test") == demo.SUPPORT_ADDRESS
+    assert demo.mailbox_for("alice@demo.test") == "alice@demo.test"
+    assert demo.mailbox_for("mallory@demo.test") is None
+    assert demo.mailbox_for("support@elsewhere.test") is None
+
+
+def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    done = subprocess.run([sys.executable, "-m", "threadline", "demo", "--headless", "--data-dir", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "is not empty" in done.stderr, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def _wait_for_file(path: Path, process: subprocess.Popen, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        time.sleep(0.05)
+    raise AssertionError("the demo did not write its state file")
+
+
+def _wait_for_email(address: str, password: str, port: int, timeout: float) -> EmailMessage:
+    """The first email in address's inbox, looked for over IMAP until timeout (an outside observer has no push)."""
+    deadline = time.monotonic() + timeout
+    with imaplib.IMAP4("127.0.0.1", port, timeout=10) as client:
+        client.login(address, password)
+        while time.monotonic() < deadline:
+            client.select("INBOX", readonly=True)
+            _status, data = client.search(None, "ALL")
+            numbers = (data[0] or b"").split()
+            if numbers:
+                _status, fetched = client.fetch(numbers[0], "(BODY.PEEK[])")
+                raw = next(part[1] for part in fetched if isinstance(part, tuple))
+                return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+            time.sleep(0.2)
+    raise AssertionError(f"no email reached {address} within {timeout} s")
+
+
+def _agent_replies(database_url: str, public_id: str, text: str) -> None:
+    """The agent's side, through the core service on the demo's database (as the console would)."""
+    from core.agents import AgentService
+    from core.clock import SystemClock
+    from core.conversations import ConversationService
+    from core.db import Database
+
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            clock = SystemClock()
+            agent = AgentService(session, clock).by_handle(demo.AGENT_HANDLE)
+            conversations = ConversationService(session, clock)
+            conversation = conversations.by_public_id(public_id)
+            conversations.post_agent_message(conversation.id, agent.id, text)
+    finally:
+        database.dispose()
+
+
+@needs_inbound
+def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadline", "demo", "--headless", "--port", "0", "--inactivity-seconds", "2",
+         "--data-dir", str(tmp_path / "demo"), "--state-file", str(state_file)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        state = _wait_for_file(state_file, process)
+        with httpx.Client(base_url=state["url"], timeout=10) as widget:
+            health = widget.get("/healthz")
+            assert health.status_code == 200, health.text
+            # The end user: starts a chat with their email, writes, and leaves (no socket open: not present).
+            started = widget.post("/api/v1/conversations", json={"name": "Alice", "email": "alice@demo.test"})
+            assert started.status_code == 201, started.text
+            token, public_id = started.json()["token"], started.json()["conversation"]["id"]
+            auth = {"Authorization": f"Bearer {token}"}
+            posted = widget.post(f"/api/v1/conversations/{public_id}/messages", headers=auth,
+                                 json={"body": "Hello, my parcel <b>never</b> arrived."})
+            assert posted.status_code in (200, 201), posted.text
+
+            _agent_replies(state["database_url"], public_id, "Sorry! We are sending a new one today.")
+
+            notification = _wait_for_email("alice@demo.test", state["mailbox_password"], state["imap_port"], 30)
+            assert "We are sending a new one today." in notification.get_body(("plain",)).get_content()
+            reply_to = notification["Reply-To"] or notification["From"]
+            assert reply_to.addresses[0].addr_spec.startswith("support+")
+
+            page = widget.get("/demo/mailbox")
+            assert page.status_code == 200 and "We are sending a new one today." in page.text
+
+            reply = EmailMessage()
+            reply["From"] = "Alice <alice@demo.test>"
+            reply["To"] = str(reply_to)
+            reply["Subject"] = f"Re: {notification['Subject']}"
+            reply["Message-ID"] = email.utils.make_msgid(domain="demo.test")
+            reply["In-Reply-To"] = notification["Message-ID"]
+            reply["References"] = notification["Message-ID"]
+            reply.set_content("Thank you, that works for me!\n\n> Sorry! We are sending a new one today.")
+            sent_at = time.monotonic()
+            with smtplib.SMTP("127.0.0.1", state["smtp_port"], timeout=10) as smtp:
+                smtp.send_message(reply)
+
+            arrived = None
+            while arrived is None and time.monotonic() - sent_at < 5.0:
+                messages = widget.get(f"/api/v1/conversations/{public_id}/messages", headers=auth).json()["messages"]
+                arrived = next((m for m in messages if m["author"] == "end_user" and m["channel"] == "email"), None)
+                time.sleep(0.1) if arrived is None else None
+            assert arrived is not None, "the email reply did not reach the conversation within 5 s"
+            assert arrived["body"].startswith("Thank you, that works for me!")
+    finally:
+        code = stop(process, signal.SIGTERM, timeout=30)
+        output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+    assert code == 0, output
+    assert "Threadline demo is running." in output
