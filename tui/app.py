@@ -52,7 +52,6 @@ class ThreadlineConsole(App):
 
     BINDINGS = [
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
-        Binding("ctrl+p", "command_palette", N_("Commands"), id="palette"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
@@ -122,7 +121,7 @@ class ThreadlineConsole(App):
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_open_settings(self) -> None:
         from tui.screens.settings import SettingsScreen

@@ -170,3 +170,25 @@ async def test_new_conversation_is_announced_and_listed_live(desk, make_console)
         await wait_for(pilot, lambda: str(conversation.id) in app.screen.query_one("#queue", DataTable).rows)
         notice = next(n for n in app._notifications if "New conversation" in n.message)
         assert "[bold red]Mallory[/]" in notice.message and notice.markup is False
+
+
+async def test_command_palette_offers_every_action_and_runs_it(desk, make_console):
+    from tui.commands import palette_entries
+
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        titles = {title for title, _help, _run in palette_entries(app.screen, app)}
+        for binding_list in list(app.screen._bindings.key_to_bindings.values()) + \
+                list(app._bindings.key_to_bindings.values()):
+            for binding in binding_list:
+                if binding.id:
+                    assert binding.description in titles
+        assert "Filter: Solved" in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Take next")
+        await wait_for(pilot, lambda: app.screen.query("CommandList") and
+                       app.screen.query_one("CommandList").option_count > 0, what="palette hits")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen), what="palette ran the action")
+        assert app.screen.conversation_id == desk.conversations["alex"]

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from tui.i18n import N_, _, translate_bindings
@@ -15,22 +15,22 @@ from tui.i18n import N_, _, translate_bindings
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", N_("Close"), id="help.close")]
 
-    def __init__(self) -> None:
+    def __init__(self, below: Screen) -> None:
         super().__init__()
         translate_bindings(self)
+        self.below = below
 
     def compose(self) -> ComposeResult:
-        below = self.app.screen_stack[-1] if self.app.screen_stack else None
         table = Table(title=_("Keys"), expand=True, show_edge=False)
         table.add_column(_("Key"), style="bold", no_wrap=True)
         table.add_column(_("Action"))
-        for node in (below, self.app):
-            if node is None:
-                continue
+        for node in (self.below, self.app):
             for bindings in node._bindings.key_to_bindings.values():
                 for binding in bindings:
-                    if binding.description:
-                        table.add_row(Text(binding.key_display or binding.key), Text(binding.description))
+                    # Only the console's own bindings (they all have ids), not Textual's focus and copy keys.
+                    if binding.description and binding.id:
+                        table.add_row(Text(self.app.get_key_display(binding)), Text(binding.description))
+        table.add_row(Text("ctrl+p"), Text(_("Command palette: every action by name")))
         intro = Text(_("Threadline agent console. Ctrl+P opens the command palette: every action by name. "
                        "Escape or q goes back."))
         with VerticalScroll(classes="dialog wide", id="help"):

@@ -41,7 +41,7 @@ class QueueScreen(Screen):
         Binding("slash", "search", N_("Search"), key_display="/", id="queue.search"),
         Binding("f", "next_filter", N_("Filter"), id="queue.filter"),
         Binding("right_square_bracket", "next_page", N_("Next page"), key_display="]", id="queue.next_page"),
-        Binding("left_square_bracket", "previous_page", N_("Previous page"), key_display="[",
+        Binding("left_square_bracket", "previous_page", N_("Previous page"), key_display="[", show=False,
                 id="queue.previous_page"),
         Binding("escape", "clear_search", N_("Clear search"), show=False, id="queue.clear_search"),
         Binding("q", "app.quit", N_("Quit"), id="queue.quit"),

@@ -34,8 +34,13 @@ FIELD_LABELS = {
     "support_address": N_("Support address"),
     "brand_name": N_("Brand"),
     "default_language": N_("Default language"),
-    "business_hours": N_("Business hours (JSON: {\"timezone\": \"Europe/Berlin\", \"days\": {\"mon\": [[\"09:00\", "
-                         "\"17:00\"]]}}; empty: always open)"),
+    "business_hours": N_("Business hours (JSON)"),
+}
+
+
+PLACEHOLDERS = {
+    "business_hours": N_('empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'),
+    "support_address": N_("support@example.com"),
 }
 
 
@@ -76,19 +81,21 @@ class SettingsScreen(Screen):
         yield Header()
         with VerticalScroll(id="settings-body"):
             yield Static(_("Continuous conversations"), classes="section-title")
-            with Horizontal(classes="buttons"):
+            with Horizontal(id="continuous-row"):
                 yield Switch(value=False, id="continuous")
                 yield Static("", id="continuous-status", markup=False)
             yield Static(_("Account"), classes="section-title")
             for name in FIELDS:
-                yield Label(_(FIELD_LABELS[name]), classes="field-label")
-                yield Input(id=f"field-{name}")
+                with Horizontal(classes="form-row"):
+                    yield Label(_(FIELD_LABELS[name]))
+                    yield Input(id=f"field-{name}", placeholder=_(PLACEHOLDERS.get(name, "")))
             yield Button(_("Save settings"), id="save-settings", variant="primary")
             yield Static(_("Notification email"), classes="section-title")
             yield Select([(code, code) for code in available_languages()], value=self.template_language,
                          allow_blank=False, id="template-language")
-            yield Label(_("Subject (empty: the shipped subject)"), classes="field-label")
-            yield Input(id="template-subject")
+            with Horizontal(classes="form-row"):
+                yield Label(_("Subject"))
+                yield Input(id="template-subject", placeholder=_("empty: the shipped subject"))
             yield Label(_("Body (empty: the shipped body)"), classes="field-label")
             yield TextArea(id="template-body")
             yield Static("", id="template-error", classes="error", markup=False)
