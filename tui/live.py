@@ -24,7 +24,11 @@ def summarize(session: Session, events: list[Event]) -> LiveChange:
     change = LiveChange()
     started: list[int] = []
     answers: list[tuple[int, int, str]] = []
+    held = 0
     for event in events:
+        change.kinds.add(event.kind)
+        if event.kind == "inbound.held":
+            held += 1
         if event.conversation_id is None:
             change.global_change = True
             continue
@@ -37,6 +41,8 @@ def summarize(session: Session, events: list[Event]) -> LiveChange:
             change.global_change = True
         elif event.kind == "message.posted" and payload.get("author_kind") == "end_user":
             answers.append((event.conversation_id, int(payload.get("seq", 0)), payload.get("channel", "messaging")))
+    if held:
+        change.notices.append(Notice(_("{count} emails are held for review (F3: Mail).").format(count=held)))
     if started or answers:
         names = _end_user_names(session, {c for c in started} | {a[0] for a in answers})
         for conversation_id in started:

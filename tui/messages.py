@@ -20,6 +20,7 @@ class LiveChange:
     """What changed in the event log since the last look."""
 
     conversation_ids: set[int] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
     global_change: bool = False  # settings, triggers, templates, outbox, inbound mail, agents
     notices: list[Notice] = field(default_factory=list)
 

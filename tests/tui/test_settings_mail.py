@@ -165,4 +165,40 @@ def _job(desk, job_id):
 
 
 async def test_accept_a_held_email(desk, make_console):
-    pytest.importorskip("core.inbound", reason="the inbound part (issue 5) is not installed yet")
+    from core.inbound import HeldStatus, IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+
+    alex = desk.conversations["alex"]
+    with desk.db.session() as session:
+        record = InboundService(session, desk.clock).file(
+            IncomingEmail(message_id="<held-1@example.net>", sender="boss@example.net", sender_name="[b]Boss[/b]",
+                          raw=b"From: boss@example.net\r\nSubject: Re: order\r\n\r\nPlease hurry.\x1b[2J\r\n",
+                          subject="Re: order", text="Please hurry."),
+            Verdict(InboundOutcome.held, "valid reply token, other sender", alex))
+        held_id = record.id
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, MailScreen) and app.screen.data is not None)
+        table = app.screen.query_one("#held", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[1]) == "[b]Boss[/b] <boss@example.net>"
+        table.focus()
+        await pilot.press("enter")  # the source, shown literally
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "TextScreen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MailScreen))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: _inbound(desk, held_id).held_status is HeldStatus.accepted)
+        await wait_for(pilot, lambda: app.screen.query_one("#held", DataTable).row_count == 0)
+    with desk.db.read_session() as session:
+        from core.conversations import ConversationService
+
+        last = ConversationService(session, desk.clock).transcript(alex)[-1]
+    assert last.body == "Please hurry." and last.channel.value == "email"
+
+
+def _inbound(desk, inbound_id):
+    from core.inbound import InboundEmail
+
+    with desk.db.read_session() as session:
+        return session.get(InboundEmail, inbound_id)

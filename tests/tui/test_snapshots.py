@@ -72,12 +72,23 @@ def test_mail_screen(desk, make_console, snap_compare):
                               created_at=desk.clock.now(), sent_at=desk.clock.now(),
                               last_error="550 5.1.1 mailbox unavailable"))
         session.commit()
+        from core.inbound import IncomingEmail, InboundOutcome, InboundService, Verdict
+
+        inbound = InboundService(session, desk.clock)
+        inbound.file(IncomingEmail(message_id="<held@example.net>", sender="boss@example.net", sender_name="Boss",
+                                   raw=b"Subject: Re: order\r\n\r\nPlease hurry.", subject="Re: order",
+                                   text="Please hurry."),
+                     Verdict(InboundOutcome.held, "valid reply token, other sender", desk.conversations["alex"]))
+        inbound.file(IncomingEmail(message_id="<spam@example.org>", sender="spam@example.org",
+                                   raw=b"Subject: [bold]WIN[/bold]\r\n\r\nx", subject="[bold]WIN[/bold]"),
+                     Verdict(InboundOutcome.refused, "no reply token and an unknown sender"))
 
     async def run_before(pilot) -> None:
         await _queue_ready(pilot)
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, MailScreen) and pilot.app.screen.data
-                       and pilot.app.screen.query_one("#failed", DataTable).row_count == 1)
+                       and pilot.app.screen.query_one("#failed", DataTable).row_count == 1
+                       and pilot.app.screen.query_one("#held", DataTable).row_count == 1)
         await pilot.pause()
 
     assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)

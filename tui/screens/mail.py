@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from core.errors import ThreadlineError
+from core.inbound import InboundEmail, InboundOutcome, InboundService
 from core.outbox import OutboxService
 from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded
@@ -19,15 +20,11 @@ from tui.screens.prompt import TextScreen
 from tui.text import literal, plain, short_time
 
 ROWS = 100
-
-
-def _inbound_service() -> Any:
-    """core.inbound.InboundService once the inbound part is installed, else None (the screen says so)."""
-    try:
-        from core.inbound import InboundService
-    except ImportError:
-        return None
-    return InboundService
+OUTCOME_LABELS = {
+    InboundOutcome.refused: N_("refused"),
+    InboundOutcome.auto_reply: N_("auto-reply"),
+    InboundOutcome.bounce: N_("bounce"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,28 +41,19 @@ class MailRow:
 
 @dataclass
 class MailData:
-    inbound_available: bool
     held: list[MailRow] = field(default_factory=list)
     refused: list[MailRow] = field(default_factory=list)
     failed: list[MailRow] = field(default_factory=list)
 
 
-def _first(record: Any, *names: str) -> Any:
-    for name in names:
-        value = getattr(record, name, None)
-        if value is not None:
-            return value
-    return ""
-
-
-def _inbound_row(record: Any) -> MailRow:
-    source = _first(record, "raw_source", "raw", "source")
-    if isinstance(source, bytes):
-        source = source.decode("utf-8", "replace")
-    return MailRow(id=record.id, when=_first(record, "received_at", "created_at"),
-                   address=str(_first(record, "sender", "from_address", "from_addr", "mail_from")),
-                   subject=str(_first(record, "subject")), reason=str(_first(record, "reason", "outcome")),
-                   source=str(source))
+def _inbound_row(record: InboundEmail) -> MailRow:
+    source = (record.raw_source or b"").decode("utf-8", "replace") or record.original_text or record.text
+    address = f"{record.sender_name} <{record.sender}>" if record.sender_name else record.sender
+    reason = record.reason
+    if record.outcome is not InboundOutcome.held:
+        reason = f"{_(OUTCOME_LABELS.get(record.outcome, record.outcome.value))}: {reason}"
+    return MailRow(id=record.id, when=record.received_at, address=address, subject=record.subject,
+                   reason=reason, source=source)
 
 
 def _job_row(job: Any) -> MailRow:
@@ -94,7 +82,6 @@ class MailScreen(Screen):
         yield Header()
         with VerticalScroll(id="mail-body"):
             yield Static(_("Held emails (valid reply token, other sender)"), classes="section-title")
-            yield Static("", id="inbound-note", classes="note", markup=False)
             yield DataTable(id="held", cursor_type="row", classes="table-section")
             yield Static(_("Refused and unmatched emails"), classes="section-title")
             yield DataTable(id="refused", cursor_type="row", classes="table-section")
@@ -105,10 +92,10 @@ class MailScreen(Screen):
     def on_mount(self) -> None:
         for table_id in ("held", "refused", "failed"):
             table = self.query_one(f"#{table_id}", DataTable)
-            table.add_column(_("When"), key="when", width=17)
+            table.add_column(_("When"), key="when", width=16)
             table.add_column(_("Address"), key="address", width=32)
-            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=30)
-            table.add_column(_("Reason"), key="reason")
+            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=26)
+            table.add_column(_("Reason"), key="reason", width=32)
         self.query_one("#held", DataTable).focus()
         self.reload()
 
@@ -119,13 +106,11 @@ class MailScreen(Screen):
     @work(thread=True, group="mail", exit_on_error=False)
     def _load(self, generation: int) -> None:
         context = self.app.context
-        inbound = _inbound_service()
-        data = MailData(inbound_available=inbound is not None)
+        data = MailData()
         with context.db.read_session() as session:
-            if inbound is not None:
-                service = inbound(session, context.clock)
-                data.held = [_inbound_row(r) for r in service.held()[:ROWS]]
-                data.refused = [_inbound_row(r) for r in service.refused()[:ROWS]]
+            service = InboundService(session, context.clock)
+            data.held = [_inbound_row(r) for r in service.held(limit=ROWS)]
+            data.refused = [_inbound_row(r) for r in service.refused(limit=ROWS)]
             data.failed = [_job_row(j) for j in OutboxService(session, context.clock).failed_jobs(limit=ROWS)]
         self.post_message(Loaded("mail", generation, data))
 
@@ -135,8 +120,6 @@ class MailScreen(Screen):
         if message.kind != "mail" or message.generation != self.generation:
             return
         self.data = message.data
-        note = "" if self.data.inbound_available else _("Receiving email is not installed in this version.")
-        self.query_one("#inbound-note", Static).update(note)
         now = self.app.context.clock.now()
         for table_id, rows in (("held", self.data.held), ("refused", self.data.refused),
                                ("failed", self.data.failed)):
@@ -151,7 +134,7 @@ class MailScreen(Screen):
                 table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def live_changed(self, change: LiveChange) -> None:
-        if change.global_change:
+        if any(kind.startswith(("inbound.", "notification.")) for kind in change.kinds):
             self.reload()
 
     def _selected(self, table_id: str) -> MailRow | None:
@@ -184,17 +167,16 @@ class MailScreen(Screen):
         self.reload()
 
     def _held_action(self, accept: bool) -> None:
-        inbound = _inbound_service()
         row = self._selected("held")
-        if inbound is None or row is None:
+        if row is None:
             self.notify(_("There is no held email to act on."), severity="warning")
             return
         clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
         if accept:
-            self._change("mail.accept", lambda s: inbound(s, clock).accept_held(record_id, agent_id),
+            self._change("mail.accept", lambda s: InboundService(s, clock).accept_held(record_id, agent_id),
                          _("The email is added to its conversation."))
         else:
-            self._change("mail.reject", lambda s: inbound(s, clock).reject_held(record_id, agent_id),
+            self._change("mail.reject", lambda s: InboundService(s, clock).reject_held(record_id, agent_id),
                          _("The email is rejected."))
 
     def action_accept(self) -> None:
