@@ -17,13 +17,14 @@ from core.config import Config
 from core.continuous import ContinuousConversations
 from core.settings import SettingsService
 from threadline.context import AppContext
+from threadline.demo_imap import DemoImapServer
 from threadline.embedded_smtp import EmbeddedSmtpServer, ReceivedEmail
 
 log = logging.getLogger(__name__)
 
-SUPPORT_ADDRESS = "support@demo.test"
+SUPPORT_ADDRESS = "support@example.com"
 # The demo end users, whose mailboxes the demo mailbox page shows (IMAP login: address, password below).
-END_USERS = {"alice@demo.test": "Alice Example", "bob@demo.test": "Bob Example"}
+END_USERS = {"alice@example.com": "Alice Example", "bob@example.com": "Bob Example"}
 MAILBOX_PASSWORD = "demo"
 AGENT_HANDLE = "demo"
 DEFAULT_WIDGET_PORT = 8080
@@ -73,7 +74,7 @@ def demo_config(data_dir: Path, widget_port: int, smtp_port: int, imap_port: int
     config.general.secret = secrets.token_urlsafe(32)
     config.database.url = f"sqlite:///{data_dir / 'threadline.db'}"
     config.smtp.host, config.smtp.port, config.smtp.tls = "127.0.0.1", smtp_port, "none"
-    config.imap.enabled = True
+    config.imap.enabled = inbound_available()
     config.imap.host, config.imap.port, config.imap.tls = "127.0.0.1", imap_port, "none"
     config.imap.username, config.imap.password = SUPPORT_ADDRESS, MAILBOX_PASSWORD
     config.imap.poll_interval = 2.0
@@ -106,10 +107,9 @@ class DemoMail:
     """Embedded SMTP that files each email into the embedded IMAP mailbox of each recipient."""
 
     def __init__(self, smtp_port: int, imap_port: int) -> None:
-        embedded_imap = importlib.import_module("threadline.embedded_imap")
         users = {address: MAILBOX_PASSWORD for address in (SUPPORT_ADDRESS, *END_USERS)}
-        self.imap = embedded_imap.EmbeddedImapServer(host="127.0.0.1", port=imap_port, users=users)
-        self.smtp = EmbeddedSmtpServer("127.0.0.1", smtp_port, on_message=self.deliver, hostname="demo.test")
+        self.imap = DemoImapServer(host="127.0.0.1", port=imap_port, users=users)
+        self.smtp = EmbeddedSmtpServer("127.0.0.1", smtp_port, on_message=self.deliver, hostname="example.com")
 
     async def deliver(self, received: ReceivedEmail) -> None:
         """File into every known recipient's INBOX; a failure answers 451 so the sender tries again."""
@@ -130,15 +130,13 @@ class DemoMail:
         await self.imap.stop()
 
 
-def missing_parts() -> list[str]:
-    """Modules of other parts the demo needs that this build lacks (the inbound mail work)."""
-    missing = []
-    for module in ("threadline.embedded_imap", "mail.poller"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(module)
-    return missing
+def inbound_available() -> bool:
+    """Whether this build has the IMAP poller that files email replies into conversations (mail.poller)."""
+    try:
+        importlib.import_module("mail.poller")
+    except ImportError:
+        return False
+    return True
 
 
 def state_for(context: AppContext, url: str, smtp_port: int, imap_port: int, inactivity_seconds: int) -> DemoState:
@@ -150,4 +148,4 @@ def state_for(context: AppContext, url: str, smtp_port: int, imap_port: int, ina
 
 
 __all__ = ["DemoMail", "DemoState", "demo_config", "prepare_database", "mailbox_for", "free_port", "END_USERS",
-           "SUPPORT_ADDRESS", "MAILBOX_PASSWORD", "AGENT_HANDLE", "missing_parts", "state_for"]
+           "SUPPORT_ADDRESS", "MAILBOX_PASSWORD", "AGENT_HANDLE", "inbound_available", "state_for"]

@@ -1,17 +1,20 @@
 """`threadline demo --headless` driven from outside: widget API as the end user, core as the agent, imaplib and smtplib."""
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import email.utils
 import imaplib
 import json
+import re
 import signal
 import smtplib
 import subprocess
 import sys
 import time
 from email.message import EmailMessage
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,15 +23,15 @@ import pytest
 from threadline import demo
 from tests.system.processes import ROOT, stop
 
-MISSING = demo.missing_parts()
-needs_inbound = pytest.mark.skipif(bool(MISSING), reason=f"the demo needs the inbound mail parts (issue 5): {MISSING}")
+needs_inbound = pytest.mark.skipif(not demo.inbound_available(),
+                                   reason="email replies need the IMAP poller, mail.poller (issue 5), not in this build")
 
 
 def test_mail_routing_files_plus_addresses_under_support_and_end_users_under_their_own() -> None:
-    assert demo.mailbox_for("support+tl.abc123@demo.test") == demo.SUPPORT_ADDRESS
-    assert demo.mailbox_for("Support@Demo.test") == demo.SUPPORT_ADDRESS
-    assert demo.mailbox_for("alice@demo.test") == "alice@demo.test"
-    assert demo.mailbox_for("mallory@demo.test") is None
+    assert demo.mailbox_for("support+tl.abc123@example.com") == demo.SUPPORT_ADDRESS
+    assert demo.mailbox_for("Support@Example.COM") == demo.SUPPORT_ADDRESS
+    assert demo.mailbox_for("alice@example.com") == "alice@example.com"
+    assert demo.mailbox_for("mallory@example.com") is None
     assert demo.mailbox_for("support@elsewhere.test") is None
 
 
@@ -86,58 +89,87 @@ def _agent_replies(database_url: str, public_id: str, text: str) -> None:
         database.dispose()
 
 
-@needs_inbound
-def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def running_demo(tmp_path: Path, inactivity_seconds: int = 2) -> Iterator[dict]:
+    """`threadline demo --headless` in a subprocess; yields its state file; stops it with SIGTERM and checks exit 0."""
     state_file = tmp_path / "state.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "threadline", "demo", "--headless", "--port", "0", "--inactivity-seconds", "2",
-         "--data-dir", str(tmp_path / "demo"), "--state-file", str(state_file)],
+        [sys.executable, "-m", "threadline", "demo", "--headless", "--port", "0",
+         "--inactivity-seconds", str(inactivity_seconds), "--data-dir", str(tmp_path / "demo"),
+         "--state-file", str(state_file)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        state = _wait_for_file(state_file, process)
-        with httpx.Client(base_url=state["url"], timeout=10) as widget:
-            health = widget.get("/healthz")
-            assert health.status_code == 200, health.text
-            # The end user: starts a chat with their email, writes, and leaves (no socket open: not present).
-            started = widget.post("/api/v1/conversations", json={"name": "Alice", "email": "alice@demo.test"})
-            assert started.status_code == 201, started.text
-            token, public_id = started.json()["token"], started.json()["conversation"]["id"]
-            auth = {"Authorization": f"Bearer {token}"}
-            posted = widget.post(f"/api/v1/conversations/{public_id}/messages", headers=auth,
-                                 json={"body": "Hello, my parcel <b>never</b> arrived."})
-            assert posted.status_code in (200, 201), posted.text
-
-            _agent_replies(state["database_url"], public_id, "Sorry! We are sending a new one today.")
-
-            notification = _wait_for_email("alice@demo.test", state["mailbox_password"], state["imap_port"], 30)
-            assert "We are sending a new one today." in notification.get_body(("plain",)).get_content()
-            reply_to = notification["Reply-To"] or notification["From"]
-            assert reply_to.addresses[0].addr_spec.startswith("support+")
-
-            page = widget.get("/demo/mailbox")
-            assert page.status_code == 200 and "We are sending a new one today." in page.text
-
-            reply = EmailMessage()
-            reply["From"] = "Alice <alice@demo.test>"
-            reply["To"] = str(reply_to)
-            reply["Subject"] = f"Re: {notification['Subject']}"
-            reply["Message-ID"] = email.utils.make_msgid(domain="demo.test")
-            reply["In-Reply-To"] = notification["Message-ID"]
-            reply["References"] = notification["Message-ID"]
-            reply.set_content("Thank you, that works for me!\n\n> Sorry! We are sending a new one today.")
-            sent_at = time.monotonic()
-            with smtplib.SMTP("127.0.0.1", state["smtp_port"], timeout=10) as smtp:
-                smtp.send_message(reply)
-
-            arrived = None
-            while arrived is None and time.monotonic() - sent_at < 5.0:
-                messages = widget.get(f"/api/v1/conversations/{public_id}/messages", headers=auth).json()["messages"]
-                arrived = next((m for m in messages if m["author"] == "end_user" and m["channel"] == "email"), None)
-                time.sleep(0.1) if arrived is None else None
-            assert arrived is not None, "the email reply did not reach the conversation within 5 s"
-            assert arrived["body"].startswith("Thank you, that works for me!")
+        yield _wait_for_file(state_file, process)
     finally:
         code = stop(process, signal.SIGTERM, timeout=30)
         output = process.stdout.read().decode(errors="replace") if process.stdout else ""
     assert code == 0, output
     assert "Threadline demo is running." in output
+
+
+def _chat_and_leave(widget: httpx.Client, database_url: str) -> tuple[dict, str]:
+    """The end user starts a chat with their address and leaves (no socket open: not present); the agent answers."""
+    started = widget.post("/api/v1/conversations", json={"name": "Alice", "email": "alice@example.com"})
+    assert started.status_code == 201, started.text
+    token, public_id = started.json()["token"], started.json()["conversation"]["id"]
+    auth = {"Authorization": f"Bearer {token}"}
+    posted = widget.post(f"/api/v1/conversations/{public_id}/messages", headers=auth,
+                         json={"body": "Hello, my parcel <b>never</b> arrived."})
+    assert posted.status_code in (200, 201), posted.text
+    _agent_replies(database_url, public_id, "Sorry! We are sending a <new> one today.")
+    return auth, public_id
+
+
+def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp(tmp_path: Path) -> None:
+    with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
+        assert widget.get("/healthz").json()["status"] == "ok"
+        _chat_and_leave(widget, state["database_url"])
+        notification = _wait_for_email("alice@example.com", state["mailbox_password"], state["imap_port"], 30)
+        assert "We are sending a <new> one today." in notification.get_body(("plain",)).get_content()
+
+        page = widget.get("/demo/mailbox")
+        assert page.status_code == 200
+        assert "We are sending a &lt;new&gt; one today." in page.text and "<new>" not in page.text  # shown, not parsed
+        uid = re.search(r"name='address' value='alice@example.com'><input type='hidden' name='uid' value='(\d+)'",
+                        page.text).group(1)
+        answered = widget.post("/demo/mailbox/reply", data={"address": "alice@example.com", "uid": uid,
+                                                            "body": "Thanks, page reply here."},
+                               headers={"Origin": state["url"]})
+        assert answered.status_code == 303 and answered.headers["location"] == "/demo/mailbox?sent=1"
+        # The reply went through the embedded SMTP server into the support mailbox, threaded to the notification.
+        reply = _wait_for_email(demo.SUPPORT_ADDRESS, state["mailbox_password"], state["imap_port"], 10)
+        assert reply["In-Reply-To"] == notification["Message-ID"]
+        assert reply["To"].addresses[0].addr_spec.startswith("support+")
+        assert "Thanks, page reply here." in reply.get_body(("plain",)).get_content()
+
+        refused = widget.post("/demo/mailbox/reply", data={"address": "mallory@example.com", "uid": uid, "body": "x"})
+        assert refused.status_code == 400
+
+
+@needs_inbound
+def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:
+    with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
+        auth, public_id = _chat_and_leave(widget, state["database_url"])
+        notification = _wait_for_email("alice@example.com", state["mailbox_password"], state["imap_port"], 30)
+        reply_to = notification["Reply-To"] or notification["From"]
+
+        reply = EmailMessage()
+        reply["From"] = "Alice <alice@example.com>"
+        reply["To"] = str(reply_to)
+        reply["Subject"] = f"Re: {notification['Subject']}"
+        reply["Message-ID"] = email.utils.make_msgid(domain="example.com")
+        reply["In-Reply-To"] = notification["Message-ID"]
+        reply["References"] = notification["Message-ID"]
+        reply.set_content("Thank you, that works for me!\n\n> Sorry! We are sending a <new> one today.")
+        sent_at = time.monotonic()
+        with smtplib.SMTP("127.0.0.1", state["smtp_port"], timeout=10) as smtp:
+            smtp.send_message(reply)
+
+        arrived = None
+        while arrived is None and time.monotonic() - sent_at < 5.0:
+            messages = widget.get(f"/api/v1/conversations/{public_id}/messages", headers=auth).json()["messages"]
+            arrived = next((m for m in messages if m["author"] == "end_user" and m["channel"] == "email"), None)
+            if arrived is None:
+                time.sleep(0.1)
+        assert arrived is not None, "the email reply did not reach the conversation within 5 s"
+        assert arrived["body"].startswith("Thank you, that works for me!")

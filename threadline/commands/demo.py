@@ -67,6 +67,9 @@ def _announce(state: demo.DemoState, headless: bool) -> None:
     print(_("  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; logins {users} and {support}, password {password}").format(
         imap=state.imap_port, smtp=state.smtp_port, users=users, support=state.support_address, password=state.mailbox_password))
     print(_("  Database: {path}").format(path=state.database_path))
+    if not demo.inbound_available():
+        print(_("  Note: this build has no IMAP poller (mail.poller), so email replies reach the support mailbox "
+                "but not the conversation."))
     if headless:
         print(_("Stop with Ctrl-C."), flush=True)
 
@@ -75,10 +78,6 @@ def run(args: argparse.Namespace, _context: AppContext) -> int:
     folder, temporary = _data_dir(args.data_dir)
     log_file = None
     try:
-        missing = demo.missing_parts()
-        if missing:
-            raise ConfigError(_("The demo needs the inbound mail parts, which this build lacks: {modules}.").format(
-                modules=", ".join(missing)))
         if args.headless:
             configure_logging("keyvalue")
         else:
