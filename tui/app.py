@@ -22,7 +22,7 @@ from core.models import Agent, AgentStatus
 from tui.commands import ConsoleCommands
 from tui.i18n import N_, _, set_language, translate_bindings
 from tui.live import read_changes
-from tui.messages import ConsoleReady, EventsArrived
+from tui.messages import ConsoleProblem, ConsoleReady, EventsArrived
 from tui.session import AgentInfo, ConsoleContext
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,35 @@ class ThreadlineConsole(App):
         """Set the agent online, tell how many wait, then follow the event log by cursor until the app ends."""
         worker = get_current_worker()
         db, clock = self.context.db, self.context.clock
+        cursor = None
+        while cursor is None and not worker.is_cancelled:
+            try:
+                cursor = self._start(db, clock)
+            except Exception:
+                log.exception("starting the console's live updates failed; retrying")
+                self.post_message(ConsoleProblem(_("Live updates paused: the database did not answer. Retrying…")))
+                wakeup.wait(2.0)
+        failures = 0
+        while not worker.is_cancelled:
+            try:
+                with db.read_session() as session:
+                    cursor, change = read_changes(session, cursor)
+                failures = 0
+            except Exception:  # a database hiccup must not end live updates; the cursor keeps our place
+                failures += 1
+                log.exception("reading the event log failed (%d in a row); retrying", failures)
+                if failures == 1:
+                    self.post_message(ConsoleProblem(_("Live updates paused: the database did not answer. "
+                                                       "Retrying…")))
+                wakeup.wait(min(5.0, self.poll_seconds * 2 ** failures))
+                continue
+            if change is not None:
+                self.cursor = cursor
+                self.post_message(EventsArrived(change))
+                continue
+            wakeup.wait(self.poll_seconds)
+
+    def _start(self, db: Database, clock: Clock) -> int:
         if self.set_online:
             with db.session() as session:
                 AgentService(session, clock).set_status(self.agent.id, AgentStatus.online)
@@ -82,14 +111,10 @@ class ThreadlineConsole(App):
             cursor = EventLog(session).latest_id()
             waiting = QueueListing(session, clock).waiting_count()
         self.post_message(ConsoleReady(waiting))
-        while not worker.is_cancelled:
-            with db.read_session() as session:
-                cursor, change = read_changes(session, cursor)
-            if change is not None:
-                self.cursor = cursor
-                self.post_message(EventsArrived(change))
-                continue
-            wakeup.wait(self.poll_seconds)
+        return cursor
+
+    def on_console_problem(self, message: ConsoleProblem) -> None:
+        self.notify(message.text, severity="warning", markup=False)
 
     def on_console_ready(self, message: ConsoleReady) -> None:
         # Start-up objects (modules, styles, widgets) live as long as the app: keeping them out of the garbage

@@ -33,6 +33,14 @@ class ConsoleReady(Message):
         self.waiting = waiting
 
 
+class ConsoleProblem(Message):
+    """Something the agent should know about the console itself (live updates paused)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class EventsArrived(Message):
     def __init__(self, change: LiveChange) -> None:
         super().__init__()
