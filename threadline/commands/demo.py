@@ -70,8 +70,7 @@ def _announce(state: demo.DemoState, headless: bool) -> None:
     if not demo.inbound_available():
         print(_("  Note: this build has no IMAP poller (mail.poller), so email replies reach the support mailbox "
                 "but not the conversation."))
-    if headless:
-        print(_("Stop with Ctrl-C."), flush=True)
+    print(_("Stop with Ctrl-C.") if headless else _("Opening the agent console; quitting it stops the demo."), flush=True)
 
 
 def run(args: argparse.Namespace, _context: AppContext) -> int:
@@ -105,12 +104,14 @@ def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_p
                       host="127.0.0.1", port=widget_port)
     started = threading.Event()
 
+    announced: list[demo.DemoState] = []
+
     def on_started(running: Runtime) -> None:
         state = demo.state_for(context, running.url, smtp_port, imap_port, args.inactivity_seconds)
         if args.state_file:
             state.write(Path(args.state_file))
-        if args.headless:
-            _announce(state, True)
+        _announce(state, args.headless)
+        announced.append(state)
         started.set()
 
     runtime.on_started = on_started
@@ -125,10 +126,21 @@ def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_p
 
     if args.headless:
         return asyncio.run(main())
-    return _with_console(context, runtime, main, started)
+    return _with_console(context, runtime, main, started, announced)
 
 
-def _with_console(context: AppContext, runtime: Runtime, main, started: threading.Event) -> int:  # noqa: ANN001
+def _show_addresses(app, state: demo.DemoState) -> None:  # noqa: ANN001
+    """A toast in the console with the addresses printed before it took the screen (from a helper thread)."""
+    for _attempt in range(100):
+        if app.is_running:
+            text = _("Widget: {url}\nDemo mailboxes: {mailbox}").format(url=state.url, mailbox=state.mailbox_url)
+            app.call_from_thread(app.notify, text, title=_("Threadline demo"), timeout=120)
+            return
+        threading.Event().wait(0.1)
+
+
+def _with_console(context: AppContext, runtime: Runtime, main, started: threading.Event,  # noqa: ANN001
+                  announced: list[demo.DemoState]) -> int:
     """The servers on a background thread's event loop, the console (which runs its own loop) in front."""
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(asyncio.run(main())), name="demo-runtime", daemon=True)
@@ -141,6 +153,7 @@ def _with_console(context: AppContext, runtime: Runtime, main, started: threadin
     from tui.app import build_app
 
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config)
+    threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
     try:
         app.run()
     finally:
