@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Iterable
-
-from textual import on, work
-from textual.app import App, SystemCommand
+from textual import work
+from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from core.agents import AgentService
@@ -167,9 +164,6 @@ class ThreadlineConsole(App):
         from tui.screens.conversation import ConversationScreen
 
         self.push_screen(ConversationScreen(conversation_id))
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
 
 
 def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_user: str | None = None) -> AgentInfo:

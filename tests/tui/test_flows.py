@@ -192,3 +192,53 @@ async def test_command_palette_offers_every_action_and_runs_it(desk, make_consol
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen), what="palette ran the action")
         assert app.screen.conversation_id == desk.conversations["alex"]
+
+
+async def test_agent_messages_show_seen_emailed_or_failed(desk, make_console):
+    from datetime import timedelta
+
+    from core.models import OutboxJob, OutboxStatus
+
+    chen = desk.conversations["chen"]
+    with desk.db.session() as session:
+        service = ConversationService(session, desk.clock)
+        service.post_agent_message(chen, desk.other_agent_id, "Second answer.")
+        service.post_agent_message(chen, desk.other_agent_id, "Third answer.")
+        sent_at = desk.clock.now() + timedelta(minutes=5)
+        session.add(OutboxJob(conversation_id=chen, idempotency_key="k2", first_seq=2, last_seq=3,
+                              to_address="chen@example.com", message_id="<k2@x>", status=OutboxStatus.sent,
+                              next_attempt_at=sent_at, created_at=sent_at, sent_at=sent_at))
+        session.add(OutboxJob(conversation_id=chen, idempotency_key="k4", first_seq=4, last_seq=4,
+                              to_address="chen@example.com", message_id="<k4@x>", status=OutboxStatus.failed,
+                              next_attempt_at=sent_at, created_at=sent_at, last_error="550 no such user"))
+        session.commit()
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        app.open_conversation(chen)
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        text = screen_text(app)
+        assert f"emailed {sent_at:%H:%M}" in text
+        assert "email failed" in text and "550 no such user" in text
+        with desk.db.session() as session:
+            ConversationService(session, desk.clock).mark_read(chen, AuthorKind.end_user, 4)
+        await wait_for(pilot, lambda: screen_text(app).count("· seen") == 2, what="seen marks")
+
+
+async def test_wait_times_move_on_and_the_bell_rings_when_configured(desk, make_console):
+    from datetime import timedelta
+
+    from tests.tui.conftest import console_config
+
+    config = console_config()
+    config.console.bell = True
+    app = make_console(config=config)
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app) and rings, what="bell for waiting conversations")
+        table = app.screen.query_one("#queue", DataTable)
+        assert str(table.get_row_at(0)[3]) == "1h 12m"
+        desk.clock.advance(timedelta(hours=1))
+        app.screen.refresh_wait_times()
+        assert str(table.get_row_at(0)[3]) == "2h 12m"

@@ -1,7 +1,6 @@
 """Pilot tests of the admin screens: continuous conversations switch, email template errors, mail needing an agent."""
 from __future__ import annotations
 
-import pytest
 from textual.widgets import DataTable, Input, Static, Switch
 
 from core.email_templates import EmailTemplateService

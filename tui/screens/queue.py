@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Footer, Header, Input, Static, Tab, Tabs
 from core.conversations import ConversationService
 from core.errors import ThreadlineError
 from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage
-from core.models import ConversationStatus
 from tui.formatting import channel_label, status_label, wait_label
 from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded

@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from core.continuous import ContinuousConversations
 from core.email_templates import EmailTemplateService
-from core.errors import PreconditionFailed, ThreadlineError
+from core.errors import ThreadlineError
 from core.i18n import available_languages
 from core.settings import AccountSettings, SettingsService
 from core.triggers import Trigger, TriggerService, text_for
