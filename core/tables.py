@@ -3,3 +3,4 @@ from core import models  # noqa: F401
 from core import email_templates  # noqa: F401
 from core import triggers  # noqa: F401
 from core import listing  # noqa: F401
+from core import inbound  # noqa: F401

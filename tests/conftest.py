@@ -15,6 +15,7 @@ from core.db import Database
 pytest_plugins = [
     "tests.fixtures.mailservers",
     "tests.fixtures.smtp",
+    "tests.fixtures.imap",
 ]
 
 TEST_DATABASE_URL = os.environ.get("THREADLINE_TEST_DATABASE_URL", "")

@@ -1,0 +1,390 @@
+"""Inbound email records, per-mailbox IMAP progress and sender rate limits; filing one email is one transaction."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import Column, LargeBinary, Text
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.addresses import normalize_email
+from core.clock import Clock
+from core.conversations import ConversationService
+from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.events import record_event
+from core.i18n import _
+from core.models import AuthorKind, Channel, Conversation, EndUser, Message, UTCDateTime
+from core.outbox import OutboxService
+from core.text import MAX_BODY_CHARS
+from core.transactions import transactional
+
+RATE_LIMIT_SECONDS = 3600  # how long a sender over the window limit stays held
+MAX_SUBJECT_CHARS = 998
+
+
+class InboundOutcome(str, enum.Enum):
+    posted = "posted"
+    duplicate = "duplicate"
+    held = "held"
+    refused = "refused"
+    new_conversation = "new_conversation"
+    bounce = "bounce"
+    auto_reply = "auto_reply"
+
+
+class HeldStatus(str, enum.Enum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+# Outcomes whose raw source is kept so an agent can look at what was not posted.
+KEEP_RAW = {InboundOutcome.held, InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce}
+
+
+def _utc(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class InboundEmail(SQLModel, table=True):
+    __tablename__ = "inbound_email"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=998, index=True)
+    mailbox: str = Field(default="", max_length=255)
+    uidvalidity: int = 0
+    uid: int = 0
+    sender: str = Field(default="", max_length=320)
+    sender_name: Optional[str] = Field(default=None, max_length=200)
+    subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
+    outcome: InboundOutcome = Field(index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    posted_message_id: Optional[int] = Field(default=None, foreign_key="message.id")
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
+    original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
+    raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    received_at: datetime = _utc(index=True)
+    held_status: Optional[HeldStatus] = Field(default=None, index=True)
+    decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    decided_at: Optional[datetime] = _utc(nullable=True)
+
+
+class MailboxState(SQLModel, table=True):
+    """How far the poller got in one mailbox: a UID is only meaningful with its UIDVALIDITY."""
+
+    __tablename__ = "mailbox_state"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=255, unique=True)
+    uidvalidity: int = 0
+    last_uid: int = 0
+    updated_at: datetime = _utc()
+
+
+class SenderWindow(SQLModel, table=True):
+    """Emails counted per sender in the current window, and until when the sender is rate-limited."""
+
+    __tablename__ = "sender_window"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sender: str = Field(max_length=320, unique=True)
+    window_start: datetime = _utc()
+    count: int = 0
+    limited_until: Optional[datetime] = _utc(nullable=True)
+
+
+@dataclass
+class IncomingEmail:
+    """What the mail side read from one fetched email; the core stores it without re-parsing."""
+
+    message_id: str
+    sender: str
+    raw: bytes
+    mailbox: str = ""
+    uidvalidity: int = 0
+    uid: int = 0
+    sender_name: str | None = None
+    subject: str = ""
+    text: str = ""
+    original_text: str = ""
+    attachments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    """What routing decided for an email (see mail/routing.py): an outcome, why, and for what."""
+
+    outcome: InboundOutcome
+    reason: str = ""
+    conversation_id: int | None = None
+    bounced_message_id: str | None = None  # for a bounce: the Message-ID of our email that bounced
+
+
+def _same_address(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return normalize_email(a).lower() == normalize_email(b).lower()
+    except InvalidInput:
+        return a.strip().lower() == b.strip().lower()
+
+
+class InboundService:
+    """Files fetched emails: one row per email, its message and the mailbox high-water mark in one transaction."""
+
+    def __init__(self, session: Session, clock: Clock, *, window_max: int = 20, window_seconds: int = 600,
+                 max_body_chars: int = MAX_BODY_CHARS) -> None:
+        self.session = session
+        self.clock = clock
+        self.window_max = window_max
+        self.window_seconds = window_seconds
+        self.max_body_chars = max_body_chars
+
+    # --- lookups -------------------------------------------------------------------------------
+    def get(self, inbound_id: int) -> InboundEmail:
+        record = self.session.get(InboundEmail, inbound_id)
+        if record is None:
+            raise NotFound(_("There is no inbound email with id {id}.").format(id=inbound_id))
+        return record
+
+    def held(self, limit: int = 200) -> list[InboundEmail]:
+        """Emails waiting for an agent to accept or reject them, oldest first."""
+        query = (select(InboundEmail).where(InboundEmail.held_status == HeldStatus.pending)
+                 .order_by(col(InboundEmail.id)).limit(limit))
+        return list(self.session.exec(query))
+
+    def refused(self, limit: int = 200) -> list[InboundEmail]:
+        """Emails that were not posted (refused, auto-replies, bounces), newest first."""
+        kinds = [InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce]
+        query = (select(InboundEmail).where(col(InboundEmail.outcome).in_(kinds))
+                 .order_by(col(InboundEmail.id).desc()).limit(limit))
+        return list(self.session.exec(query))
+
+    def for_mailbox(self, mailbox: str) -> list[InboundEmail]:
+        query = select(InboundEmail).where(InboundEmail.mailbox == mailbox).order_by(col(InboundEmail.id))
+        return list(self.session.exec(query))
+
+    def mailbox_state(self, mailbox: str) -> MailboxState | None:
+        query = select(MailboxState).where(MailboxState.mailbox == mailbox)
+        return self.session.exec(query.execution_options(populate_existing=True)).first()
+
+    def is_known_message_id(self, message_id: str) -> bool:
+        """Whether this email was filed already (as a conversation message or any inbound record)."""
+        if self.session.exec(select(Message.id).where(Message.email_message_id == message_id).limit(1)).first():
+            return True
+        query = select(InboundEmail.id).where(InboundEmail.message_id == message_id,
+                                              InboundEmail.outcome != InboundOutcome.duplicate).limit(1)
+        return self.session.exec(query).first() is not None
+
+    def conversation_end_user(self, conversation_id: int) -> EndUser | None:
+        conversation = self.session.get(Conversation, conversation_id)
+        return self.session.get(EndUser, conversation.end_user_id) if conversation else None
+
+    def conversation_for_sent_message_id(self, message_id: str) -> int | None:
+        """The conversation of an email our outbox sent with this Message-ID, if any."""
+        job = OutboxService(self.session, self.clock).by_message_id(message_id)
+        return job.conversation_id if job is not None else None
+
+    def is_rate_limited(self, sender: str) -> bool:
+        window = self._window(sender)
+        return bool(window and window.limited_until and window.limited_until > self.clock.now())
+
+    # --- mailbox progress ------------------------------------------------------------------------------
+    @transactional
+    def start_mailbox(self, mailbox: str, uidvalidity: int) -> MailboxState:
+        """The state to resume from; a new UIDVALIDITY restarts at UID 0 (Message-ID dedupe skips what was filed)."""
+        state = self.mailbox_state(mailbox)
+        now = self.clock.now()
+        if state is None:
+            state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)
+            self.session.add(state)
+            self.session.flush()
+            record_event(self.session, now, "inbound.mailbox_started", None, mailbox=mailbox, uidvalidity=uidvalidity)
+        elif state.uidvalidity != uidvalidity:
+            record_event(self.session, now, "inbound.uidvalidity_changed", None, mailbox=mailbox,
+                         previous=state.uidvalidity, uidvalidity=uidvalidity, previous_last_uid=state.last_uid)
+            state.uidvalidity = uidvalidity
+            state.last_uid = 0
+            state.updated_at = now
+            self.session.add(state)
+        return state
+
+    def _advance(self, email: IncomingEmail, now: datetime) -> None:
+        if not email.mailbox:
+            return
+        state = self.mailbox_state(email.mailbox)
+        if state is None:
+            state = MailboxState(mailbox=email.mailbox, uidvalidity=email.uidvalidity, last_uid=0, updated_at=now)
+        if state.uidvalidity == email.uidvalidity and email.uid > state.last_uid:
+            state.last_uid = email.uid
+            state.updated_at = now
+        self.session.add(state)
+
+    # --- filing -------------------------------------------------------------------------------------
+    @transactional
+    def file(self, email: IncomingEmail, verdict: Verdict) -> InboundEmail:
+        """Record the email with its outcome and act on it (post, hold, mark bounced) in this one transaction."""
+        now = self.clock.now()
+        outcome, reason = verdict.outcome, verdict.reason
+        if self.is_known_message_id(email.message_id):
+            outcome, reason = InboundOutcome.duplicate, _("This email was received before; it is stored once.")
+        elif outcome in (InboundOutcome.posted, InboundOutcome.new_conversation, InboundOutcome.held):
+            if self._count_sender(email.sender, now):
+                outcome = InboundOutcome.held
+                reason = _("The sender sent more than {count} emails in {seconds} seconds and is held for an hour.").format(
+                    count=self.window_max, seconds=self.window_seconds)
+        record = InboundEmail(
+            message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
+            sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
+            subject=email.subject[:MAX_SUBJECT_CHARS], outcome=outcome, reason=reason,
+            conversation_id=verdict.conversation_id, text=email.text, original_text=email.original_text,
+            attachments="\n".join(email.attachments), received_at=now,
+            raw_source=email.raw if outcome in KEEP_RAW else None,
+            held_status=HeldStatus.pending if outcome is InboundOutcome.held else None,
+        )
+        if outcome is InboundOutcome.bounce:
+            self._mark_bounced(record, verdict)
+        self.session.add(record)
+        self.session.flush()
+        if outcome is InboundOutcome.posted:
+            self._post(record, record.conversation_id, prove_sender=True)
+        elif outcome is InboundOutcome.new_conversation:
+            self._post(record, self._new_conversation(email), prove_sender=False)
+        self._advance(email, now)
+        self.session.add(record)
+        record_event(self.session, now, f"inbound.{record.outcome.value}", record.conversation_id,
+                     inbound_id=record.id, message_id=record.message_id, mailbox=record.mailbox, uid=record.uid,
+                     reason=record.reason, posted_message_id=record.posted_message_id)
+        return record
+
+    @transactional
+    def skip(self, mailbox: str, uidvalidity: int, uid: int) -> None:
+        """Move past a UID that holds no email any more (expunged between SEARCH and FETCH)."""
+        self._advance(IncomingEmail(message_id="", sender="", raw=b"", mailbox=mailbox,
+                                    uidvalidity=uidvalidity, uid=uid), self.clock.now())
+
+    def _mark_bounced(self, record: InboundEmail, verdict: Verdict) -> None:
+        try:
+            job = OutboxService(self.session, self.clock).mark_bounced(verdict.bounced_message_id or "", verdict.reason)
+        except NotFound:
+            record.outcome = InboundOutcome.refused
+            record.reason = _("A delivery report about an email this outbox did not send: {reason}").format(
+                reason=verdict.reason)
+            return
+        record.conversation_id = job.conversation_id
+
+    def _body(self, record: InboundEmail) -> str:
+        body = record.text.strip() or record.original_text.strip()
+        if not body:
+            body = _("(The email had no text.)")
+        if record.attachments:
+            body += "\n\n" + _("Attachments:") + "\n" + record.attachments
+        if len(body) > self.max_body_chars:
+            body = body[: self.max_body_chars - 1] + "…"
+        return body
+
+    def _post(self, record: InboundEmail, conversation_id: int | None, *, prove_sender: bool,
+              meta: dict[str, Any] | None = None) -> Message:
+        if conversation_id is None:
+            raise InvalidInput(_("The email is not linked to a conversation; accept it into a new one instead."))
+        conversations = ConversationService(self.session, self.clock, self.max_body_chars)
+        message = conversations.post_message(
+            conversation_id, AuthorKind.end_user, self._body(record), channel=Channel.email,
+            email_message_id=record.message_id,
+            meta={"inbound_id": record.id, "subject": record.subject, **(meta or {})})
+        record.conversation_id = conversation_id
+        record.posted_message_id = message.id
+        if prove_sender:
+            self._prove_address(conversation_id, record.sender)
+        return message
+
+    def _prove_address(self, conversation_id: int, sender: str) -> None:
+        """A reply from the end user's own address, carrying their signed token, proves they own it."""
+        end_user = self.conversation_end_user(conversation_id)
+        if end_user is not None and not end_user.email_verified and _same_address(end_user.email, sender):
+            end_user.email_verified = True
+            self.session.add(end_user)
+            record_event(self.session, self.clock.now(), "end_user.email_verified", None, end_user_id=end_user.id)
+
+    def _new_conversation(self, email: IncomingEmail) -> int:
+        conversations = ConversationService(self.session, self.clock, self.max_body_chars)
+        try:
+            address = normalize_email(email.sender)
+        except InvalidInput:
+            address = None
+        end_user = None
+        if address:
+            end_user = self.session.exec(select(EndUser).where(EndUser.email == address)
+                                         .order_by(col(EndUser.id)).limit(1)).first()
+        if end_user is None:
+            end_user = conversations.create_end_user(email.sender_name or None, address)
+        conversation = conversations.start_conversation(end_user.id, channel=Channel.email)
+        return conversation.id
+
+    def _window(self, sender: str) -> SenderWindow | None:
+        return self.session.exec(select(SenderWindow).where(SenderWindow.sender == sender.lower()[:320])).first()
+
+    def _count_sender(self, sender: str, now: datetime) -> bool:
+        """Count one email from sender; True if the sender is (now) over the limit and must be held."""
+        if not sender:
+            return False
+        window = self._window(sender)
+        if window is None:
+            window = SenderWindow(sender=sender.lower()[:320], window_start=now, count=0)
+        if now - window.window_start >= timedelta(seconds=self.window_seconds):
+            window.window_start, window.count = now, 0
+        window.count += 1
+        limited = bool(window.limited_until and window.limited_until > now)
+        if window.count > self.window_max:
+            if not limited:
+                record_event(self.session, now, "inbound.sender_limited", None, sender=window.sender,
+                             count=window.count)
+            window.limited_until = now + timedelta(seconds=RATE_LIMIT_SECONDS)
+            limited = True
+        self.session.add(window)
+        return limited
+
+    # --- held mail ----------------------------------------------------------------------------------
+    def _pending(self, inbound_id: int) -> InboundEmail:
+        record = self.get(inbound_id)
+        if record.held_status is not HeldStatus.pending:
+            raise InvalidTransition(_("Inbound email {id} is not waiting for a decision (it is {status}).").format(
+                id=inbound_id, status=record.held_status.value if record.held_status else record.outcome.value))
+        return record
+
+    @transactional
+    def accept_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
+        """An agent lets a held email in: it is posted to its conversation, or starts one."""
+        record = self._pending(inbound_id)
+        now = self.clock.now()
+        if self.session.exec(select(Message.id).where(Message.email_message_id == record.message_id)).first():
+            raise InvalidTransition(_("This email is in a conversation already; reject the held copy instead."))
+        conversation_id = record.conversation_id
+        if conversation_id is None:
+            conversation_id = self._new_conversation(IncomingEmail(
+                message_id=record.message_id, sender=record.sender, raw=b"", sender_name=record.sender_name))
+        self._post(record, conversation_id, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
+        record.held_status = HeldStatus.accepted
+        record.decided_by_agent_id = agent_id
+        record.decided_at = now
+        self.session.add(record)
+        record_event(self.session, now, "inbound.accepted", record.conversation_id, inbound_id=record.id,
+                     agent_id=agent_id, posted_message_id=record.posted_message_id)
+        return record
+
+    @transactional
+    def reject_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
+        """An agent turns a held email away; it stays recorded with its source."""
+        record = self._pending(inbound_id)
+        now = self.clock.now()
+        record.held_status = HeldStatus.rejected
+        record.decided_by_agent_id = agent_id
+        record.decided_at = now
+        self.session.add(record)
+        record_event(self.session, now, "inbound.rejected", record.conversation_id, inbound_id=record.id,
+                     agent_id=agent_id)
+        return record

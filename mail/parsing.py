@@ -1,0 +1,182 @@
+"""One ParsedEmail read once from raw bytes: headers, text (HTML converted), attachments, size limits, MIME errors."""
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+
+from core.i18n import _
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content_type: str
+    size: int
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.content_type}, {self.size} bytes)"
+
+
+@dataclass
+class ParsedEmail:
+    raw: bytes
+    message: Message | None
+    message_id: str = ""
+    sender: str = ""
+    sender_name: str = ""
+    subject: str = ""
+    text: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)  # To, Cc, Delivered-To, X-Original-To
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    error: str = ""  # set when the email cannot be read or breaks a limit: it is refused with this reason
+
+    def header(self, name: str) -> str:
+        if self.message is None:
+            return ""
+        try:
+            value = self.message.get(name)
+        except Exception:  # a header the policy cannot parse is as good as absent
+            return ""
+        return str(value) if value is not None else ""
+
+    @property
+    def content_type(self) -> str:
+        return self.message.get_content_type() if self.message is not None else ""
+
+
+class _TextFromHtml(HTMLParser):
+    """Visible text of an HTML body: block elements become line breaks, scripts and styles are dropped."""
+
+    BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._quote = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip += 1
+        elif tag == "blockquote":
+            self._quote += 1
+            self.parts.append("\n")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip = max(0, self._skip - 1)
+        elif tag == "blockquote":
+            self._quote = max(0, self._quote - 1)
+            self.parts.append("\n")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        data = re.sub(r"[ \t\r\n]+", " ", data)
+        if self._quote:
+            # Quoted history is kept as "> " lines so the quote stripper removes it like plain-text quoting.
+            data = data.replace("\n", "\n> ")
+            if not self.parts or self.parts[-1].endswith("\n"):
+                data = "> " + data.lstrip()
+        self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    parser = _TextFromHtml()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:
+        return html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    lines = [line.strip() for line in "".join(parser.parts).split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _ids(value: str) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", value or "")
+
+
+def _decode_part(part: Message) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, AssertionError, ValueError):
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return str(content)
+
+
+def _body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    text = _decode_part(part)
+    if part.get_content_type() == "text/html":
+        text = html_to_text(text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _attachments(message: EmailMessage) -> list[Attachment]:
+    found: list[Attachment] = []
+    for part in message.iter_attachments() if message.is_multipart() else []:
+        if part.get_content_type() in ("message/delivery-status", "text/rfc822-headers", "message/rfc822") \
+                and message.get_content_type() == "multipart/report":
+            continue
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
+        found.append(Attachment(name=part.get_filename() or _("(unnamed)"), content_type=part.get_content_type(),
+                                size=size))
+    return found
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """A stable Message-ID for mail that has none, so the same email twice is still recognised."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@threadline.invalid>"
+
+
+def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
+                max_attachment_bytes: int = 10 * 1024 * 1024) -> ParsedEmail:
+    """Parse raw bytes once; never raises: unreadable mail comes back with .error set."""
+    if len(raw) > max_message_bytes:
+        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw),
+                           error=_("The email is {size} bytes; the limit is {limit} (mail.max_message_bytes).").format(
+                               size=len(raw), limit=max_message_bytes))
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        parsed = ParsedEmail(raw=raw, message=message)
+        parsed.message_id = (_ids(parsed.header("Message-ID")) or [synthetic_message_id(raw)])[0]
+        name, address = parseaddr(parsed.header("From"))
+        parsed.sender, parsed.sender_name = address.strip(), name.strip()
+        parsed.subject = re.sub(r"[\r\n\t]+", " ", parsed.header("Subject")).strip()
+        for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
+            values = message.get_all(header) or []
+            parsed.recipients += [addr for _name, addr in getaddresses([str(v) for v in values]) if addr]
+        parsed.in_reply_to = _ids(parsed.header("In-Reply-To"))
+        parsed.references = _ids(parsed.header("References"))
+        parsed.text = _body_text(message)
+        parsed.attachments = _attachments(message)
+    except Exception as exc:  # malformed MIME of any kind: refuse it with a reason, never crash the poller
+        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw),
+                           error=_("The email could not be read as MIME ({error}).").format(error=type(exc).__name__))
+    if not parsed.sender:
+        parsed.error = _("The email has no readable From address.")
+    for attachment in parsed.attachments:
+        if attachment.size > max_attachment_bytes:
+            parsed.error = _("The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes).").format(
+                name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
+    return parsed

@@ -1,0 +1,264 @@
+"""The IMAP poller: fetches new mail from the support mailbox, files it (core.inbound), then flags it \\Seen.
+
+Order per email: FETCH (BODY.PEEK, so nothing is marked read early), file in a worker thread (the record, its
+conversation message and the mailbox's last UID commit together), then STORE \\Seen and the optional move. A
+crash between commit and \\Seen leaves the email unread on the server but never files it twice: the next run
+starts after the committed UID, and a UIDVALIDITY change rescans with Message-ID dedupe.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import ssl
+from typing import Any, Callable
+
+from aioimaplib import aioimaplib
+
+from core.clock import Clock
+from core.config import Config
+from core.db import Database
+from core.inbound import InboundEmail, InboundService
+from core.tokens import TokenSigner
+from mail.routing import file_raw_email
+
+log = logging.getLogger(__name__)
+
+FETCH_CHUNK = 50
+IDLE_LIMIT_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
+
+
+class ImapError(Exception):
+    """The server refused a command the poller needs (login, select, fetch)."""
+
+
+def _ok(response: Any, what: str) -> Any:
+    if response.result != "OK":
+        detail = b" ".join(bytes(line) for line in response.lines[-1:]).decode("utf-8", "replace")
+        raise ImapError(f"IMAP {what} failed: {detail}")
+    return response
+
+
+def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
+    """(UID, raw message) pairs from a UID FETCH (UID BODY.PEEK[]) response, whatever order the items come in."""
+    found: list[tuple[int, bytes]] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if isinstance(line, bytes) and b"FETCH" in line \
+                and re.search(rb"\{\d+\}$", line) and index + 1 < len(lines):
+            literal = bytes(lines[index + 1])
+            uid_match = re.search(rb"UID (\d+)", line)
+            if uid_match is None and index + 2 < len(lines):
+                uid_match = re.search(rb"UID (\d+)", bytes(lines[index + 2]))
+            if uid_match is not None:
+                found.append((int(uid_match.group(1)), literal))
+            index += 2
+            continue
+        index += 1
+    return found
+
+
+class ImapPoller:
+    """run() until stop(): connect, select, catch up, then IDLE (or poll) for more; reconnect after failures."""
+
+    def __init__(self, db: Database, config: Config, clock: Clock, signer: TokenSigner | None, *,
+                 on_committed: Callable[[InboundEmail], Any] | None = None,
+                 backoff_base: float = 0.5, backoff_cap: float = 60.0) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.signer = signer
+        self.mailbox = config.imap.mailbox or "INBOX"
+        self.on_committed = on_committed
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
+        self.connections = 0
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._client: aioimaplib.IMAP4 | None = None
+        self._lost = asyncio.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        self._stopped.clear()
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._session()
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # any network or server error: back off and reconnect
+                    if self._stop.is_set():
+                        break
+                    failures += 1
+                    delay = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
+                    delay = delay / 2 + random.random() * delay / 2
+                    log.warning("IMAP session ended (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
+                    await self._wait_stop(delay)
+                finally:
+                    await self._close()
+        finally:
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop after the email in hand is filed and flagged; returns once run() has ended."""
+        self._stop.set()  # an IDLE in progress notices this and ends itself with one DONE
+        if not self._stopped.is_set():
+            try:
+                await asyncio.wait_for(self._stopped.wait(), 30)
+            except asyncio.TimeoutError:
+                log.warning("the IMAP poller did not stop within 30 s")
+
+    async def _wait_stop(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    # --- one connection --------------------------------------------------------------------------------
+    async def _connect(self) -> aioimaplib.IMAP4:
+        imap = self.config.imap
+        self._lost = asyncio.Event()
+        lost = self._lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost.set()
+
+        if imap.tls == "tls":
+            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=imap.host, port=imap.port, timeout=30,
+                                                            ssl_context=ssl.create_default_context())
+            client.protocol.conn_lost_cb = connection_lost
+        else:
+            client = aioimaplib.IMAP4(host=imap.host, port=imap.port, timeout=30, conn_lost_cb=connection_lost)
+        self._client = client
+        await client.wait_hello_from_server()
+        if imap.tls == "starttls":
+            await self._starttls(client)
+        _ok(await client.login(imap.username, imap.password), "LOGIN")
+        self.connections += 1
+        return client
+
+    async def _starttls(self, client: aioimaplib.IMAP4) -> None:
+        """aioimaplib has no STARTTLS command: send it, then upgrade the transport under the same protocol."""
+        _ok(await asyncio.wait_for(client.protocol.execute(aioimaplib.Command("STARTTLS", client.protocol.new_tag())),
+                                   30), "STARTTLS")
+        loop = asyncio.get_running_loop()
+        protocol = client.protocol
+        transport = await loop.start_tls(protocol.transport, protocol, ssl.create_default_context(),
+                                         server_hostname=self.config.imap.host)
+        protocol.transport = transport
+        await client.protocol.capability()
+
+    async def _session(self) -> None:
+        client = await self._connect()
+        selected = _ok(await client.select(self.mailbox), f"SELECT {self.mailbox}")
+        uidvalidity = 0
+        for line in selected.lines:
+            match = re.search(rb"UIDVALIDITY (\d+)", bytes(line))
+            if match:
+                uidvalidity = int(match.group(1))
+        state = await asyncio.to_thread(self._start_mailbox, uidvalidity)
+        last_uid = state
+        self.using_idle = client.has_capability("IDLE")
+        log.info("IMAP %s selected (UIDVALIDITY %s, resuming after UID %s, %s)", self.mailbox, uidvalidity,
+                 last_uid, "IDLE" if self.using_idle else f"polling every {self.config.imap.poll_interval} s")
+        while not self._stop.is_set():
+            last_uid = await self._catch_up(client, uidvalidity, last_uid)
+            if self._stop.is_set():
+                break
+            if self.using_idle:
+                await self._idle(client)
+            elif await self._wait_stop(self.config.imap.poll_interval):
+                break
+            if self._lost.is_set():
+                raise ConnectionError("the IMAP connection was closed")
+        try:
+            await asyncio.wait_for(client.logout(), 5)
+        except Exception:
+            pass
+
+    async def _idle(self, client: aioimaplib.IMAP4) -> None:
+        """Wait in IDLE until the server pushes something, the renewal time comes, the line drops, or stop()."""
+        renew = max(1.0, min(self.config.imap.idle_renew, IDLE_LIMIT_SECONDS))
+        while not client.protocol.idle_queue.empty():  # pushes left from the last IDLE are handled already
+            client.protocol.idle_queue.get_nowait()
+        idle_task = await client.idle_start(timeout=renew)
+        push = asyncio.ensure_future(client.wait_server_push(timeout=renew + 30))
+        lost = asyncio.ensure_future(self._lost.wait())
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({push, lost, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (lost, stop):
+                task.cancel()
+        if self._lost.is_set():
+            push.cancel()
+            raise ConnectionError("the IMAP connection dropped during IDLE")
+        if not push.done():
+            push.cancel()
+        elif push.exception() is not None:
+            raise push.exception()  # type: ignore[misc]
+        if client.has_pending_idle():
+            client.idle_done()
+        await asyncio.wait_for(idle_task, 30)
+
+    async def _catch_up(self, client: aioimaplib.IMAP4, uidvalidity: int, last_uid: int) -> int:
+        """File every email above last_uid, oldest first; returns the new last UID."""
+        found = _ok(await client.uid_search(f"UID {last_uid + 1}:*", charset=None), "UID SEARCH")
+        # aioimaplib strips "* SEARCH" from the untagged line, leaving only the numbers (and the tagged text).
+        uids = sorted({int(n) for line in found.lines[:-1] for n in re.findall(rb"\d+", bytes(line))})
+        uids = [uid for uid in uids if uid > last_uid]
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start:start + FETCH_CHUNK]
+            fetched = _ok(await client.uid("fetch", ",".join(map(str, chunk)), "(UID BODY.PEEK[])"), "UID FETCH")
+            for uid, raw in sorted(parse_fetch(fetched.lines)):
+                if self._stop.is_set():
+                    return last_uid
+                record = await asyncio.to_thread(self._file, raw, uidvalidity, uid)
+                last_uid = max(last_uid, uid)
+                if self.on_committed is not None:
+                    self.on_committed(record)
+                await self._mark_processed(client, uid)
+        return last_uid
+
+    async def _mark_processed(self, client: aioimaplib.IMAP4, uid: int) -> None:
+        """Only after the commit: flag \\Seen, and move to the processed folder when one is configured."""
+        _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "UID STORE")
+        folder = self.config.imap.processed_folder
+        if folder:
+            if client.has_capability("MOVE"):
+                _ok(await asyncio.wait_for(client.protocol.move(str(uid), folder, by_uid=True), 30), "UID MOVE")
+            else:
+                _ok(await client.uid("copy", str(uid), folder), "UID COPY")
+                _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)"), "UID STORE")
+                await client.expunge()
+
+    async def _close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.protocol.transport.close()
+        except Exception:
+            pass
+
+    # --- database work (worker threads) ---------------------------------------------------------------------
+    def _start_mailbox(self, uidvalidity: int) -> int:
+        with self.db.session() as session:
+            return InboundService(session, self.clock).start_mailbox(self.mailbox, uidvalidity).last_uid
+
+    def _file(self, raw: bytes, uidvalidity: int, uid: int) -> InboundEmail:
+        with self.db.session() as session:
+            return file_raw_email(session, self.clock, self.config, self.signer, raw, mailbox=self.mailbox,
+                                  uidvalidity=uidvalidity, uid=uid)
+
+
+def build_poller(db: Database, config: Config, clock: Clock, signer: TokenSigner | None) -> ImapPoller:
+    """The factory `threadline serve` calls when imap.enabled is true."""
+    return ImapPoller(db, config, clock, signer)

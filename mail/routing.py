@@ -1,0 +1,95 @@
+"""Routing: the first matching outcome for a parsed email, and filing raw bytes through core.inbound in one call."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from core.clock import Clock
+from core.config import Config
+from core.end_users import EndUserService
+from core.i18n import _
+from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+from core.settings import SettingsService
+from core.tokens import TokenSigner
+from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
+from mail.parsing import ParsedEmail, parse_email
+from mail.quotes import strip_quotes
+from mail.threading import match_thread
+
+
+@dataclass
+class RoutingContext:
+    support_address: str
+    message_id_domain: str
+    signer: TokenSigner | None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return bool(a and b and a.strip().lower() == b.strip().lower())
+
+
+def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
+    """Unreadable mail, bounces, refused kinds (loop, mailer-daemon), auto-replies, blocked senders, then threading.
+
+    Bounces are looked at before the loop and mailer-daemon rules because reports come from mailer-daemon@ and
+    may carry a Message-ID of our own domain's MTA; auto-replies
+    before threading because an out-of-office answer carries our token too.
+    """
+    if parsed.error:
+        return Verdict(InboundOutcome.refused, parsed.error)
+    sent_conversation = service.conversation_for_sent_message_id
+    is_bounce, original = bounce_original_id(parsed)
+    if is_bounce:
+        if original and sent_conversation(original) is not None:
+            return Verdict(InboundOutcome.bounce, _("Delivery failed for {id}: {subject}").format(
+                id=original, subject=parsed.subject), bounced_message_id=original)
+        return Verdict(InboundOutcome.refused, _("A delivery report about an email this outbox did not send."))
+    loop = loop_reason(parsed, [context.support_address] if context.support_address else [],
+                       context.message_id_domain, sent_conversation(parsed.message_id) is not None)
+    if loop:
+        return Verdict(InboundOutcome.refused, _("Mail loop guard: {reason}.").format(reason=loop))
+    if is_mailer_daemon(parsed.sender):
+        return Verdict(InboundOutcome.refused, _("Mail from {sender} is never posted.").format(sender=parsed.sender))
+    auto = is_auto_reply(parsed)
+    if auto:
+        return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto))
+    if EndUserService(service.session, service.clock).is_blocked_address(parsed.sender):
+        return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
+    match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
+    if match.conversation_id is not None:
+        end_user = service.conversation_end_user(match.conversation_id)
+        if end_user is None:
+            return Verdict(InboundOutcome.refused, _("The conversation this email answers no longer exists."))
+        if not _same(end_user.email, parsed.sender):
+            return Verdict(InboundOutcome.held, _(
+                "The reply to conversation {id} came from {sender}, not from the end user's address; "
+                "accept or reject it.").format(id=match.conversation_id, sender=parsed.sender),
+                conversation_id=match.conversation_id)
+        return Verdict(InboundOutcome.posted, _("Matched by {via}.").format(via=match.via),
+                       conversation_id=match.conversation_id)
+    if match.bad_token:
+        return Verdict(InboundOutcome.refused, _("The reply token {token!r} failed verification.").format(
+            token=match.bad_token[:80]))
+    return Verdict(InboundOutcome.new_conversation, _("No conversation matched; a new one was started."))
+
+
+def incoming_from(parsed: ParsedEmail, mailbox: str, uidvalidity: int, uid: int) -> IncomingEmail:
+    return IncomingEmail(
+        message_id=parsed.message_id, sender=parsed.sender, raw=parsed.raw, mailbox=mailbox,
+        uidvalidity=uidvalidity, uid=uid, sender_name=parsed.sender_name or None, subject=parsed.subject,
+        text=strip_quotes(parsed.text) if parsed.text else "", original_text=parsed.text,
+        attachments=[a.describe() for a in parsed.attachments])
+
+
+def file_raw_email(session: Session, clock: Clock, config: Config, signer: TokenSigner | None, raw: bytes, *,
+                   mailbox: str = "", uidvalidity: int = 0, uid: int = 0) -> InboundEmail:
+    """Parse, route and file one email: the record, its message and the mailbox's last UID commit together."""
+    parsed = parse_email(raw, max_message_bytes=config.mail.max_message_bytes,
+                         max_attachment_bytes=config.mail.max_attachment_bytes)
+    service = InboundService(session, clock, window_max=config.mail.sender_window_max,
+                             window_seconds=config.mail.sender_window_seconds)
+    support = SettingsService(session, clock).load().support_address
+    domain = config.mail.message_id_domain or support.rpartition("@")[2]
+    verdict = route(parsed, RoutingContext(support, domain, signer), service)
+    return service.file(incoming_from(parsed, mailbox, uidvalidity, uid), verdict)
