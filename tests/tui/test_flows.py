@@ -242,3 +242,26 @@ async def test_wait_times_move_on_and_the_bell_rings_when_configured(desk, make_
         desk.clock.advance(timedelta(hours=1))
         app.screen.refresh_wait_times()
         assert str(table.get_row_at(0)[3]) == "2h 12m"
+
+
+async def test_labels_are_in_the_agents_language(desk):
+    from core.agents import AgentService
+    from core.i18n import translations
+    from tests.tui.conftest import console_config
+    from tui.app import build_app
+    from tui.i18n import set_language
+
+    with desk.db.session() as session:
+        AgentService(session, desk.clock).add("jonas", "Jonas Agent", language="de")
+    expected_tab = translations("de").gettext("All waiting")
+    expected_key = translations("de").gettext("Take next")
+    app = build_app(desk.db, agent_handle="jonas", clock=desk.clock, config=console_config(), poll_seconds=0.05)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: rows_loaded(app))
+            assert str(app.screen.query_one("#filter-all").label) == expected_tab
+            descriptions = {b.description for bs in app.screen._bindings.key_to_bindings.values() for b in bs}
+            assert expected_key in descriptions
+            assert expected_tab != "All waiting"  # the German catalog is there, so this test can fail
+    finally:
+        set_language("en")
