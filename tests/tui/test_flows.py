@@ -265,3 +265,42 @@ async def test_labels_are_in_the_agents_language(desk):
             assert expected_tab != "All waiting"  # the German catalog is there, so this test can fail
     finally:
         set_language("en")
+
+
+async def test_edit_email_language_and_block_the_end_user(desk, make_console):
+    from textual.widgets import Input
+
+    from core.end_users import EndUserService
+
+    def end_user():
+        with desk.db.read_session() as session:
+            return EndUserService(session, desk.clock).get(desk.end_users["bea"])
+
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        app.open_conversation(desk.conversations["bea"])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query(Input))
+        app.screen.query_one(Input).value = "not an address"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications), what="refused")
+        assert end_user().email is None
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query(Input))
+        app.screen.query_one(Input).value = "bea@example.de"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: end_user().email == "bea@example.de")
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.screen.query(Input))
+        app.screen.query_one(Input).value = "pt-BR"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: end_user().language == "pt_BR" and end_user().language_set_by_agent)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: end_user().blocked)
+        await wait_for(pilot, lambda: "BLOCKED" in screen_text(app))
+        await pilot.press("b")
+        await wait_for(pilot, lambda: not end_user().blocked)
