@@ -144,6 +144,10 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
     return found
 
 
+# Defects that mean the parts cannot be told apart; others (a missing MIME-Version, say) are harmless.
+_FATAL_DEFECTS = {"NoBoundaryInMultipartDefect", "StartBoundaryNotFoundDefect", "MultipartInvariantViolationDefect"}
+
+
 def synthetic_message_id(raw: bytes) -> str:
     """A stable Message-ID for mail that has none, so the same email twice is still recognised."""
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@threadline.invalid>"
@@ -173,6 +177,10 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
     except Exception as exc:  # malformed MIME of any kind: refuse it with a reason, never crash the poller
         return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw),
                            error=_("The email could not be read as MIME ({error}).").format(error=type(exc).__name__))
+    broken = [d for d in getattr(message, "defects", []) if type(d).__name__ in _FATAL_DEFECTS]
+    if broken:
+        parsed.error = _("The email's MIME structure is broken ({defect}); it cannot be read reliably.").format(
+            defect=type(broken[0]).__name__)
     if not parsed.sender:
         parsed.error = _("The email has no readable From address.")
     for attachment in parsed.attachments:

@@ -59,6 +59,11 @@ def _marker_at(lines: list[str], index: int) -> bool:
         joined = f"{line} {lines[index + 1]}"
         if _ATTRIBUTION.match(joined) and len(joined) < 400:
             return True
+    if line.rstrip().endswith(":") and "@" in line and len(line) < 300:
+        # Any-language attribution ("2026年3月3日(火) 10:00 Acme Help <help@example.com>:") right above a quote.
+        following = [other for other in lines[index + 1: index + 3] if other.strip()]
+        if following and following[0].lstrip().startswith(">"):
+            return True
     if _FROM.match(line):
         following = lines[index + 1: index + 5]
         return any(_SENT.match(other) for other in following)
