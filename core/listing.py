@@ -136,12 +136,13 @@ class QueueListing:
         return query
 
     def _search_condition(self, search: str):  # noqa: ANN202
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # "!" escapes: a backslash would be read differently by SQLite and PostgreSQL string literals.
+        pattern = "%" + search.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         by_end_user = (select(EndUser.id)
-                       .where(or_(col(EndUser.name).ilike(pattern, escape="\\"),
-                                  col(EndUser.email).ilike(pattern, escape="\\"))))
+                       .where(or_(col(EndUser.name).ilike(pattern, escape="!"),
+                                  col(EndUser.email).ilike(pattern, escape="!"))))
         by_text = (select(Message.conversation_id)
-                   .where(col(Message.body).ilike(pattern, escape="\\"))
+                   .where(col(Message.body).ilike(pattern, escape="!"))
                    .limit(MAX_SEARCH_MATCHES))
         return or_(col(Conversation.end_user_id).in_(by_end_user), col(Conversation.id).in_(by_text))
 

@@ -45,6 +45,8 @@ def test_search_by_end_user_and_text_takes_patterns_literally(desk):
     assert _ids(desk, "all", search="#4411")[0] == [c["alex"]]
     assert _ids(desk, "all", search="%")[0] == []
     assert _ids(desk, "all", search="_")[0] == []
+    assert _ids(desk, "all", search="!")[0] == [] and _ids(desk, "all", search="\\")[0] == []
+    assert _ids(desk, "all", search="[bold red]")[0] == [desk.conversations["dana"]]
 
 
 def test_paging_never_repeats_or_skips(desk):
