@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gc
 import logging
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -34,7 +35,13 @@ class ThreadlineConsole(App):
     CSS_PATH = "console.tcss"
     TITLE = "Threadline"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    ENABLE_COMMAND_PALETTE = True
+    # Descriptions are msgids (N_); translate_bindings shows them in the agent's language.
+    BINDINGS = [
+        Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
+        Binding("f2", "open_settings", N_("Settings"), id="settings"),
+        Binding("f3", "open_mail", N_("Mail"), id="mail"),
+        Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
+    ]
 
     def __init__(self, context: ConsoleContext, *, poll_seconds: float = POLL_SECONDS,
                  set_online: bool = True) -> None:
@@ -46,13 +53,6 @@ class ThreadlineConsole(App):
         self.drafts: dict[int, str] = {}
         self.cursor = 0
         self.waiting = 0
-
-    BINDINGS = [
-        Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
-        Binding("f2", "open_settings", N_("Settings"), id="settings"),
-        Binding("f3", "open_mail", N_("Mail"), id="mail"),
-        Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
-    ]
 
     @property
     def agent(self) -> AgentInfo:
