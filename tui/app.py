@@ -163,7 +163,23 @@ class ThreadlineConsole(App):
     def open_conversation(self, conversation_id: int) -> None:
         from tui.screens.conversation import ConversationScreen
 
-        self.push_screen(ConversationScreen(conversation_id))
+        if not self.is_screen_installed("conversation"):
+            self.install_screen(ConversationScreen(), "conversation")
+        screen = self.get_screen("conversation")
+        if self.screen is screen:
+            screen.on_screen_suspend()  # keep the draft of the conversation being left
+            screen.show(conversation_id)
+            screen.on_screen_resume()
+            return
+        if screen in self.screen_stack:  # under a dialog: close back to it
+            while self.screen is not screen:
+                self.pop_screen()
+            screen.on_screen_suspend()
+            screen.show(conversation_id)
+            screen.on_screen_resume()
+            return
+        screen.show(conversation_id)
+        self.push_screen(screen)
 
 
 def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_user: str | None = None) -> AgentInfo:

@@ -304,3 +304,22 @@ async def test_edit_email_language_and_block_the_end_user(desk, make_console):
         await wait_for(pilot, lambda: "BLOCKED" in screen_text(app))
         await pilot.press("b")
         await wait_for(pilot, lambda: not end_user().blocked)
+
+
+async def test_switching_conversations_keeps_each_draft_and_shows_only_the_new_one(desk, make_console):
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        app.open_conversation(desk.conversations["alex"])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        await pilot.press("r", *"draft for Alex", "escape", "q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
+        app.open_conversation(desk.conversations["bea"])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        assert app.screen.query_one("#reply", TextArea).text == ""
+        assert "Ist jemand da?" in screen_text(app) and "order #4411" not in screen_text(app)
+        app.open_conversation(desk.conversations["alex"])  # straight from one conversation to another
+        await wait_for(pilot, lambda: app.screen.shown is not None and app.screen.conversation_id ==
+                       desk.conversations["alex"])
+        assert app.screen.query_one("#reply", TextArea).text == "draft for Alex"
+        assert "order #4411" in screen_text(app) and "Ist jemand da?" not in screen_text(app)

@@ -25,27 +25,31 @@ from tui.widgets.message_view import MessageBox
 
 
 class ConversationScreen(Screen):
-    """Transcript and reply box of one conversation; reading it marks it read for agents."""
+    """Transcript and reply box of one conversation; reading it marks it read for agents.
+
+    The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
+    does not build the widgets, styles and footer again.
+    """
 
     BINDINGS = [
         Binding("ctrl+s", "send", N_("Send"), id="conversation.send"),
         Binding("ctrl+o", "send_without_email", N_("Send without email"), id="conversation.send_without_email"),
         Binding("r", "reply", N_("Reply"), id="conversation.reply"),
         Binding("a", "assign", N_("Assign to me"), id="conversation.assign"),
-        Binding("u", "release", N_("Release"), id="conversation.release"),
-        Binding("p", "pending", N_("Pending"), id="conversation.pending"),
+        Binding("u", "release", N_("Release"), show=False, id="conversation.release"),
+        Binding("p", "pending", N_("Pending"), show=False, id="conversation.pending"),
         Binding("s", "solve", N_("Solve"), id="conversation.solve"),
-        Binding("o", "reopen", N_("Reopen"), id="conversation.reopen"),
-        Binding("e", "edit_email", N_("Email address"), id="conversation.email"),
-        Binding("l", "edit_language", N_("Language"), id="conversation.language"),
-        Binding("b", "toggle_block", N_("Block/unblock"), id="conversation.block"),
+        Binding("o", "reopen", N_("Reopen"), show=False, id="conversation.reopen"),
+        Binding("e", "edit_email", N_("Email address"), show=False, id="conversation.email"),
+        Binding("l", "edit_language", N_("Language"), show=False, id="conversation.language"),
+        Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
         Binding("escape", "leave_reply_or_back", N_("Back"), show=False, id="conversation.escape"),
         Binding("q", "back", N_("Back"), id="conversation.back"),
     ]
 
-    def __init__(self, conversation_id: int) -> None:
+    def __init__(self, conversation_id: int = 0) -> None:
         super().__init__()
         translate_bindings(self)
         self.conversation_id = conversation_id
@@ -63,18 +67,25 @@ class ConversationScreen(Screen):
         yield reply
         yield Footer()
 
-    def on_mount(self) -> None:
-        draft = self.app.drafts.get(self.conversation_id)
-        if draft:
-            self.query_one("#reply", TextArea).text = draft
-        self.query_one("#transcript").focus()
+    def show(self, conversation_id: int) -> None:
+        """Show another conversation in this screen: its draft, and its transcript once read."""
+        self.conversation_id = conversation_id
+        self.shown = None
+        self.busy = False
+        self.reload_wanted = False
+        self.generation += 1  # results for the previous conversation are dropped
+
+    def on_screen_resume(self) -> None:
+        if self.shown is None or self.shown.conversation.id != self.conversation_id:
+            # Another conversation: nothing of the previous one may stay on screen while this one loads.
+            self.query_one("#conversation-header", Static).update("")
+            self.query_one("#transcript", VerticalScroll).remove_children()
+            self.query_one("#transcript").focus()
+        self.query_one("#reply", TextArea).text = self.app.drafts.get(self.conversation_id, "")
         self.reload()
 
-    def on_unmount(self) -> None:
-        try:
-            text = self.query_one("#reply", TextArea).text
-        except Exception:
-            return
+    def on_screen_suspend(self) -> None:
+        text = self.query_one("#reply", TextArea).text
         if text.strip():
             self.app.drafts[self.conversation_id] = text
         else:
@@ -87,15 +98,15 @@ class ConversationScreen(Screen):
             return
         self.busy = True
         self.generation += 1
-        self._load(self.generation)
+        self._load(self.generation, self.conversation_id)
 
     @work(thread=True, group="conversation", exit_on_error=False)
-    def _load(self, generation: int) -> None:
+    def _load(self, generation: int, conversation_id: int) -> None:
         context = self.app.context
         view = None
         try:
             with context.db.read_session() as session:
-                view = read_conversation(session, context.clock, self.conversation_id)
+                view = read_conversation(session, context.clock, conversation_id)
         except ThreadlineError as exc:
             self.post_message(ActionDone("conversation.load", exc.message, error=True))
         self.post_message(Loaded("conversation", generation, view))
@@ -104,7 +115,7 @@ class ConversationScreen(Screen):
             try:
                 with context.db.session() as session:
                     ConversationService(session, context.clock).mark_read(
-                        self.conversation_id, AuthorKind.agent, view.conversation.last_seq)
+                        conversation_id, AuthorKind.agent, view.conversation.last_seq)
             except ThreadlineError as exc:
                 self.post_message(ActionDone("conversation.read", exc.message, error=True))
 
@@ -150,7 +161,8 @@ class ConversationScreen(Screen):
             transcript.call_after_refresh(transcript.scroll_end, animate=False)
 
     def live_changed(self, change: LiveChange) -> None:
-        if change.global_change or self.conversation_id in change.conversation_ids:
+        # A hidden conversation screen reads again when it is shown (on_screen_resume).
+        if self.is_current and (change.global_change or self.conversation_id in change.conversation_ids):
             self.reload()
 
     # --- changes, each in a worker ------------------------------------------------------------------------
