@@ -65,7 +65,7 @@ class ImapPoller:
 
     def __init__(self, db: Database, config: Config, clock: Clock, signer: TokenSigner | None, *,
                  on_committed: Callable[[InboundEmail], Any] | None = None,
-                 backoff_base: float = 0.5, backoff_cap: float = 60.0) -> None:
+                 backoff_base: float = 0.5, backoff_cap: float = 60.0, allow_idle: bool = True) -> None:
         self.db = db
         self.config = config
         self.clock = clock
@@ -74,6 +74,7 @@ class ImapPoller:
         self.on_committed = on_committed
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.allow_idle = allow_idle  # False: poll even when the server offers IDLE (for comparison)
         self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
         self.connections = 0
         self._stop = asyncio.Event()
@@ -165,7 +166,7 @@ class ImapPoller:
                 uidvalidity = int(match.group(1))
         state = await asyncio.to_thread(self._start_mailbox, uidvalidity)
         last_uid = state
-        self.using_idle = client.has_capability("IDLE")
+        self.using_idle = self.allow_idle and client.has_capability("IDLE")
         log.info("IMAP %s selected (UIDVALIDITY %s, resuming after UID %s, %s)", self.mailbox, uidvalidity,
                  last_uid, "IDLE" if self.using_idle else f"polling every {self.config.imap.poll_interval} s")
         while not self._stop.is_set():
@@ -176,6 +177,9 @@ class ImapPoller:
                 await self._idle(client)
             elif await self._wait_stop(self.config.imap.poll_interval):
                 break
+            else:
+                # Some servers (pymap) report new mail to a selected mailbox only with a command's updates.
+                _ok(await client.noop(), "NOOP")
             if self._lost.is_set():
                 raise ConnectionError("the IMAP connection was closed")
         try:
