@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 SUPPORT_ADDRESS = "support@example.com"
 # The demo end users, whose mailboxes the demo mailbox page shows (IMAP login: address, password below).
-END_USERS = {"alice@example.com": "Alice Example", "bob@example.com": "Bob Example"}
+# Their domain differs from the support address's: inbound mail treats Message-IDs in our own domain as a loop.
+END_USERS = {"alice@example.net": "Alice Example", "bob@example.net": "Bob Example"}
 MAILBOX_PASSWORD = "demo"
 AGENT_HANDLE = "demo"
 DEFAULT_WIDGET_PORT = 8080

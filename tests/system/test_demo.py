@@ -30,7 +30,7 @@ needs_inbound = pytest.mark.skipif(not demo.inbound_available(),
 def test_mail_routing_files_plus_addresses_under_support_and_end_users_under_their_own() -> None:
     assert demo.mailbox_for("support+tl.abc123@example.com") == demo.SUPPORT_ADDRESS
     assert demo.mailbox_for("Support@Example.COM") == demo.SUPPORT_ADDRESS
-    assert demo.mailbox_for("alice@example.com") == "alice@example.com"
+    assert demo.mailbox_for("alice@example.net") == "alice@example.net"
     assert demo.mailbox_for("mallory@example.com") is None
     assert demo.mailbox_for("support@elsewhere.test") is None
 
@@ -109,7 +109,7 @@ def running_demo(tmp_path: Path, inactivity_seconds: int = 2) -> Iterator[dict]:
 
 def _chat_and_leave(widget: httpx.Client, database_url: str) -> tuple[dict, str]:
     """The end user starts a chat with their address and leaves (no socket open: not present); the agent answers."""
-    started = widget.post("/api/v1/conversations", json={"name": "Alice", "email": "alice@example.com"})
+    started = widget.post("/api/v1/conversations", json={"name": "Alice", "email": "alice@example.net"})
     assert started.status_code == 201, started.text
     token, public_id = started.json()["token"], started.json()["conversation"]["id"]
     auth = {"Authorization": f"Bearer {token}"}
@@ -124,15 +124,15 @@ def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp
     with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
         assert widget.get("/healthz").json()["status"] == "ok"
         _chat_and_leave(widget, state["database_url"])
-        notification = _wait_for_email("alice@example.com", state["mailbox_password"], state["imap_port"], 30)
+        notification = _wait_for_email("alice@example.net", state["mailbox_password"], state["imap_port"], 30)
         assert "We are sending a <new> one today." in notification.get_body(("plain",)).get_content()
 
         page = widget.get("/demo/mailbox")
         assert page.status_code == 200
         assert "We are sending a &lt;new&gt; one today." in page.text and "<new>" not in page.text  # shown, not parsed
-        uid = re.search(r"name='address' value='alice@example.com'><input type='hidden' name='uid' value='(\d+)'",
+        uid = re.search(r"name='address' value='alice@example.net'><input type='hidden' name='uid' value='(\d+)'",
                         page.text).group(1)
-        answered = widget.post("/demo/mailbox/reply", data={"address": "alice@example.com", "uid": uid,
+        answered = widget.post("/demo/mailbox/reply", data={"address": "alice@example.net", "uid": uid,
                                                             "body": "Thanks, page reply here."},
                                headers={"Origin": state["url"]})
         assert answered.status_code == 303 and answered.headers["location"] == "/demo/mailbox?sent=1"
@@ -150,14 +150,14 @@ def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp
 def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:
     with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
         auth, public_id = _chat_and_leave(widget, state["database_url"])
-        notification = _wait_for_email("alice@example.com", state["mailbox_password"], state["imap_port"], 30)
+        notification = _wait_for_email("alice@example.net", state["mailbox_password"], state["imap_port"], 30)
         reply_to = notification["Reply-To"] or notification["From"]
 
         reply = EmailMessage()
-        reply["From"] = "Alice <alice@example.com>"
+        reply["From"] = "Alice <alice@example.net>"
         reply["To"] = str(reply_to)
         reply["Subject"] = f"Re: {notification['Subject']}"
-        reply["Message-ID"] = email.utils.make_msgid(domain="example.com")
+        reply["Message-ID"] = email.utils.make_msgid(domain="example.net")
         reply["In-Reply-To"] = notification["Message-ID"]
         reply["References"] = notification["Message-ID"]
         reply.set_content("Thank you, that works for me!\n\n> Sorry! We are sending a <new> one today.")
