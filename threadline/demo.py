@@ -17,7 +17,7 @@ from core.config import Config
 from core.continuous import ContinuousConversations
 from core.settings import SettingsService
 from threadline.context import AppContext
-from threadline.demo_imap import DemoImapServer
+from threadline.embedded_imap import EmbeddedImap
 from threadline.embedded_smtp import EmbeddedSmtpServer, ReceivedEmail
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class DemoMail:
 
     def __init__(self, smtp_port: int, imap_port: int) -> None:
         users = {address: MAILBOX_PASSWORD for address in (SUPPORT_ADDRESS, *END_USERS)}
-        self.imap = DemoImapServer(host="127.0.0.1", port=imap_port, users=users)
+        self.imap = EmbeddedImap(users, host="127.0.0.1", port=imap_port)
         self.smtp = EmbeddedSmtpServer("127.0.0.1", smtp_port, on_message=self.deliver, hostname="example.com")
 
     async def deliver(self, received: ReceivedEmail) -> None:
