@@ -129,8 +129,9 @@ async def test_two_consoles_on_one_file_see_each_others_replies(desk, make_conso
         async with sam_app.run_test(size=(120, 36)) as sam, kim_app.run_test(size=(120, 36)) as kim:
             await wait_for(sam, lambda: rows_loaded(sam_app))
             await wait_for(kim, lambda: rows_loaded(kim_app))
-            sam_app.open_conversation(chen)
-            kim_app.open_conversation(chen)
+            # Each app opens it from its own message loop (two apps share this test's context).
+            sam_app.call_later(sam_app.open_conversation, chen)
+            kim_app.call_later(kim_app.open_conversation, chen)
             await wait_for(sam, lambda: isinstance(sam_app.screen, ConversationScreen) and sam_app.screen.shown)
             await wait_for(kim, lambda: isinstance(kim_app.screen, ConversationScreen) and kim_app.screen.shown)
             await sam.press("r", *"Sam here, taking over.", "ctrl+s")
