@@ -31,11 +31,19 @@ def po_path(language: str) -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def _without_dates(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "-Date: " not in line)
+
+
 def extract() -> None:
+    before = POT.read_text(encoding="utf-8") if POT.exists() else ""
     keywords = [part for keyword in KEYWORDS for part in ("-k", keyword)]
     _pybabel("extract", "-F", str(ROOT / "babel.cfg"), *keywords, "--no-location", "--sort-output",
              "--project", "Threadline", "--copyright-holder", "Threadline contributors",
              "-o", str(POT), str(ROOT))
+    if before and _without_dates(POT.read_text(encoding="utf-8")) == _without_dates(before):
+        # Nothing but the creation date changed: keep the old file, so catalogs do not churn in git.
+        POT.write_text(before, encoding="utf-8")
 
 
 def update() -> None:
