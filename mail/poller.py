@@ -60,6 +60,18 @@ def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
     return found
 
 
+def search_uids(lines: list[Any]) -> set[int]:
+    """UIDs from a UID SEARCH response; aioimaplib strips "* SEARCH", and untagged EXISTS/RECENT lines may mix in."""
+    uids: set[int] = set()
+    for line in lines[:-1]:
+        text = bytes(line).strip()
+        if text.upper().startswith(b"SEARCH"):
+            text = text[6:].strip()
+        if re.fullmatch(rb"\d+( \d+)*", text):
+            uids.update(int(n) for n in text.split())
+    return uids
+
+
 class ImapPoller:
     """run() until stop(): connect, select, catch up, then IDLE (or poll) for more; reconnect after failures."""
 
@@ -213,10 +225,21 @@ class ImapPoller:
         await asyncio.wait_for(idle_task, 30)
 
     async def _catch_up(self, client: aioimaplib.IMAP4, uidvalidity: int, last_uid: int) -> int:
-        """File every email above last_uid, oldest first; returns the new last UID."""
+        """File every email above last_uid, oldest first, until a SEARCH finds nothing new; returns the last UID.
+
+        Searching again after each round matters: mail that arrives while we STORE \\Seen is announced in that
+        command's response, not later in IDLE, so only a fresh SEARCH right before IDLE sees it.
+        """
+        while not self._stop.is_set():
+            newest = await self._catch_up_once(client, uidvalidity, last_uid)
+            if newest == last_uid:
+                return last_uid
+            last_uid = newest
+        return last_uid
+
+    async def _catch_up_once(self, client: aioimaplib.IMAP4, uidvalidity: int, last_uid: int) -> int:
         found = _ok(await client.uid_search(f"UID {last_uid + 1}:*", charset=None), "UID SEARCH")
-        # aioimaplib strips "* SEARCH" from the untagged line, leaving only the numbers (and the tagged text).
-        uids = sorted({int(n) for line in found.lines[:-1] for n in re.findall(rb"\d+", bytes(line))})
+        uids = sorted(search_uids(found.lines))
         uids = [uid for uid in uids if uid > last_uid]
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start:start + FETCH_CHUNK]

@@ -152,3 +152,13 @@ async def test_reply_arrives_within_a_second(imap_target, inbound_world):
         elapsed = loop.time() - start
     assert elapsed < 1.0 + (0.5 if imap_target.embedded is None else 0.0)
     assert [m.body for m in email_messages(world)] == ["fast"]
+
+
+def test_search_and_fetch_responses_are_read_strictly():
+    from mail.poller import parse_fetch, search_uids
+
+    assert search_uids([b"3 EXISTS", b"1 RECENT", b"101 102", b"UID SEARCH completed."]) == {101, 102}
+    assert search_uids([b"SEARCH 7", b"OK done"]) == {7}
+    lines = [b"1 FETCH (UID 101 BODY[] {5}", bytearray(b"hello"), b")",
+             b"2 FETCH (BODY[] {3}", bytearray(b"abc"), b" UID 102)", b"FETCH completed."]
+    assert parse_fetch(lines) == [(101, b"hello"), (102, b"abc")]
