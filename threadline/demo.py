@@ -1,7 +1,6 @@
 """What `threadline demo` sets up: a fresh database, demo mailboxes, embedded SMTP and IMAP, and mail routing between them."""
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -9,7 +8,6 @@ import secrets
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from core import schema
 from core.agents import AgentService
@@ -75,7 +73,7 @@ def demo_config(data_dir: Path, widget_port: int, smtp_port: int, imap_port: int
     config.general.secret = secrets.token_urlsafe(32)
     config.database.url = f"sqlite:///{data_dir / 'threadline.db'}"
     config.smtp.host, config.smtp.port, config.smtp.tls = "127.0.0.1", smtp_port, "none"
-    config.imap.enabled = inbound_available()
+    config.imap.enabled = True
     config.imap.host, config.imap.port, config.imap.tls = "127.0.0.1", imap_port, "none"
     config.imap.username, config.imap.password = SUPPORT_ADDRESS, MAILBOX_PASSWORD
     config.imap.poll_interval = 2.0
@@ -131,15 +129,6 @@ class DemoMail:
         await self.imap.stop()
 
 
-def inbound_available() -> bool:
-    """Whether this build has the IMAP poller that files email replies into conversations (mail.poller)."""
-    try:
-        importlib.import_module("mail.poller")
-    except ImportError:
-        return False
-    return True
-
-
 def state_for(context: AppContext, url: str, smtp_port: int, imap_port: int, inactivity_seconds: int) -> DemoState:
     path = context.db.engine.url.database or ""
     return DemoState(url=url, mailbox_url=f"{url}/demo/mailbox", data_dir=str(context.config.data_path),
@@ -149,4 +138,4 @@ def state_for(context: AppContext, url: str, smtp_port: int, imap_port: int, ina
 
 
 __all__ = ["DemoMail", "DemoState", "demo_config", "prepare_database", "mailbox_for", "free_port", "END_USERS",
-           "SUPPORT_ADDRESS", "MAILBOX_PASSWORD", "AGENT_HANDLE", "inbound_available", "state_for"]
+           "SUPPORT_ADDRESS", "MAILBOX_PASSWORD", "AGENT_HANDLE", "state_for"]

@@ -1,12 +1,11 @@
 """Builds the parts `serve` and `demo` run from an AppContext: the widget app and the mail workers."""
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
-from core.errors import ConfigError
 from mail.outbound import OutboundMail
+from mail.poller import build_poller
 from mail.sender import default_worker_id
 from threadline.context import AppContext
 from threadline.runtime import Worker
@@ -31,15 +30,7 @@ def outbound_worker(context: AppContext, worker_id: str | None = None) -> Outbou
 
 def inbound_worker(context: AppContext) -> Worker:
     """The IMAP poller (mail.poller), which files replies into their conversations."""
-    try:
-        poller = importlib.import_module("mail.poller")
-    except ImportError as exc:
-        raise ConfigError(f"imap.enabled is true but inbound mail is not available in this build ({exc}); "
-                          "set imap.enabled = false") from exc
-    factory = getattr(poller, "build_poller", None)
-    if factory is not None:
-        return factory(context.db, context.config, context.clock, context.signer)
-    return poller.ImapPoller(context.db, context.config, context.clock, context.signer)
+    return build_poller(context.db, context.config, context.clock, context.signer)
 
 
 def workers(context: AppContext, *, worker_id: str | None = None) -> dict[str, Worker]:

@@ -18,14 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from threadline import demo
 from tests.system.processes import ROOT, stop
-
-needs_inbound = pytest.mark.skipif(not demo.inbound_available(),
-                                   reason="email replies need the IMAP poller, mail.poller (issue 5), not in this build")
-
 
 def test_mail_routing_files_plus_addresses_under_support_and_end_users_under_their_own() -> None:
     assert demo.mailbox_for("support+tl.abc123@example.com") == demo.SUPPORT_ADDRESS
@@ -146,7 +141,6 @@ def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp
         assert refused.status_code == 400
 
 
-@needs_inbound
 def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:
     with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
         auth, public_id = _chat_and_leave(widget, state["database_url"])

@@ -67,9 +67,6 @@ def _announce(state: demo.DemoState, headless: bool) -> None:
     print(_("  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; logins {users} and {support}, password {password}").format(
         imap=state.imap_port, smtp=state.smtp_port, users=users, support=state.support_address, password=state.mailbox_password))
     print(_("  Database: {path}").format(path=state.database_path))
-    if not demo.inbound_available():
-        print(_("  Note: this build has no IMAP poller (mail.poller), so email replies reach the support mailbox "
-                "but not the conversation."))
     print(_("Stop with Ctrl-C.") if headless else _("Opening the agent console; quitting it stops the demo."), flush=True)
 
 
