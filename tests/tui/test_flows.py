@@ -324,3 +324,18 @@ async def test_switching_conversations_keeps_each_draft_and_shows_only_the_new_o
                        desk.conversations["alex"])
         assert app.screen.query_one("#reply", TextArea).text == "draft for Alex"
         assert "order #4411" in screen_text(app) and "Ist jemand da?" not in screen_text(app)
+
+
+async def test_queue_cells_follow_live_changes(desk, make_console):
+    app = make_console()
+    bea = desk.conversations["bea"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        table = app.screen.query_one("#queue", DataTable)
+        assert str(table.get_row(str(bea))[4]) == "2"
+        with desk.db.session() as session:
+            ConversationService(session, desk.clock).post_end_user_message(bea, "Hallo???")
+            ConversationService(session, desk.clock).assign(bea, desk.other_agent_id)
+        await wait_for(pilot, lambda: str(table.get_row(str(bea))[4]) == "3", what="unread count")
+        await wait_for(pilot, lambda: str(table.get_row(str(bea))[5]) == "Kim Agent", what="assignee")
+        assert str(table.get_row(str(bea))[6]) == "open"

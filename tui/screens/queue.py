@@ -1,6 +1,7 @@
 """The queue: one page of conversations for a filter or search, oldest wait first, updated live."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static, Tab, Tabs
 
 from core.conversations import ConversationService
 from core.errors import ThreadlineError
-from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage
+from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage, QueueRow
 from tui.formatting import channel_label, status_label, wait_label
 from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded
@@ -27,6 +28,7 @@ FILTER_LABELS = {
     QueueFilter.solved: N_("Solved"),
 }
 WAIT_REFRESH_SECONDS = 15.0
+COLUMNS = ("end_user", "channel", "language", "wait", "unread", "assignee", "status")
 
 
 class QueueScreen(Screen):
@@ -111,35 +113,47 @@ class QueueScreen(Screen):
         message.stop()
         self.busy = False
         if message.data is not None and message.generation == self.generation:
-            self.page = message.data
-            self._fill(message.data)
+            previous, self.page = self.page, message.data
+            self._fill(message.data, previous)
         if self.reload_wanted:
             self.reload_wanted = False
             self.reload()
 
-    def _fill(self, page: QueuePage) -> None:
+    def _fill(self, page: QueuePage, previous: QueuePage | None) -> None:
         table = self.query_one("#queue", DataTable)
+        now = self.app.context.clock.now()
+        same_rows = previous is not None and table.row_count == len(previous.rows) and \
+            [r.conversation_id for r in previous.rows] == [r.conversation_id for r in page.rows]
+        if same_rows:
+            # The usual live change touches a cell or two: update those, keep the table (and its cursor) as it is.
+            for old, new in zip(previous.rows, page.rows):
+                if old != new:
+                    for column, value in zip(COLUMNS, self._cells(new, now)):
+                        table.update_cell(str(new.conversation_id), column, value)
+            self._show_status(page)
+            return
         selected = self.selected_id()
         table.clear()
-        now = self.app.context.clock.now()
         for row in page.rows:
-            who = row.end_user_name or row.end_user_email or _("anonymous end user")
-            assignee = row.assignee_name or "–"
-            if row.assignee_id == self.app.agent.id:
-                assignee = _("me")
-            table.add_row(
-                literal(who, one_line=True),
-                channel_label(row.last_message_channel),
-                row.language or "–",
-                wait_label(row.waiting_since, now),
-                Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
-                literal(assignee, one_line=True),
-                status_label(row.status),
-                key=str(row.conversation_id),
-            )
+            table.add_row(*self._cells(row, now), key=str(row.conversation_id))
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)))
         self._show_status(page)
+
+    def _cells(self, row: QueueRow, now: datetime) -> tuple:
+        who = row.end_user_name or row.end_user_email or _("anonymous end user")
+        assignee = row.assignee_name or "–"
+        if row.assignee_id == self.app.agent.id:
+            assignee = _("me")
+        return (
+            literal(who, one_line=True),
+            channel_label(row.last_message_channel),
+            row.language or "–",
+            wait_label(row.waiting_since, now),
+            Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
+            literal(assignee, one_line=True),
+            status_label(row.status),
+        )
 
     def _show_status(self, page: QueuePage) -> None:
         if not page.rows:
