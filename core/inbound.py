@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Column, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, LargeBinary, Text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.addresses import normalize_email
@@ -54,8 +54,9 @@ class InboundEmail(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     message_id: str = Field(max_length=998, index=True)
     mailbox: str = Field(default="", max_length=255)
-    uidvalidity: int = 0
-    uid: int = 0
+    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond PostgreSQL's INTEGER.
+    uidvalidity: int = Field(default=0, sa_type=BigInteger)
+    uid: int = Field(default=0, sa_type=BigInteger)
     sender: str = Field(default="", max_length=320)
     sender_name: Optional[str] = Field(default=None, max_length=200)
     subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
@@ -80,8 +81,8 @@ class MailboxState(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     mailbox: str = Field(max_length=255, unique=True)
-    uidvalidity: int = 0
-    last_uid: int = 0
+    uidvalidity: int = Field(default=0, sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _utc()
 
 
