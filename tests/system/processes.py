@@ -77,11 +77,15 @@ class SmtpSink:
         return self.controller.port
 
 
-def write_config(folder: Path, database_url: str, smtp_port: int, **mail: object) -> Path:
-    """A TOML file for the subprocesses: the test database, the sink, a fixed secret."""
+def write_config(folder: Path, database_url: str, smtp_port: int, *, imap_port: int = 0, **mail: object) -> Path:
+    """A TOML file for the subprocesses: the test database, the sink, a fixed secret (and IMAP when imap_port)."""
     lines = ["[general]", f'data_dir = "{folder}"', 'secret = "system-test-secret-0123456789"', "",
              "[database]", f'url = "{database_url}"', "", "[smtp]", f"port = {smtp_port}", "pool_size = 2", "",
-             "[widget]", 'public_url = "http://support.example.com"', "", "[mail]"]
+             "[widget]", 'public_url = "http://support.example.com"', ""]
+    if imap_port:
+        lines += ["[imap]", "enabled = true", f"port = {imap_port}", 'username = "support"',
+                  'password = "support-password"', ""]
+    lines += ["[mail]"]
     lines += [f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"' for key, value in mail.items()]
     path = folder / "threadline.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -140,3 +144,31 @@ def outbox_counts(db: Database) -> dict[str, int]:
     with db.read_session() as session:
         return {str(getattr(status, "value", status)): count for status, count in
                 session.exec(select(OutboxJob.status, func.count()).group_by(OutboxJob.status))}
+
+
+class ImapInThread:
+    """threadline.embedded_imap on its own event loop in a thread, so a test can hold it beside subprocesses."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        from threadline.embedded_imap import EmbeddedImap
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="imap-test-server", daemon=True)
+        self.imap = EmbeddedImap(users)
+
+    def __enter__(self) -> "ImapInThread":
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.imap.start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.imap.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    @property
+    def port(self) -> int:
+        return self.imap.port
+
+    def append(self, user: str, raw: bytes) -> None:
+        asyncio.run_coroutine_threadsafe(self.imap.append(user, raw), self.loop).result(10)

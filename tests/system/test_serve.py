@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.db import Database
-from tests.system.processes import SmtpSink, outbox_counts, seed_due_notifications, stop, threadline, write_config
+from tests.system.processes import ImapInThread, SmtpSink, outbox_counts, seed_due_notifications, stop, threadline, write_config
 
 
 
@@ -57,6 +57,45 @@ def test_health_then_sigterm_records_the_email_in_flight_and_exits_0(db: Databas
     assert counts.get("sent", 0) == delivered and 5 <= delivered < 40
     assert counts.get("sent", 0) + counts.get("pending", 0) == 40
     assert max(_recipients(sink.handler.received).values()) == 1
+
+
+def test_serve_runs_the_poller_when_imap_is_enabled_files_a_reply_and_stops_it_on_sigterm(
+        db: Database, tmp_path: Path) -> None:
+    seed_due_notifications(db, 1)
+    with SmtpSink() as sink, ImapInThread({"support": "support-password"}) as imap:
+        config = write_config(tmp_path, db.url, sink.port, imap_port=imap.port)
+        log_path = tmp_path / "serve.log"
+        serve = threadline(config, "serve", "--port", "0", log_path=log_path)
+        try:
+            url = _wait_for_log(log_path, r"web server listening\" url=(\S+)", serve).group(1)
+            assert sink.handler.wait_for(lambda received: len(received) == 1, 20)
+            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+                assert json.load(response)["workers"] == {"outbound": "alive", "inbound": "alive"}
+            notification = sink.handler.received[0]
+            reply = (f"From: User 0 <user0@example.org>\r\nTo: help@example.com\r\nSubject: Re: your question\r\n"
+                     f"Message-ID: <reply-1@example.org>\r\nIn-Reply-To: {notification.message_id}\r\n"
+                     f"References: {notification.message_id}\r\n\r\nGot it, thanks.\r\n").encode()
+            imap.append("support", reply)
+            assert _wait_for_email_reply(db, "Got it, thanks.", 20)
+        finally:
+            code = stop(serve, signal.SIGTERM)
+        assert code == 0, log_path.read_text()
+
+
+def _wait_for_email_reply(db: Database, text: str, timeout: float) -> bool:
+    """Whether an end-user message via email with text shows up in the database before timeout (read from outside)."""
+    from sqlmodel import select
+
+    from core.models import Channel, Message
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.read_session() as session:
+            bodies = session.exec(select(Message.body).where(Message.channel == Channel.email)).all()
+        if any(body.startswith(text) for body in bodies):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_sigkill_mid_send_then_restart_sends_every_one_and_at_most_the_one_in_flight_twice(
