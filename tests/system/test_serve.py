@@ -161,3 +161,10 @@ def _leased_by_worker(db: Database) -> dict[str, int]:
         for event in session.exec(select(Event).where(Event.kind == "notification.leased")):
             counts[event.payload["worker"]] += len(event.payload["job_ids"])
     return dict(counts)
+
+
+def test_serve_on_an_empty_database_says_to_run_init_and_exits_1(tmp_path: Path) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}", 25)
+    log_path = tmp_path / "serve.log"
+    assert threadline(config, "serve", "--port", "0", log_path=log_path).wait(30) == 1
+    assert "is empty; create it first with: threadline init" in log_path.read_text()

@@ -5,6 +5,8 @@ import argparse
 import asyncio
 import logging
 
+from sqlalchemy.exc import OperationalError
+
 from core import schema
 from core.errors import ConfigError
 from core.i18n import _
@@ -34,7 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
     configure_logging(args.log_format)
-    if schema.current_revision(context.db.engine) is None:
+    try:
+        revision = schema.current_revision(context.db.engine)
+    except OperationalError as exc:
+        raise ConfigError(_("Cannot reach the database {url} ({error}); check database.url and that the server "
+                            "runs.").format(url=context.db.url, error=str(exc.orig).strip())) from exc
+    if revision is None:
         raise ConfigError(_("The database {url} is empty; create it first with: threadline init").format(
             url=context.db.url))
     widget = context.config.widget
