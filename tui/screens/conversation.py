@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, Static, TextArea
 
 from core.conversations import ConversationService
 from core.end_users import EndUserService
@@ -21,6 +21,7 @@ from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import ConfirmScreen, PromptScreen
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.message_view import MessageBox
 
 
@@ -65,7 +66,7 @@ class ConversationScreen(Screen):
         reply = TextArea(id="reply", soft_wrap=True, show_line_numbers=False)
         reply.border_title = _("Reply (Ctrl+S sends, Ctrl+O sends without email fallback)")
         yield reply
-        yield Footer()
+        yield KeyBar()
 
     def show(self, conversation_id: int) -> None:
         """Show another conversation in this screen: its draft, and its transcript once read."""

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from core.errors import ThreadlineError
 from core.inbound import InboundEmail, InboundOutcome, InboundService
@@ -18,6 +18,7 @@ from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import TextScreen
 from tui.text import literal, plain, short_time
+from tui.widgets.key_bar import KeyBar
 
 ROWS = 100
 OUTCOME_LABELS = {
@@ -87,7 +88,7 @@ class MailScreen(Screen):
             yield DataTable(id="refused", cursor_type="row", classes="table-section")
             yield Static(_("Failed or bounced notifications"), classes="section-title")
             yield DataTable(id="failed", cursor_type="row", classes="table-section")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         for table_id in ("held", "refused", "failed"):

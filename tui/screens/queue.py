@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Header, Input, Static, Tab, Tabs
 
 from core.conversations import ConversationService
 from core.errors import ThreadlineError
@@ -19,6 +19,7 @@ from tui.formatting import channel_label, status_label, wait_label
 from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.text import literal
+from tui.widgets.key_bar import KeyBar
 
 FILTER_LABELS = {
     QueueFilter.all: N_("All waiting"),
@@ -69,7 +70,7 @@ class QueueScreen(Screen):
         yield table
         with Horizontal(id="queue-status-bar"):
             yield Static("", id="queue-status", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#queue", DataTable)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, Switch, TextArea
+from textual.widgets import Button, DataTable, Header, Input, Label, Select, Static, Switch, TextArea
 
 from core.continuous import ContinuousConversations
 from core.email_templates import EmailTemplateService
@@ -24,6 +24,7 @@ from tui.i18n import N_, _, translate_bindings
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import PromptScreen
 from tui.text import literal
+from tui.widgets.key_bar import KeyBar
 
 PREVIEW_DELAY = 0.3
 FIELDS = ("inactivity_minutes", "presence_timeout_seconds", "support_address", "brand_name", "default_language",
@@ -105,7 +106,7 @@ class SettingsScreen(Screen):
             yield DataTable(id="triggers", cursor_type="row", classes="table-section")
             yield Static(_("Ctrl+A turns the selected trigger on or off; Ctrl+E edits its text in a language."),
                          classes="note")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#triggers", DataTable)

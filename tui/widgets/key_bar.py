@@ -1,0 +1,50 @@
+"""The key bar: one line listing the keys of the current screen with what they do (a light footer).
+
+Textual's Footer builds a widget per key and rebuilds them on every focus or screen change; this bar renders one
+Text, which keeps switching screens fast.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Static
+
+from tui.i18n import _
+
+
+class KeyBar(Static):
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        self.call_after_refresh(self.show_keys)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.show_keys)
+
+    def show_keys(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        key_style = f"bold {self.app.theme_variables.get('footer-key-foreground', 'yellow')}"
+        seen: set[str] = set()
+        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+            if not binding.show or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            style = "" if enabled else "dim"
+            text.append(self.app.get_key_display(binding), style=f"{key_style} {style}".strip())
+            text.append(" " + binding.description + "  ", style=style)
+        text.append("^p", style=key_style)
+        text.append(" " + _("Commands"))
+        self.update(text)
