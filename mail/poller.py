@@ -89,6 +89,7 @@ class ImapPoller:
         self.allow_idle = allow_idle  # False: poll even when the server offers IDLE (for comparison)
         self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
         self.connections = 0
+        self.idles = 0  # IDLE commands issued (each renewal is one more)
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._client: aioimaplib.IMAP4 | None = None
@@ -205,6 +206,7 @@ class ImapPoller:
         while not client.protocol.idle_queue.empty():  # pushes left from the last IDLE are handled already
             client.protocol.idle_queue.get_nowait()
         idle_task = await client.idle_start(timeout=renew)
+        self.idles += 1
         push = asyncio.ensure_future(client.wait_server_push(timeout=renew + 30))
         lost = asyncio.ensure_future(self._lost.wait())
         stop = asyncio.ensure_future(self._stop.wait())

@@ -162,3 +162,32 @@ def test_search_and_fetch_responses_are_read_strictly():
     lines = [b"1 FETCH (UID 101 BODY[] {5}", bytearray(b"hello"), b")",
              b"2 FETCH (BODY[] {3}", bytearray(b"abc"), b" UID 102)", b"FETCH completed."]
     assert parse_fetch(lines) == [(101, b"hello"), (102, b"abc")]
+
+
+async def test_idle_is_renewed_and_processed_mail_is_seen_and_moved(imap_target, inbound_world):
+    from aioimaplib import aioimaplib
+
+    world = inbound_world
+    checker = aioimaplib.IMAP4(host=imap_target.host, port=imap_target.port, timeout=10)
+    await checker.wait_hello_from_server()
+    await checker.login(imap_target.user, imap_target.password)
+    await checker.delete("Processed")  # left over on an external server; an error if absent, which is fine
+    assert (await checker.create("Processed")).result == "OK"
+    poller = poller_for(world, imap_target, idle_renew=0.2, processed_folder="Processed")
+    async with running(poller):
+        await wait_for(lambda: poller.idles >= 3)  # renewed without any mail arriving
+        await imap_target.append(world.reply("moved after commit"))
+        await wait_for(lambda: email_messages(world))
+        for _ in range(200):  # the move follows the commit; wait for it on the server
+            await checker.select("Processed")
+            found = await checker.uid("fetch", "1:*", "(FLAGS)")
+            if any(b"\\Seen" in bytes(line) for line in found.lines):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the processed email was not moved and flagged \\Seen")
+    await checker.select("INBOX")
+    assert (await checker.uid_search("ALL", charset=None)).lines[:-1] in ([], [b""])
+    await checker.delete("Processed")
+    await checker.logout()
+    assert [m.body for m in email_messages(world)] == ["moved after commit"]
