@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -151,6 +152,8 @@ def _with_console(context: AppContext, runtime: Runtime, main, started: threadin
 
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config)
     threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
+    # SIGTERM closes the console like its quit key, so the servers stop cleanly and the temporary folder goes.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: app.exit())
     try:
         app.run()
     finally:
