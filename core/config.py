@@ -61,6 +61,7 @@ class ImapConfig:
     password: str = ""
     mailbox: str = "INBOX"
     processed_folder: str = ""  # move processed mail here when set
+    ca_file: str = ""  # PEM bundle to verify the IMAP server's certificate with; default: the system's
     poll_interval: float = 60.0
     idle_renew: float = 25 * 60.0
 

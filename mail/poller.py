@@ -90,6 +90,7 @@ class ImapPoller:
         self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
         self.connections = 0
         self.idles = 0  # IDLE commands issued (each renewal is one more)
+        self.encrypted: bool | None = None  # whether the last login went over TLS
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._client: aioimaplib.IMAP4 | None = None
@@ -146,7 +147,7 @@ class ImapPoller:
 
         if imap.tls == "tls":
             client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=imap.host, port=imap.port, timeout=30,
-                                                            ssl_context=ssl.create_default_context())
+                                                            ssl_context=self._ssl_context())
             client.protocol.conn_lost_cb = connection_lost
         else:
             client = aioimaplib.IMAP4(host=imap.host, port=imap.port, timeout=30, conn_lost_cb=connection_lost)
@@ -154,9 +155,13 @@ class ImapPoller:
         await client.wait_hello_from_server()
         if imap.tls == "starttls":
             await self._starttls(client)
+        self.encrypted = client.protocol.transport.get_extra_info("ssl_object") is not None
         _ok(await client.login(imap.username, imap.password), "LOGIN")
         self.connections += 1
         return client
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.config.imap.ca_file or None)
 
     async def _starttls(self, client: aioimaplib.IMAP4) -> None:
         """aioimaplib has no STARTTLS command: send it, then upgrade the transport under the same protocol."""
@@ -164,7 +169,7 @@ class ImapPoller:
                                    30), "STARTTLS")
         loop = asyncio.get_running_loop()
         protocol = client.protocol
-        transport = await loop.start_tls(protocol.transport, protocol, ssl.create_default_context(),
+        transport = await loop.start_tls(protocol.transport, protocol, self._ssl_context(),
                                          server_hostname=self.config.imap.host)
         protocol.transport = transport
         await client.protocol.capability()

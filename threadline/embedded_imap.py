@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import ssl
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -18,7 +19,7 @@ from aioimaplib import aioimaplib
 log = logging.getLogger(__name__)
 
 
-def _pymap_args(host: str, port: int) -> argparse.Namespace:
+def _pymap_args(host: str, port: int, starttls: bool = False) -> argparse.Namespace:
     """The argparse namespace pymap's own main() would build for `pymap --no-tls dict`."""
     from pymap.backend import backends
     from pymap.service import services
@@ -33,14 +34,21 @@ def _pymap_args(host: str, port: int) -> argparse.Namespace:
     for service_type in services.values():
         service_type.add_arguments(parser)
     parser.set_defaults(skip_services=[], passlib_cfg=None)
-    return parser.parse_args(["--host", host, "--port", str(port), "--no-tls", "dict"])
+    return parser.parse_args(["--host", host, "--port", str(port), *([] if starttls else ["--no-tls"]), "dict"])
 
 
 class EmbeddedImap:
     """`async with EmbeddedImap(users={"support": "pw"}) as imap:` serves IMAP on imap.host:imap.port."""
 
     def __init__(self, users: dict[str, str] | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 idle: bool = True) -> None:
+                 idle: bool = True, tls: str = "none", ssl_context: ssl.SSLContext | None = None,
+                 client_ssl_context: ssl.SSLContext | None = None) -> None:
+        """tls: "none", "starttls" (STARTTLS offered, login only after it) or "tls" (TLS from the first byte)."""
+        if tls != "none" and ssl_context is None:
+            raise ValueError("tls needs an ssl_context holding the server's certificate")
+        self.tls = tls
+        self.ssl_context = ssl_context
+        self.client_ssl_context = client_ssl_context  # how append() trusts the server in "tls" mode
         self.host = host
         self.port = port
         self.idle = idle
@@ -73,8 +81,11 @@ class EmbeddedImap:
             def backend_capability(self) -> BackendCapability:
                 return BackendCapability(idle=idle, object_id=True, multi_append=True)
 
-        args = _pymap_args(self.host, self.port)
-        config = _Config.from_args(args, invalid_user_sleep=0.0)
+        args = _pymap_args(self.host, self.port, starttls=self.tls == "starttls")
+        extra: dict[str, Any] = {"invalid_user_sleep": 0.0}
+        if self.tls == "starttls":
+            extra["ssl_context"] = self.ssl_context
+        config = _Config.from_args(args, **extra)
         backend = DictBackend(Login(config), config)
         config.apply_context()
         self._backend, self._config = backend, config
@@ -89,7 +100,8 @@ class EmbeddedImap:
             self._writers.add(writer)
             await callback(reader, writer)
 
-        self._server = await asyncio.start_server(tracked, host=self.host, port=self.port)
+        self._server = await asyncio.start_server(tracked, host=self.host, port=self.port,
+                                                  ssl=self.ssl_context if self.tls == "tls" else None)
         self.port = self._server.sockets[0].getsockname()[1]
         for user, password in self.users.items():
             await self.add_user(user, password)
@@ -110,7 +122,11 @@ class EmbeddedImap:
         client = self._clients.get(user)
         if client is not None and client.get_state() in ("AUTH", "SELECTED"):
             return client
-        client = aioimaplib.IMAP4(host=self.host, port=self.port, timeout=10)
+        if self.tls == "tls":
+            client = aioimaplib.IMAP4_SSL(host=self.host, port=self.port, timeout=10,
+                                          ssl_context=self.client_ssl_context)
+        else:
+            client = aioimaplib.IMAP4(host=self.host, port=self.port, timeout=10)
         await client.wait_hello_from_server()
         response = await client.login(user, self.users[user])
         if response.result != "OK":
