@@ -164,6 +164,8 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         message = email.message_from_bytes(raw, policy=email.policy.default)
         parsed = ParsedEmail(raw=raw, message=message)
         parsed.message_id = (_ids(parsed.header("Message-ID")) or [synthetic_message_id(raw)])[0]
+        if len(parsed.message_id) > 900:  # longer than any real one and than the column: identify it by content
+            parsed.message_id = synthetic_message_id(raw)
         name, address = parseaddr(parsed.header("From"))
         parsed.sender, parsed.sender_name = address.strip(), name.strip()
         parsed.subject = re.sub(r"[\r\n\t]+", " ", parsed.header("Subject")).strip()

@@ -15,12 +15,15 @@ import ssl
 from typing import Any, Callable
 
 from aioimaplib import aioimaplib
+from sqlalchemy.exc import DBAPIError
 
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
-from core.inbound import InboundEmail, InboundService
+from core.i18n import _
+from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
 from core.tokens import TokenSigner
+from mail.parsing import parse_email
 from mail.routing import file_raw_email
 
 log = logging.getLogger(__name__)
@@ -288,9 +291,22 @@ class ImapPoller:
             return InboundService(session, self.clock).start_mailbox(self.mailbox, uidvalidity).last_uid
 
     def _file(self, raw: bytes, uidvalidity: int, uid: int) -> InboundEmail:
-        with self.db.session() as session:
-            return file_raw_email(session, self.clock, self.config, self.signer, raw, mailbox=self.mailbox,
-                                  uidvalidity=uidvalidity, uid=uid)
+        try:
+            with self.db.session() as session:
+                return file_raw_email(session, self.clock, self.config, self.signer, raw, mailbox=self.mailbox,
+                                      uidvalidity=uidvalidity, uid=uid)
+        except DBAPIError:
+            raise  # the database is unreachable or busy: retry the same email after reconnecting
+        except Exception as exc:
+            # One email that breaks routing must not stop the mailbox for ever: keep it, refused, for an agent.
+            log.exception("inbound email UID %s could not be processed; recorded as refused", uid)
+            parsed = parse_email(raw)
+            incoming = IncomingEmail(message_id=parsed.message_id, sender=parsed.sender[:320], raw=raw,
+                                     mailbox=self.mailbox, uidvalidity=uidvalidity, uid=uid, subject=parsed.subject)
+            verdict = Verdict(InboundOutcome.refused, _("The email could not be processed ({error}).").format(
+                error=type(exc).__name__))
+            with self.db.session() as session:
+                return InboundService(session, self.clock).file(incoming, verdict)
 
 
 def build_poller(db: Database, config: Config, clock: Clock, signer: TokenSigner | None) -> ImapPoller:

@@ -125,3 +125,10 @@ def test_oversized_email_is_refused_not_crashed(inbound_world):
     world.config.mail.max_message_bytes = 200
     record = file(world, world.reply("x" * 500))
     assert record.outcome is InboundOutcome.refused and "max_message_bytes" in record.reason
+
+
+def test_an_absurdly_long_message_id_is_replaced_by_a_content_hash(inbound_world):
+    world = inbound_world
+    record = file(world, world.reply("long id", message_id=f"<{'x' * 2000}@example.org>"))
+    assert record.outcome is InboundOutcome.posted
+    assert record.message_id.startswith("<sha256-") and len(record.message_id) < 100
