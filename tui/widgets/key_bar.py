@@ -24,17 +24,21 @@ class KeyBar(Static):
     """
 
     def on_mount(self) -> None:
-        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+        # Kept: while unmounting, the widget no longer knows its screen.
+        self._signal = self.screen.bindings_updated_signal
+        self._signal.subscribe(self, self.bindings_changed)
         self.call_after_refresh(self.show_keys)
 
     def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
+        self._signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen:
             self.call_after_refresh(self.show_keys)
 
     def show_keys(self) -> None:
+        if not self.is_attached:
+            return
         text = Text(no_wrap=True, overflow="ellipsis")
         key_style = f"bold {self.app.theme_variables.get('footer-key-foreground', 'yellow')}"
         seen: set[str] = set()
