@@ -210,7 +210,9 @@ class ImapPoller:
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         """Wait in IDLE until the server pushes something, the renewal time comes, the line drops, or stop()."""
-        renew = max(1.0, min(self.config.imap.idle_renew, IDLE_LIMIT_SECONDS))
+        # Renewing at least every poll interval bounds the delay when a server fails to push (pymap's dict backend
+        # missed mail appended just before IDLE): one DONE + SEARCH + IDLE per interval is cheap.
+        renew = max(0.05, min(self.config.imap.idle_renew, self.config.imap.poll_interval, IDLE_LIMIT_SECONDS))
         while not client.protocol.idle_queue.empty():  # pushes left from the last IDLE are handled already
             client.protocol.idle_queue.get_nowait()
         idle_task = await client.idle_start(timeout=renew)
