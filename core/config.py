@@ -78,8 +78,8 @@ class MailConfig:
     sender_window_seconds: int = 600
     sender_window_max: int = 20
     # A sender that dies mid-batch leaves its jobs leased this long; at most one batch may then go out twice.
-    sender_batch_size: int = 200
-    sender_lease_seconds: float = 300.0
+    sender_batch_size: int = 50
+    sender_lease_seconds: float = 60.0
 
 
 @dataclass

@@ -23,7 +23,7 @@ class OutboundMail:
         self.sender = OutboxSender(db, config, signer, clock, worker_id=worker_id)
         self.scheduler = NotificationScheduler(
             db, clock, signer, message_id_domain=config.mail.message_id_domain, worker_id=worker_id,
-            on_claimed=lambda count: self.sender.nudge())
+            unverified_daily_limit=config.widget.unverified_emails_per_day, on_claimed=lambda count: self.sender.nudge())
         self._tasks: list[asyncio.Task] = []
 
     async def run(self) -> None:

@@ -25,11 +25,13 @@ class NotificationScheduler:
 
     def __init__(self, db: Database, clock: Clock, signer: TokenSigner, *, message_id_domain: str = "",
                  worker_id: str = "scheduler", batch_size: int = 100, max_interval: float = 30.0,
+                 unverified_daily_limit: int | None = None,
                  on_claimed: Callable[[int], None] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.signer = signer
         self.message_id_domain = message_id_domain
+        self.unverified_daily_limit = unverified_daily_limit
         self.worker_id = worker_id
         self.batch_size = batch_size
         self.max_interval = max_interval
@@ -42,7 +44,9 @@ class NotificationScheduler:
     def _service(self, session):  # noqa: ANN001, ANN202
         from core.notifications import NotificationService
 
-        return NotificationService(session, self.clock, signer=self.signer, message_id_domain=self.message_id_domain)
+        limits = {} if self.unverified_daily_limit is None else {"unverified_daily_limit": self.unverified_daily_limit}
+        return NotificationService(session, self.clock, signer=self.signer, message_id_domain=self.message_id_domain,
+                                   **limits)
 
     def _claim(self) -> int:
         with self.db.session() as session:

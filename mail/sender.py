@@ -139,6 +139,40 @@ async def send_outgoing(client: aiosmtplib.SMTP, outgoing_email: OutgoingEmail) 
     return response
 
 
+class OutcomeRecorder:
+    """Records send outcomes as they finish: one transaction for whatever finished during the previous one."""
+
+    def __init__(self, record: Callable[[list[SendOutcome]], None]) -> None:
+        self._record = record
+        self._waiting: list[SendOutcome] = []
+        self._task: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+
+    def add(self, outcome: SendOutcome) -> None:
+        self._waiting.append(outcome)
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                await asyncio.to_thread(self._record, group)
+            except Exception as exc:
+                log.exception("recording %d send result(s) failed; those jobs go out again when their lease ends",
+                              len(group))
+                self._error = self._error or exc
+
+    async def flush(self) -> None:
+        """Wait until every added outcome is committed (raises if recording failed: the jobs stay leased)."""
+        while self._waiting or (self._task is not None and not self._task.done()):
+            if self._task is None or self._task.done():
+                self._task = asyncio.ensure_future(self._drain())
+            await self._task
+        if self._error is not None:
+            raise self._error
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
 
@@ -201,16 +235,28 @@ class OutboxSender:
         return SendOutcome(item.job_id, OutboxStatus.sent, response)
 
     async def _deliver_all(self, prepared: list[PreparedEmail]) -> list[SendOutcome]:
-        """Send a batch concurrently (the pool bounds it); if cancelled, what was already sent is recorded first."""
-        tasks = [asyncio.ensure_future(self._deliver(item)) for item in prepared]
+        """Send a batch concurrently (the pool bounds it), recording each result as soon as it is known.
+
+        Results are recorded in groups while the batch is still going out, so a crash re-sends only the emails
+        in flight, not the whole batch; if cancelled, what was already sent is recorded before giving up.
+        """
+        recorder = OutcomeRecorder(self._record)
+
+        async def deliver_and_record(item: PreparedEmail) -> SendOutcome:
+            outcome = await self._deliver(item)
+            recorder.add(outcome)
+            return outcome
+
+        tasks = [asyncio.ensure_future(deliver_and_record(item)) for item in prepared]
         try:
-            return list(await asyncio.gather(*tasks))
+            outcomes = list(await asyncio.gather(*tasks))
         except asyncio.CancelledError:
-            finished = [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
-            if finished:
-                # The rest stay leased and go out again when their lease ends, with the same Message-ID.
-                await asyncio.shield(asyncio.to_thread(self._record, finished))
+            # The rest stay leased and go out again when their lease ends, with the same Message-ID.
+            await asyncio.shield(recorder.flush())
             raise
+        # Shielded: once emails went out, a cancellation waits for them to be recorded.
+        await asyncio.shield(recorder.flush())
+        return outcomes
 
     def _record(self, outcomes: list[SendOutcome]) -> None:
         # Retry delays are computed here, from each job's attempt count, with the sender's jitter source.
@@ -224,8 +270,6 @@ class OutboxSender:
         if not prepared:
             return 0
         outcomes = await self._deliver_all(prepared)
-        # Shielded: once emails went out, a cancellation waits for them to be recorded.
-        await asyncio.shield(asyncio.to_thread(self._record, outcomes))
         self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
         return len(prepared)
 

@@ -61,3 +61,21 @@ async def test_wakeup_claims_and_the_sender_delivers_in_german(world, smtp_serve
     assert "Wir haben es behoben." in message.get_body(("plain",)).get_content()
     [job] = _jobs(world)
     assert job.status is OutboxStatus.sent and job.conversation_id == conversation_id
+
+
+async def test_configured_daily_cap_for_unverified_addresses_reaches_the_claim(world):
+    with world.db.session() as session:
+        SettingsService(session, world.clock).update(continuous_conversations=True, inactivity_minutes=5)
+        service = ConversationService(session, world.clock)
+        end_user = service.create_end_user("Typed", "typed@example.org")  # typed in the widget: unverified
+        conversation = service.start_conversation(end_user.id)
+        service.post_end_user_message(conversation.id, "Hello")
+    config = mail_config(2525)
+    config.widget.unverified_emails_per_day = 1
+    outbound = OutboundMail(world.db, config, world.signer, world.clock)
+    for n in range(2):
+        with world.db.session() as session:
+            ConversationService(session, world.clock).post_agent_message(conversation.id, world.agent_id, f"reply {n}")
+        world.clock.advance(timedelta(minutes=6))
+        await outbound.scheduler.run_once()
+    assert len(_jobs(world)) == 1  # the second batch waits for the 24-hour window
