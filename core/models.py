@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, Text
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, Text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 

@@ -164,7 +164,7 @@ def _job(desk, job_id):
 
 
 async def test_accept_a_held_email(desk, make_console):
-    from core.inbound import HeldStatus, IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+    from core.inbound import HeldStatus, IncomingEmail, InboundOutcome, InboundService, Verdict
 
     alex = desk.conversations["alex"]
     with desk.db.session() as session:

@@ -17,6 +17,7 @@ from core.errors import ThreadlineError
 from core.models import AuthorKind, ConversationStatus
 from tui.formatting import status_label
 from tui.i18n import N_, _, translate_bindings
+from tui.screens.changes import ChangesInWorkers
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import ConfirmScreen, PromptScreen
 from tui.text import literal
@@ -25,7 +26,7 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.message_view import MessageBox
 
 
-class ConversationScreen(Screen):
+class ConversationScreen(ChangesInWorkers, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
     The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
@@ -167,22 +168,9 @@ class ConversationScreen(Screen):
             self.reload()
 
     # --- changes, each in a worker ------------------------------------------------------------------------
-    @work(thread=True, group="conversation-action", exit_on_error=False)
-    def _change(self, kind: str, change: Callable[[Any], Any], done: str = "") -> None:
-        context = self.app.context
-        try:
-            with context.db.session() as session:
-                change(session)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, exc.message, error=True))
-            return
-        self.post_message(ActionDone(kind, done))
-
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        message.stop()
-        if message.message:
-            self.notify(message.message, severity="error" if message.error else "information", markup=False)
+        self._tell_outcome(message)
         if message.kind.startswith("conversation.send") and not message.error:
             reply = self.query_one("#reply", TextArea)
             if reply.text == message.data or message.data is None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,10 +11,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from core.errors import ThreadlineError
 from core.inbound import InboundEmail, InboundOutcome, InboundService
 from core.outbox import OutboxService
 from tui.i18n import N_, _, translate_bindings
+from tui.screens.changes import ChangesInWorkers
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import TextScreen
 from tui.text import literal, plain, short_time
@@ -62,7 +62,7 @@ def _job_row(job: Any) -> MailRow:
                    subject=job.status.value, reason=job.last_error or "", source=job.last_error or "")
 
 
-class MailScreen(Screen):
+class MailScreen(ChangesInWorkers, Screen):
     BINDINGS = [
         Binding("a", "accept", N_("Accept held email"), id="mail.accept"),
         Binding("x", "reject", N_("Reject held email"), id="mail.reject"),
@@ -150,21 +150,9 @@ class MailScreen(Screen):
         focused = self.focused
         return focused.id if isinstance(focused, DataTable) and focused.id else "held"
 
-    @work(thread=True, group="mail-action", exit_on_error=False)
-    def _change(self, kind: str, change: Callable[[Any], Any], done: str) -> None:
-        try:
-            with self.app.context.db.session() as session:
-                change(session)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, exc.message, error=True))
-            return
-        self.post_message(ActionDone(kind, done))
-
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        message.stop()
-        if message.message:
-            self.notify(message.message, severity="error" if message.error else "information", markup=False)
+        self._tell_outcome(message)
         self.reload()
 
     def _held_action(self, accept: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -21,6 +21,7 @@ from core.i18n import available_languages
 from core.settings import AccountSettings, SettingsService
 from core.triggers import Trigger, TriggerService, text_for
 from tui.i18n import N_, _, translate_bindings
+from tui.screens.changes import ChangesInWorkers
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import PromptScreen
 from tui.text import literal
@@ -55,7 +56,7 @@ class SettingsData:
     template_body: str
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(ChangesInWorkers, Screen):
     """Admins change account settings here; every change runs in a worker and is one transaction."""
 
     BINDINGS = [
@@ -182,22 +183,9 @@ class SettingsScreen(Screen):
             self.reload()
 
     # --- changes ------------------------------------------------------------------------------------
-    @work(thread=True, group="settings-action", exit_on_error=False)
-    def _change(self, kind: str, change: Callable[[Any], Any], done: str) -> None:
-        context = self.app.context
-        try:
-            with context.db.session() as session:
-                change(session)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, exc.message, error=True))
-            return
-        self.post_message(ActionDone(kind, done))
-
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        message.stop()
-        if message.message:
-            self.notify(message.message, severity="error" if message.error else "information", markup=False)
+        self._tell_outcome(message)
         if message.kind == "template":
             self.query_one("#template-error", Static).update(message.message if message.error else "")
         if message.kind == "continuous" and message.error:
