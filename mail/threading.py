@@ -25,6 +25,12 @@ def _token_candidates(address: str, support_local: str, support_domain: str) -> 
     return [token]
 
 
+def token_in_message_id(local_part: str) -> str:
+    """The reply token inside one of our Message-IDs (`tl.<token>.<random>@domain`), or '' for any other form."""
+    parts = local_part.split(".")
+    return parts[1] if len(parts) >= 3 and parts[0] == "tl" else ""
+
+
 def match_thread(parsed: ParsedEmail, signer: TokenSigner | None, support_address: str,
                  sent_conversation: Callable[[str], int | None], message_id_domain: str = "") -> ThreadMatch:
     """Token in To/Cc/Delivered-To/X-Original-To first, then In-Reply-To/References against emails we sent."""
@@ -47,8 +53,11 @@ def match_thread(parsed: ParsedEmail, signer: TokenSigner | None, support_addres
             local, _at, domain = message_id.strip("<>").lower().rpartition("@")
             if domain != (message_id_domain or support_domain).lower():
                 continue
+            token = token_in_message_id(local)
+            if not token:
+                continue
             try:
-                return ThreadMatch(signer.verify_reply_token(local.split(".")[0]), "header")
+                return ThreadMatch(signer.verify_reply_token(token), "header")
             except InvalidToken:
                 continue
     return ThreadMatch(bad_token=bad)
