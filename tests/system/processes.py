@@ -33,10 +33,28 @@ class SinkHandler:
     """Keeps (recipient, Message-ID) of every email; delay makes each send take a while (an email in flight)."""
 
     delay: float = 0.0
+    # Hold every DATA until this many distinct connections have reached DATA (0: never hold), so a test can
+    # prove that several processes share the work without depending on how fast each one starts.
+    hold_until_connections: int = 0
     received: list[Delivery] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
+    connections: set = field(default_factory=set)
+    _enough_connections: asyncio.Event | None = None
+
+    async def _wait_for_connections(self, peer: object) -> None:
+        if self._enough_connections is None:
+            self._enough_connections = asyncio.Event()
+        self.connections.add(peer)
+        if len(self.connections) >= self.hold_until_connections:
+            self._enough_connections.set()
+        try:  # bounded, below the sender's 30 s SMTP timeout; the test's own assertions then tell what happened
+            await asyncio.wait_for(self._enough_connections.wait(), 20)
+        except asyncio.TimeoutError:
+            pass
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        if self.hold_until_connections:
+            await self._wait_for_connections(session.peer)
         if self.delay:
             await asyncio.sleep(self.delay)
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
@@ -61,8 +79,8 @@ def free_port() -> int:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 in its own thread; a stand-in for the organisation's mail relay."""
 
-    def __init__(self, delay: float = 0.0) -> None:
-        self.handler = SinkHandler(delay)
+    def __init__(self, delay: float = 0.0, hold_until_connections: int = 0) -> None:
+        self.handler = SinkHandler(delay, hold_until_connections)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
 
     def __enter__(self) -> "SmtpSink":

@@ -132,9 +132,10 @@ def test_sigkill_mid_send_then_restart_sends_every_one_and_at_most_the_one_in_fl
 def test_two_serve_processes_on_one_postgresql_send_each_of_500_notifications_once(
         db: Database, tmp_path: Path) -> None:
     seed_due_notifications(db, 500)
-    # 10 ms per email keeps one process from sending all 500 before the other has started.
-    with SmtpSink(delay=0.01) as sink:
-        config = write_config(tmp_path, db.url, sink.port, sender_batch_size=20)
+    # Each process keeps at most two SMTP connections (pool_size 2), so holding every DATA until a third connection
+    # arrives means the second process has leased jobs too, however slowly it started on a loaded machine.
+    with SmtpSink(hold_until_connections=3) as sink:
+        config = write_config(tmp_path, db.url, sink.port, smtp_pool_size=2, sender_batch_size=20)
         processes = [threadline(config, "serve", "--no-widget", "--worker-id", f"serve-{n}",
                                 log_path=tmp_path / f"serve-{n}.log") for n in (1, 2)]
         try:
