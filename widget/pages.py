@@ -20,27 +20,11 @@ def demo_page(language: str) -> str:
         for key, label in (("open", "Threadline.open()"), ("close", "Threadline.close()"),
                            ("de", 'Threadline.setLocale("de")'), ("en", 'Threadline.setLocale("en")'))
     )
-    return f"""<!doctype html>
-<html lang="{escape(language.replace('_', '-'))}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<link rel="stylesheet" href="/widget/demo.css">
-</head>
-<body>
-<main>
-  <h1>{title}</h1>
+    return _page(language, title, f"""  <h1>{title}</h1>
   <p>{intro}</p>
   <pre>{escape(snippet)}</pre>
   <p>{try_it}</p>
-  <p>{buttons}</p>
-</main>
-<script src="/widget/demo.js" defer></script>
-<script src="/widget/threadline.js" defer></script>
-</body>
-</html>
-"""
+  <p>{buttons}</p>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
 
 
 def conversation_page(language: str, brand: str) -> str:
@@ -49,21 +33,27 @@ def conversation_page(language: str, brand: str) -> str:
     title = escape(gettext("Your conversation with {brand}").format(brand=brand))
     note = escape(gettext("The conversation continues below. You can close this page at any time; "
                           "we will email you replies you have not read."))
+    return _page(language, title, f"""  <h1>{title}</h1>
+  <p>{note}</p>""", head='<meta name="robots" content="noindex">',
+                 scripts='<script src="/widget/threadline.js" data-open="true" defer></script>')
+
+
+def _page(language: str, title: str, main: str, *, head: str = "", scripts: str = "") -> str:
+    """One HTML page of ours around already-escaped parts: language, title, the main content, the scripts."""
+    head_lines = f"\n{head}" if head else ""
     return f"""<!doctype html>
 <html lang="{escape(language.replace('_', '-'))}">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
+<meta name="viewport" content="width=device-width, initial-scale=1">{head_lines}
 <title>{title}</title>
 <link rel="stylesheet" href="/widget/demo.css">
 </head>
 <body>
 <main>
-  <h1>{title}</h1>
-  <p>{note}</p>
+{main}
 </main>
-<script src="/widget/threadline.js" data-open="true" defer></script>
+{scripts}
 </body>
 </html>
 """
