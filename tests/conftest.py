@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.mailservers",
     "tests.fixtures.smtp",
     "tests.fixtures.imap",
+    "tests.fixtures.tls",
 ]
 
 TEST_DATABASE_URL = os.environ.get("THREADLINE_TEST_DATABASE_URL", "")

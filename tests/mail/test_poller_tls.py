@@ -3,26 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
-
-import pytest
 
 from mail.poller import ImapPoller
 from tests.fixtures.imap import wait_for
 from tests.mail.test_poller_imap import email_messages, running
 from threadline.embedded_imap import EmbeddedImap
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("imap-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(str(cert), str(key))
-    return str(cert), server
 
 
 def configure(world, server: EmbeddedImap, tls: str, ca_file: str):

@@ -1,8 +1,6 @@
 """STARTTLS, implicit TLS and login by config, against aiosmtpd with a self-signed certificate on 127.0.0.1."""
 from __future__ import annotations
 
-import ssl
-import subprocess
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -11,18 +9,6 @@ from core.models import OutboxStatus
 from mail.sender import OutboxSender
 from tests.fixtures.smtp import mail_config
 from threadline.embedded_smtp import EmbeddedSmtpServer
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
-    return str(cert), context
 
 
 class Logins:
