@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from core.errors import ConfigError
+from core.health import HealthBoard
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _WRITE_OPTION = "threadline_write"
@@ -70,6 +71,8 @@ class Database:
     def __init__(self, url_or_engine: str | Engine) -> None:
         self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        # Every part of this process that holds the database can report trouble here; /healthz reads it.
+        self.health = HealthBoard()
 
     @property
     def url(self) -> str:

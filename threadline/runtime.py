@@ -74,8 +74,11 @@ class Runtime:
         workers = {name: ("alive" if name in self._tasks and not self._tasks[name].done() else "stopped")
                    for name in self.workers}
         ok = database and all(state == "alive" for state in workers.values())
-        return ok, {"status": "ok" if ok else "failing", "database": "ok" if database else "unreachable",
-                    "workers": workers}
+        problems = self.context.db.health.problems()
+        # Degraded still answers 200: the process serves, but something needs an operator (sender paused, ...).
+        status = ("degraded" if problems else "ok") if ok else "failing"
+        return ok, {"status": status, "database": "ok" if database else "unreachable",
+                    "workers": workers, "problems": problems}
 
     async def _healthz(self, request: Request) -> Response:
         ok, body = await self.health()
