@@ -44,7 +44,7 @@ def test_health_then_sigterm_records_the_email_in_flight_and_exits_0(db: Databas
             with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
                 health = json.load(response)
             assert response.status == 200
-            assert health == {"status": "ok", "database": "ok", "workers": {"outbound": "alive"}}
+            assert health == {"status": "ok", "database": "ok", "workers": {"outbound": "alive"}, "problems": {}}
             assert sink.handler.wait_for(lambda received: len(received) >= 5, 20)
         finally:
             code = stop(serve, signal.SIGTERM)
