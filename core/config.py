@@ -92,8 +92,9 @@ class WidgetConfig:
     max_message_chars: int = 10_000
     rate_limit_per_minute: int = 60  # per end-user token
     rate_limit_per_minute_per_address: int = 300  # per client IP address (several people may share one)
-    unverified_emails_per_day: int = 3
-    return_link_days: int = 30
+    unverified_emails_per_day: int = 3  # notifications per unproven address, across all end users
+    return_link_days: int = 30  # each link opens its conversation once, within this many days
+    session_days: int = 90  # a widget token older than this is refused; the widget renews it on every visit
 
 
 @dataclass

@@ -13,7 +13,7 @@ from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.events import record_event
 from core.i18n import _
 from core.models import (
-    Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message,
+    Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress,
 )
 from core.text import MAX_BODY_CHARS, clean_body, clean_name
 from core.transactions import transactional
@@ -92,6 +92,9 @@ class ConversationService:
                            language=_clean_language(language), timezone=timezone, created_at=now)
         self.session.add(end_user)
         self.session.flush()
+        if end_user.email_verified:
+            # Only a caller holding proof (a checked identify signature) passes email_verified.
+            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=email, method="identify", verified_at=now))
         record_event(self.session, now, "end_user.created", None, end_user_id=end_user.id)
         return end_user
 
@@ -103,7 +106,7 @@ class ConversationService:
         now = self.clock.now()
         conversation = Conversation(
             end_user_id=end_user.id, channel=channel, language=_clean_language(language) or end_user.language,
-            created_at=now, updated_at=now,
+            created_at=now, updated_at=now, notify_email=end_user.email,
         )
         self.session.add(conversation)
         self.session.flush()

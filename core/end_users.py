@@ -8,6 +8,7 @@ from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.events import record_event
 from core.i18n import _, normalize_tag
+from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
 from core.models import Conversation, ConversationStatus, EndUser
 from core.settings import SettingsService
@@ -27,33 +28,33 @@ class EndUserService:
         return end_user
 
     @transactional
-    def set_email(self, end_user_id: int, address: str | None, *, verified: bool = False) -> EndUser:
-        """Store the normalized address (internationalized ones accepted; None removes it); invalid changes nothing."""
+    def set_email(self, end_user_id: int, address: str | None) -> EndUser:
+        """Store the normalized address (internationalized ones accepted; None removes it); invalid changes nothing.
+
+        The address counts as verified only if this end user proved it before; conversations that go to a proven
+        address keep it until the new one is proven too (core.identity.IdentityService.route_notifications).
+        """
         email = normalize_email(address) if address is not None else None
         end_user = self.get(end_user_id)
         now = self.clock.now()
-        changed = email != end_user.email
+        identity = IdentityService(self.session, self.clock)
         end_user.email = email
-        # A new address is unproven until shown otherwise; the same address keeps a proof it already has.
-        end_user.email_verified = email is not None and (verified or (end_user.email_verified and not changed))
+        end_user.email_verified = email is not None and identity.is_verified(end_user.id, email)
         end_user.email_failing = False  # a bounce was about the old address, or the user just confirmed this one
         self.session.add(end_user)
         record_event(self.session, now, "end_user.email_set", None, end_user_id=end_user.id,
                      has_email=email is not None, verified=end_user.email_verified)
-        self._reschedule_open_conversations(end_user)
+        self.session.flush()
+        identity.route_notifications(end_user)
         return end_user
 
     @transactional
     def verify_email(self, end_user_id: int) -> EndUser:
+        """An agent confirms the end user owns their current address (one of the three proofs)."""
         end_user = self.get(end_user_id)
         if not end_user.email:
             raise InvalidInput(_("The end user has no email address to verify; set one first."))
-        if not end_user.email_verified:
-            now = self.clock.now()
-            end_user.email_verified = True
-            self.session.add(end_user)
-            record_event(self.session, now, "end_user.email_verified", None, end_user_id=end_user.id)
-        return end_user
+        return IdentityService(self.session, self.clock).prove(end_user.id, end_user.email, PROOF_AGENT)
 
     @transactional
     def set_language(self, end_user_id: int, tag: str, *, by_agent: bool = False) -> EndUser:
@@ -96,6 +97,9 @@ class EndUserService:
             self.session.add(end_user)
             record_event(self.session, self.clock.now(), "end_user.blocked" if blocked else "end_user.unblocked", None,
                          end_user_id=end_user.id)
+            if blocked:
+                # Unblocking later must not bring back the tokens a blocked person held.
+                IdentityService(self.session, self.clock).revoke_sessions(end_user.id)
             self._reschedule_open_conversations(end_user)
         return end_user
 

@@ -24,6 +24,14 @@ class InvalidTransition(ThreadlineError):
     code = "invalid_transition"
 
 
+class CredentialRefused(ThreadlineError):
+    """A token, link or signature from outside was refused; code says which way, so clients can react."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ConfigError(ThreadlineError):
     code = "config_error"
 

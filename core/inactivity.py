@@ -71,8 +71,9 @@ def may_email(conversation: Conversation, end_user: EndUser | None, settings: Ac
     return bool(
         settings.continuous_conversations
         and conversation.status is not ConversationStatus.solved
-        and end_user is not None and end_user.email
-        and not end_user.blocked and not end_user.email_failing
+        and end_user is not None and conversation.notify_email
+        and not end_user.blocked
+        and not (end_user.email_failing and conversation.notify_email == end_user.email)
     )
 
 

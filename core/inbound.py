@@ -15,6 +15,7 @@ from core.conversations import ConversationService
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.events import record_event
 from core.i18n import _
+from core.identity import PROOF_REPLY, IdentityService, same_address
 from core.models import AuthorKind, Channel, Conversation, EndUser, Message, UTCDateTime
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS
@@ -123,15 +124,6 @@ class Verdict:
     reason: str = ""
     conversation_id: int | None = None
     bounced_message_id: str | None = None  # for a bounce: the Message-ID of our email that bounced
-
-
-def _same_address(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    try:
-        return normalize_email(a).lower() == normalize_email(b).lower()
-    except InvalidInput:
-        return a.strip().lower() == b.strip().lower()
 
 
 class InboundService:
@@ -304,23 +296,34 @@ class InboundService:
         return message
 
     def _prove_address(self, conversation_id: int, sender: str) -> None:
-        """A reply from the end user's own address, carrying their signed token, proves they own it."""
+        """A reply carrying the end user's signed token, from an address we emailed them at, proves they own it."""
         end_user = self.conversation_end_user(conversation_id)
-        if end_user is not None and not end_user.email_verified and _same_address(end_user.email, sender):
-            end_user.email_verified = True
-            self.session.add(end_user)
-            record_event(self.session, self.clock.now(), "end_user.email_verified", None, end_user_id=end_user.id)
+        if end_user is not None and self.is_end_users_address(conversation_id, sender):
+            IdentityService(self.session, self.clock).prove(end_user.id, sender, PROOF_REPLY)
+
+    def is_end_users_address(self, conversation_id: int, sender: str) -> bool:
+        """Whether sender is where this conversation is emailed, the end user's address, or one they proved."""
+        conversation = self.session.get(Conversation, conversation_id)
+        if conversation is None:
+            return False
+        end_user = self.session.get(EndUser, conversation.end_user_id)
+        identity = IdentityService(self.session, self.clock)
+        return bool(same_address(sender, conversation.notify_email)
+                    or (end_user is not None and (same_address(sender, end_user.email)
+                                                  or identity.is_verified(end_user.id, sender))))
 
     def _new_conversation(self, email: IncomingEmail) -> int:
+        """A conversation for a token-less email: for the end user who proved the address, else a new end user.
+
+        Never for someone who merely typed the address into the widget: a stranger who typed bob@ first must not
+        receive Bob's emails, nor the replies to them (the console shows the agent both profiles and can merge).
+        """
         conversations = ConversationService(self.session, self.clock, self.max_body_chars)
         try:
             address = normalize_email(email.sender)
         except InvalidInput:
             address = None
-        end_user = None
-        if address:
-            end_user = self.session.exec(select(EndUser).where(EndUser.email == address)
-                                         .order_by(col(EndUser.id)).limit(1)).first()
+        end_user = IdentityService(self.session, self.clock).verified_owner(address) if address else None
         if end_user is None:
             end_user = conversations.create_end_user(email.sender_name or None, address)
         conversation = conversations.start_conversation(end_user.id, channel=Channel.email)

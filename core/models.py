@@ -83,6 +83,12 @@ class EndUser(SQLModel, table=True):
     timezone: Optional[str] = Field(default=None, max_length=64)
     blocked: bool = False
     created_at: datetime = _time()
+    # The host website's own id for this person, set by a signed identify(); unique, so one person is one profile.
+    external_id: Optional[str] = Field(default=None, unique=True, max_length=255)
+    # Widget tokens issued before this time are refused (blocking, an agent's "sign out everywhere").
+    sessions_valid_after: Optional[datetime] = _time(nullable=True)
+    # Set when an agent merged this profile into another: its tokens then act for that one.
+    merged_into_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
 
 
 class Agent(SQLModel, table=True):
@@ -125,6 +131,9 @@ class Conversation(SQLModel, table=True):
     notify_due_at: Optional[datetime] = _time(nullable=True, index=True)
     end_user_last_seen_at: Optional[datetime] = _time(nullable=True)
     end_user_present: bool = False
+    # Where this conversation's notifications go: an address its end user typed for it or proved. A later,
+    # unproven address never takes over a proven one here (see core/end_users.py).
+    notify_email: Optional[str] = Field(default=None, max_length=320)
     tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
 
 
@@ -146,6 +155,31 @@ class Message(SQLModel, table=True):
     # What the client should do with a system message (e.g. "email_request" shows the email form).
     kind: str = Field(default="text", max_length=32)
     meta: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class VerifiedAddress(SQLModel, table=True):
+    """An email address proven to belong to an end user: by a reply carrying their token, a signed identify,
+    or an agent's confirmation. Token-less mail from an address joins only an end user who proved it."""
+
+    __tablename__ = "verified_address"
+    __table_args__ = (UniqueConstraint("end_user_id", "address", name="uq_verified_address_end_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    end_user_id: int = Field(foreign_key="enduser.id", index=True)
+    address: str = Field(max_length=320, index=True)  # normalized form (core.addresses.normalize_email)
+    method: str = Field(max_length=32)  # reply_token, identify or agent
+    verified_at: datetime = _time()
+
+
+class SpentToken(SQLModel, table=True):
+    """A single-use credential that was used (a return link, an identify signature): kept until it expires."""
+
+    __tablename__ = "spent_token"
+
+    digest: str = Field(primary_key=True, max_length=64)  # SHA-256 of kind and token: the token is not stored
+    kind: str = Field(max_length=32)
+    end_user_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
+    expires_at: datetime = _time(index=True)
 
 
 class Event(SQLModel, table=True):
@@ -176,7 +210,9 @@ class OutboxStatus(str, enum.Enum):
 class OutboxJob(SQLModel, table=True):
     """One email to send. Created in the same transaction as the state change that asks for it."""
 
-    __table_args__ = (Index("ix_outboxjob_ready", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outboxjob_ready", "status", "next_attempt_at"),
+                      # The per-address daily cap counts recent jobs to one mailbox.
+                      Index("ix_outboxjob_address_key", "address_key", "created_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     kind: str = Field(default="notification", max_length=32)
@@ -185,6 +221,8 @@ class OutboxJob(SQLModel, table=True):
     first_seq: int = 0
     last_seq: int = 0
     to_address: str = Field(max_length=320)
+    # to_address lowercased: mail servers treat local parts case-insensitively, and so do the daily caps.
+    address_key: str = Field(default="", max_length=320)
     language: Optional[str] = Field(default=None, max_length=35)
     # Fixed when the job is created, so a retry re-sends the same email and clients dedupe it.
     message_id: str = Field(unique=True, max_length=998)

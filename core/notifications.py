@@ -6,12 +6,13 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
 from core.events import record_event
+from core.identity import IdentityService
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
 from core.settings import AccountSettings, SettingsService
@@ -90,8 +91,8 @@ class NotificationService:
         end_users = {u.id: u for u in self.session.exec(
             select(EndUser).where(col(EndUser.id).in_({c.end_user_id for c in conversations})))}
         batches = self._pending_batches(conversations)
-        recent = self._recent_unverified_jobs([u for u in end_users.values() if not u.email_verified], now)
         domain = self._domain(settings)
+        quota = _AddressQuota(self.session, now, self.unverified_daily_limit)
         jobs: list[OutboxJob] = []
         for conversation in conversations:
             end_user = end_users.get(conversation.end_user_id)
@@ -102,23 +103,23 @@ class NotificationService:
                 conversation.notify_due_at = due
                 self.session.add(conversation)
                 continue
-            assert end_user is not None and batch is not None
-            if not end_user.email_verified:
-                window = recent.setdefault(end_user.id, [])
-                if len(window) >= self.unverified_daily_limit:
-                    self._defer(conversation, now, min(window) + UNVERIFIED_WINDOW)
+            assert end_user is not None and batch is not None and conversation.notify_email is not None
+            address = conversation.notify_email
+            if not IdentityService(self.session, self.clock).is_verified(end_user.id, address):
+                free_at = quota.take(address)
+                if free_at is not None:
+                    self._defer(conversation, now, free_at)
                     continue
-                window.append(now)
-            jobs.append(self._create_job(conversation, end_user, batch, settings, domain, worker, now))
+            jobs.append(self._create_job(conversation, end_user, address, batch, settings, domain, worker, now))
         self.session.flush()
         return jobs
 
-    def _create_job(self, conversation: Conversation, end_user: EndUser, batch: PendingBatch,
+    def _create_job(self, conversation: Conversation, end_user: EndUser, address: str, batch: PendingBatch,
                     settings: AccountSettings, domain: str, worker: str, now: datetime) -> OutboxJob:
         key = idempotency_key(conversation.id, batch.last_seq)
         job = OutboxJob(
             kind="notification", conversation_id=conversation.id, idempotency_key=key,
-            first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=end_user.email,
+            first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=address, address_key=address.lower(),
             # The raw preference; the mail composer negotiates it against the catalogs.
             language=end_user.language or conversation.language or settings.default_language,
             message_id=f"<tl.{self._reply_token(conversation)}.{secrets.token_hex(6)}@{domain}>",
@@ -161,21 +162,6 @@ class NotificationService:
             found[conversation_id] = PendingBatch(int(first_seq), int(last_seq), aggregate_time(oldest))
         return found
 
-    def _recent_unverified_jobs(self, end_users: list[EndUser], now: datetime) -> dict[int, list[datetime]]:
-        """Creation times of notification jobs in the last 24 hours, per unverified end user."""
-        if not end_users:
-            return {}
-        rows = self.session.exec(
-            select(Conversation.end_user_id, OutboxJob.created_at)
-            .join(Conversation, Conversation.id == OutboxJob.conversation_id)
-            .where(col(Conversation.end_user_id).in_([u.id for u in end_users]),
-                   OutboxJob.kind == "notification", OutboxJob.created_at > now - UNVERIFIED_WINDOW)
-        )
-        found: dict[int, list[datetime]] = {}
-        for end_user_id, created_at in rows:
-            found.setdefault(end_user_id, []).append(created_at)
-        return found
-
     def _reply_token(self, conversation: Conversation) -> str:
         if self.signer is not None:
             return self.signer.reply_token(conversation.id)
@@ -183,6 +169,38 @@ class NotificationService:
 
     def _domain(self, settings: AccountSettings) -> str:
         return self.message_id_domain or settings.support_address.rpartition("@")[2] or "threadline.invalid"
+
+
+class _AddressQuota:
+    """The daily cap on notifications to unproven addresses, counted per address across end users and processes.
+
+    Counted from the outbox in the claim's transaction. On SQLite that transaction holds the write lock; on
+    PostgreSQL an advisory lock per address serializes claims for one address, so two workers claiming for two
+    end users who typed the same address cannot both take the last slot.
+    """
+
+    def __init__(self, session: Session, now: datetime, limit: int) -> None:
+        self.session = session
+        self.now = now
+        self.limit = limit
+        self.counted: dict[str, list[datetime]] = {}
+
+    def take(self, address: str) -> datetime | None:
+        """Take one slot for address: None when granted, else when the 24-hour window frees the next one."""
+        key = address.lower()
+        if key not in self.counted:
+            if is_postgresql(self.session.get_bind()):
+                self.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 7))"),
+                                     {"key": f"notify-address:{key}"})
+            self.counted[key] = list(self.session.exec(
+                select(OutboxJob.created_at).where(OutboxJob.address_key == key,
+                                                   OutboxJob.kind == "notification",
+                                                   OutboxJob.created_at > self.now - UNVERIFIED_WINDOW)))
+        window = self.counted[key]
+        if len(window) >= self.limit:
+            return min(window) + UNVERIFIED_WINDOW
+        window.append(self.now)
+        return None
 
 
 def apply_settings_change(session: Session, now: datetime, before: AccountSettings, after: AccountSettings) -> None:

@@ -8,13 +8,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 MAC_BYTES = 16  # 128 bits
 
 REPLY = "reply"
 END_USER = "end-user"
 RETURN_LINK = "return-link"
+
+
+@dataclass(frozen=True)
+class EndUserClaim:
+    """What a valid end-user token says: whose session it is and since when (checked against revocation)."""
+
+    end_user_id: int
+    issued_at: datetime
 
 
 class InvalidToken(Exception):
@@ -69,17 +78,20 @@ class TokenSigner:
     def verify_reply_token(self, token: str) -> int:
         return self.verify(REPLY, token, 1)[0]
 
-    def end_user_token(self, end_user_id: int) -> str:
-        return self.sign(END_USER, end_user_id)
+    def end_user_token(self, end_user_id: int, issued_at: datetime) -> str:
+        """The widget's session credential; it carries when it was issued, so sessions can age out or be revoked."""
+        return self.sign(END_USER, end_user_id, int(issued_at.timestamp()))
 
-    def verify_end_user_token(self, token: str) -> int:
-        return self.verify(END_USER, token, 1)[0]
+    def verify_end_user_token(self, token: str) -> EndUserClaim:
+        end_user_id, issued = self.verify(END_USER, token, 2)
+        return EndUserClaim(end_user_id, datetime.fromtimestamp(issued, UTC))
 
     def return_link_token(self, conversation_id: int, expires_at: datetime) -> str:
         return self.sign(RETURN_LINK, conversation_id, int(expires_at.timestamp()))
 
-    def verify_return_link_token(self, token: str, now: datetime) -> int:
+    def verify_return_link_token(self, token: str, now: datetime) -> tuple[int, datetime]:
+        """The conversation a return link opens and when the link expires; raises InvalidToken."""
         conversation_id, expires = self.verify(RETURN_LINK, token, 2)
         if now.timestamp() > expires:
             raise InvalidToken("expired")
-        return conversation_id
+        return conversation_id, datetime.fromtimestamp(expires, UTC)

@@ -25,10 +25,6 @@ class RoutingContext:
     signer: TokenSigner | None
 
 
-def _same(a: str | None, b: str | None) -> bool:
-    return bool(a and b and a.strip().lower() == b.strip().lower())
-
-
 def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
     """Unreadable mail, bounces, refused kinds (loop, mailer-daemon), auto-replies, blocked senders, then threading.
 
@@ -61,7 +57,7 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         end_user = service.conversation_end_user(match.conversation_id)
         if end_user is None:
             return Verdict(InboundOutcome.refused, _("The conversation this email answers no longer exists."))
-        if not _same(end_user.email, parsed.sender):
+        if not service.is_end_users_address(match.conversation_id, parsed.sender):
             return Verdict(InboundOutcome.held, _(
                 "The reply to conversation {id} came from {sender}, not from the end user's address; "
                 "accept or reject it.").format(id=match.conversation_id, sender=parsed.sender),

@@ -12,13 +12,13 @@ from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import Database
 from core.end_users import EndUserService
-from core.errors import InvalidInput, NotFound
+from core.errors import CredentialRefused, InvalidInput, NotFound
 from core.i18n import N_
-from core.identity import signature_is_valid
+from core.identity import SPENT_RETURN_LINK, IdentityClaim, IdentityService
 from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
 from core.presence import PresenceService
 from core.settings import SettingsService
-from core.tokens import InvalidToken, TokenSigner
+from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from core.transactions import transactional
 from core.wait_time import estimate
 from widget.errors import ApiError
@@ -72,13 +72,29 @@ class WidgetDesk:
     """The end user's side of the desk. Every method opens its own session and returns plain JSON-ready data."""
 
     def __init__(self, db: Database, clock: Clock, signer: TokenSigner, widget_secret: bytes, *,
-                 max_message_chars: int, return_link_days: int) -> None:
+                 max_message_chars: int, return_link_days: int, session_days: int = 90) -> None:
         self.db = db
         self.clock = clock
         self.signer = signer
         self.widget_secret = widget_secret
         self.max_message_chars = max_message_chars
         self.return_link_days = return_link_days
+        self.session_max_age = timedelta(days=session_days)
+
+    def _identity(self, session: Session) -> IdentityService:
+        return IdentityService(session, self.clock, session_max_age=self.session_max_age)
+
+    def authenticate(self, claim: EndUserClaim) -> int:
+        """The end user a token acts for now (merges followed); refused when revoked, too old or blocked."""
+        with self.db.read_session() as session:
+            try:
+                end_user = self._identity(session).session_end_user(claim)
+            except CredentialRefused:
+                raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+            return self._end_user(session, end_user.id).id
+
+    def _token(self, end_user: EndUser) -> str:
+        return self.signer.end_user_token(end_user.id, self.clock.now())
 
     # --- checks -----------------------------------------------------------------------------------------
     def _end_user(self, session: Session, end_user_id: int) -> EndUser:
@@ -106,15 +122,6 @@ class WidgetDesk:
             raise ApiError("blocked", N_("This email address cannot be used here."))
         return email
 
-    def _check_signature(self, email: str | None, signature: str | None) -> bool:
-        """True for a good signature, False when none was given; a wrong one is refused."""
-        if not signature:
-            return False
-        if not email or not signature_is_valid(self.widget_secret, email, signature):
-            raise ApiError("invalid_signature", N_("The identity signature does not match this email address; "
-                                                   "the website must sign the email with its widget secret."))
-        return True
-
     def _body(self, body: Any) -> str:
         if not isinstance(body, str) or not body.strip():
             raise ApiError("invalid_input", N_("The message is empty; write some text before sending."))
@@ -129,33 +136,36 @@ class WidgetDesk:
 
     def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> dict[str, Any]:
         session.refresh(conversation)
-        return {"token": self.signer.end_user_token(end_user.id), "end_user": end_user_json(end_user),
+        return {"token": self._token(end_user), "end_user": end_user_json(end_user),
                 "conversation": conversation_json(conversation), "messages": self._transcript(session, conversation, 0)}
 
     # --- actions ------------------------------------------------------------------------------------------
     def start(self, end_user_id: int | None, *, name: str | None = None, email: str | None = None,
-              signature: str | None = None, language: str | None = None, channel: str = "messaging") -> dict[str, Any]:
-        """A new conversation, for a new end user or the one the token names; returns the token to keep."""
+              identity: IdentityClaim | None = None, language: str | None = None,
+              channel: str = "messaging") -> dict[str, Any]:
+        """A new conversation, for a new end user, the one the token names, or the one identity() vouches for."""
         channel_value = _client_channel(channel)
         language = clean_language(language)
         with self.db.session() as session:
             conversations = ConversationService(session, self.clock, self.max_message_chars)
-            verified = self._check_signature(email, signature)
-            clean_email = self._email(session, email) if email else None
+            clean_email = self._email(session, email) if email and identity is None else None
             profile = EndUserService(session, self.clock)
 
             def start_in_one_transaction() -> tuple[EndUser, Conversation]:
                 # One commit for the end user, their profile and the conversation: a failure leaves no orphan.
-                if end_user_id is None:
-                    end_user = conversations.create_end_user(name, clean_email, language, email_verified=verified)
+                if identity is not None:
+                    self._email(session, identity.email)
+                    end_user = self._end_user(session, self._identify(session, end_user_id, identity).id)
+                elif end_user_id is None:
+                    end_user = conversations.create_end_user(name, clean_email, language)
                 else:
                     end_user = self._end_user(session, end_user_id)
-                    if clean_email and (clean_email != end_user.email or (verified and not end_user.email_verified)):
-                        profile.set_email(end_user.id, clean_email, verified=verified)
-                    if language:
-                        profile.set_language(end_user.id, language, by_agent=False)
+                    if clean_email and clean_email != end_user.email:
+                        profile.set_email(end_user.id, clean_email)
                     if name and name != end_user.name:
                         profile.set_name(end_user.id, name)
+                if language:
+                    profile.set_language(end_user.id, language, by_agent=False)
                 return end_user, conversations.start_conversation(end_user.id, channel=channel_value, language=language)
 
             try:
@@ -165,20 +175,39 @@ class WidgetDesk:
             session.refresh(end_user)
             return self._started(session, end_user, conversation)
 
-    def resume(self, return_token: str) -> dict[str, Any]:
-        """Open the conversation an email's return link names, with a fresh end-user token."""
+    def _identify(self, session: Session, end_user_id: int | None, identity: IdentityClaim) -> EndUser:
         try:
-            conversation_id = self.signer.verify_return_link_token(return_token, self.clock.now())
+            return self._identity(session).identify(end_user_id, identity, self.widget_secret)
+        except CredentialRefused as refusal:
+            raise ApiError(refusal.code, _REFUSALS[refusal.code]) from None
+
+    def resume(self, return_token: str, end_user_id: int | None = None, *, confirm: bool = False) -> dict[str, Any]:
+        """Open the conversation an email's return link names, once, with a fresh end-user token.
+
+        A browser whose widget already holds another person's session is asked first (session_conflict): a link
+        someone else sent must never silently swap the visitor's chat for theirs. Asking does not use the link.
+        """
+        try:
+            conversation_id, expires_at = self.signer.verify_return_link_token(return_token, self.clock.now())
         except InvalidToken as exc:
             if str(exc) == "expired":
                 raise ApiError("return_link_expired", N_("This link has expired. Start a new conversation; "
                                                          "we still have the old one.")) from None
             raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email.")) from None
-        with self.db.read_session() as session:
+        with self.db.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
             end_user = self._end_user(session, conversation.end_user_id)
+            identity = self._identity(session)
+            if end_user_id is not None and end_user_id != end_user.id and not confirm:
+                raise ApiError("session_conflict", N_("This link opens another conversation than the one in this "
+                                                      "chat. Open it, or stay in this one?"))
+            try:
+                _OneTransaction(session).run(
+                    lambda: identity.spend(SPENT_RETURN_LINK, return_token, end_user.id, expires_at))
+            except CredentialRefused as refusal:
+                raise ApiError(refusal.code, _REFUSALS[refusal.code]) from None
             return self._started(session, end_user, conversation)
 
     def return_link_token(self, conversation_id: int) -> str:
@@ -217,26 +246,37 @@ class WidgetDesk:
             mark = ConversationService(session, self.clock).mark_read(conversation.id, AuthorKind.end_user, seq)
             return {"end_user_read_seq": mark}
 
-    def give_email(self, end_user_id: int, address: Any, *, name: str | None = None,
-                   signature: str | None = None) -> dict[str, Any]:
-        """Store the end user's email: trusted (verified) only with a good identify() signature."""
+    def give_email(self, end_user_id: int, address: Any, *, name: str | None = None) -> dict[str, Any]:
+        """Store the address the end user typed: unproven, so it never takes over a proven one (core.identity)."""
         if not isinstance(address, str) or not address.strip():
             raise ApiError("invalid_email", N_("Enter your email address."))
         address = address.strip()
         with self.db.session() as session:
-            verified = self._check_signature(address, signature)
             end_user = self._end_user(session, end_user_id)
             email = self._email(session, address)
             service = EndUserService(session, self.clock)
             try:
-                if email != end_user.email or (verified and not end_user.email_verified):
-                    service.set_email(end_user.id, email, verified=verified)
+                if email != end_user.email:
+                    service.set_email(end_user.id, email)
                 if name and name != end_user.name:
                     service.set_name(end_user.id, name)
             except InvalidInput as exc:
                 raise ApiError("invalid_email", exc.message, translated=True) from None
             session.refresh(end_user)
             return {"end_user": end_user_json(end_user)}
+
+    def identify(self, end_user_id: int, identity: IdentityClaim) -> dict[str, Any]:
+        """The host website vouches for the visitor: their profile, a token for it, and whether the chat changed."""
+        with self.db.session() as session:
+            current = self._end_user(session, end_user_id)
+            self._email(session, identity.email)
+            owner = self._identify(session, current.id, identity)
+            session.refresh(current)
+            # Merged: the anonymous chat joined the identified profile and goes on. Switched: another signed-in
+            # person, whose conversation the widget must drop.
+            switched = owner.id != current.id and current.merged_into_id != owner.id
+            owner = self._end_user(session, owner.id)
+            return {"token": self._token(owner), "end_user": end_user_json(owner), "switched": switched}
 
     def set_language(self, end_user_id: int, tag: Any) -> dict[str, Any]:
         language = clean_language(tag if isinstance(tag, str) else None)
@@ -254,8 +294,10 @@ class WidgetDesk:
             return SettingsService(session, self.clock).load().brand_name
 
     def profile(self, end_user_id: int) -> dict[str, Any]:
+        """The profile, with a freshly issued token: a widget that comes back renews its session this way."""
         with self.db.read_session() as session:
-            return {"end_user": end_user_json(self._end_user(session, end_user_id))}
+            end_user = self._end_user(session, end_user_id)
+            return {"end_user": end_user_json(end_user), "token": self._token(end_user)}
 
     def availability(self) -> dict[str, Any]:
         """Whether the team is online, how many agents and waiting conversations, and the expected wait."""
@@ -298,6 +340,17 @@ class _OneTransaction:
     @transactional
     def run(self, work: Callable[[], Any]) -> Any:
         return work()
+
+
+# What a refused credential tells the end user, in their language (core's own text is for logs and agents).
+_REFUSALS = {
+    "invalid_signature": N_("The identity signature does not match user_id, email and expires_at; the website "
+                            "must sign them with its widget secret."),
+    "identity_expired": N_("The identity signature has expired; the website must sign a fresh one for each page."),
+    "identify_used": N_("This identity signature was used already; the website must sign a fresh one for each page."),
+    "return_link_used": N_("This link was used already: each email link opens the conversation once. Reply to "
+                           "the email, or open the chat on the website."),
+}
 
 
 def _client_channel(channel: Any) -> Channel:

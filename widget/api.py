@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from core.errors import ThreadlineError
 from core.i18n import N_, translations
-from core.tokens import InvalidToken, TokenSigner
+from core.identity import IdentityClaim
+from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
 from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
 from widget.ratelimit import RateLimiter, retry_after_header
@@ -43,7 +44,8 @@ class WidgetApi:
         self.max_request_bytes = max_request_bytes
 
     # --- plumbing -------------------------------------------------------------------------------------------
-    def end_user_id(self, request: Request, required: bool = True) -> int | None:
+    def end_user_claim(self, request: Request, required: bool = True) -> EndUserClaim | None:
+        """What the bearer token says (signature checked); whether it still opens a session is the desk's call."""
         header = request.headers.get("authorization", "")
         scheme, _sep, token = header.partition(" ")
         if not header:
@@ -91,9 +93,11 @@ class WidgetApi:
         try:
             # The address is limited before the token is checked, so guessing tokens is throttled too.
             self.check_rate(self.per_address, f"ip:{client_address(request)}")
-            end_user_id = self.end_user_id(request, required=token_required)
-            if end_user_id is not None:
-                self.check_rate(self.per_token, f"user:{end_user_id}")
+            claim = self.end_user_claim(request, required=token_required)
+            end_user_id = None
+            if claim is not None:
+                self.check_rate(self.per_token, f"user:{claim.end_user_id}")
+                end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
             result = await work(end_user_id)
         except ApiError as error:
             return api_error_response(error, translator)
@@ -111,7 +115,8 @@ class WidgetApi:
             body = await self.json_body(request)
             return await run_in_threadpool(
                 self.desk.start, end_user_id, name=_text(body, "name"), email=_text(body, "email"),
-                signature=_text(body, "signature"), language=_text(body, "language"), channel=body.get("channel"))
+                identity=_identity_claim(body) if body.get("signature") is not None else None,
+                language=_text(body, "language"), channel=body.get("channel"))
         return await self.respond(request, work, status=201, token_required=False)
 
     async def transcript(self, request: Request) -> Response:
@@ -142,10 +147,7 @@ class WidgetApi:
     async def identify(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
-            if not _text(body, "signature"):
-                raise ApiError("invalid_signature", N_("identify() needs the signature computed by the website's server."))
-            return await run_in_threadpool(self.desk.give_email, end_user_id, body.get("email"),
-                                           name=_text(body, "name"), signature=_text(body, "signature"))
+            return await run_in_threadpool(self.desk.identify, end_user_id, _identity_claim(body))
         return await self.respond(request, work)
 
     async def language(self, request: Request) -> Response:
@@ -160,12 +162,15 @@ class WidgetApi:
         return await self.respond(request, work)
 
     async def resume(self, request: Request) -> Response:
-        async def work(_end_user_id: None) -> Any:
+        async def work(end_user_id: int | None) -> Any:
             body = await self.json_body(request)
             token = _text(body, "token")
             if not token:
                 raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
-            return await run_in_threadpool(self.desk.resume, token)
+            confirm = body.get("confirm", False)
+            if not isinstance(confirm, bool):
+                raise ApiError("invalid_input", N_("{field} must be true or false."), field="confirm")
+            return await run_in_threadpool(self.desk.resume, token, end_user_id, confirm=confirm)
         return await self.respond(request, work, token_required=False)
 
     async def availability(self, request: Request) -> Response:
@@ -207,6 +212,19 @@ def _text(body: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise ApiError("invalid_input", N_("{field} must be text."), field=key)
     return value.strip() or None
+
+
+def _identity_claim(body: dict[str, Any]) -> IdentityClaim:
+    """identify()'s fields: user_id, email and expires_at (Unix seconds) signed together, and an optional name."""
+    user_id, email, signature = _text(body, "user_id"), _text(body, "email"), _text(body, "signature")
+    expires_at = body.get("expires_at")
+    if not user_id or not email or not signature or isinstance(expires_at, bool) or not isinstance(expires_at, int):
+        raise ApiError("invalid_signature", N_("identify() needs user_id, email, expires_at (Unix seconds) and the "
+                                               "signature computed by the website's server."))
+    if len(user_id) > 255 or not 0 < expires_at < 2**40:
+        raise ApiError("invalid_input", N_("{field} is out of range."), field="user_id/expires_at")
+    return IdentityClaim(user_id=user_id, email=email, expires_at=expires_at, signature=signature,
+                         name=_text(body, "name"))
 
 
 def _whole(value: str, name: str) -> int:

@@ -48,7 +48,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     settings = config.widget
     secret = widget_secret(settings.widget_secret, token_secret if token_secret is not None else config.secret())
     desk = WidgetDesk(db, clock, signer, secret, max_message_chars=settings.max_message_chars,
-                      return_link_days=settings.return_link_days)
+                      return_link_days=settings.return_link_days, session_days=settings.session_days)
     per_address = RateLimiter(settings.rate_limit_per_minute_per_address, monotonic)
     api = WidgetApi(desk, signer, per_token=RateLimiter(settings.rate_limit_per_minute, monotonic),
                     per_address=per_address,

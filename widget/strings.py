@@ -23,6 +23,8 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_saved": N_("Thanks! We will email you at {email} if you have left when we reply."),
     "error_generic": N_("Something went wrong. Please try again."),
     "offline": N_("Connection lost. Reconnecting…"),
+    "return_open": N_("Open the emailed conversation"),
+    "return_stay": N_("Stay in this chat"),
 }
 
 

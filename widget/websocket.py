@@ -61,9 +61,10 @@ class LiveEndpoint:
         if not isinstance(frame, dict) or frame.get("type") != "hello":
             raise ApiError("invalid_input", N_("Start with a hello frame carrying the end-user token."))
         try:
-            end_user_id = self.signer.verify_end_user_token(str(frame.get("token") or ""))
+            claim = self.signer.verify_end_user_token(str(frame.get("token") or ""))
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+        end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
         after = frame.get("after", 0)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ApiError("invalid_input", N_("after must be a whole number of zero or more."))

@@ -104,10 +104,18 @@ def error_code(response) -> str:
     return body["error"]["code"]
 
 
-def signature(config: Config, email: str) -> str:
+def identity(config: Config, clock, email: str, user_id: str = "user-1", *, name: str | None = None,
+             expires_in: int = 600) -> dict[str, Any]:
+    """identify()'s fields as a host website's backend signs them (user id, email and expiry together)."""
     from core.identity import widget_secret
 
-    return identify_signature(widget_secret(config.widget.widget_secret, config.general.secret), email)
+    expires_at = int(clock.now().timestamp()) + expires_in
+    secret = widget_secret(config.widget.widget_secret, config.general.secret)
+    fields: dict[str, Any] = {"user_id": user_id, "email": email, "expires_at": expires_at,
+                              "signature": identify_signature(secret, user_id, email, expires_at)}
+    if name is not None:
+        fields["name"] = name
+    return fields
 
 
 def within(seconds: float, call, *args: Any) -> Any:

@@ -12,7 +12,7 @@ def test_start_returns_a_token_and_the_conversation_public_id(client, db, signer
     assert data["conversation"]["id"] and data["conversation"]["status"] == "queued"
     assert data["end_user"] == {"name": "Jörg", "email": "Jorg@example.com", "email_verified": False, "language": "de_AT"}
     row = conversation_row(db, data["conversation"]["id"])
-    assert signer.verify_end_user_token(data["token"]) == row.end_user_id
+    assert signer.verify_end_user_token(data["token"]).end_user_id == row.end_user_id
     assert row.channel is Channel.messaging
 
 

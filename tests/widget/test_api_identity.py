@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.end_users import EndUserService
-from core.identity import identify_signature, return_link_url, signature_is_valid, widget_secret
+from core.identity import IdentityClaim, identify_signature, return_link_url, widget_secret
 from core.models import EndUser
-from tests.widget.conftest import bearer, conversation_row, error_code, signature, start
+from tests.widget.conftest import bearer, conversation_row, error_code, identity, start
 
 
 def _end_user(db, data) -> EndUser:
@@ -43,42 +43,49 @@ def test_an_address_of_a_blocked_end_user_is_refused(client, db, clock):
     assert _end_user(db, data).email is None
 
 
-def test_identify_with_a_good_signature_verifies_the_email(client, db, widget_config):
+def test_identify_with_a_good_signature_verifies_the_email(client, db, clock, widget_config):
     data = start(client)
-    body = {"email": "ada@example.com", "name": "Ada", "signature": signature(widget_config, "ada@example.com")}
+    body = identity(widget_config, clock, "ada@example.com", name="Ada")
     response = client.post("/api/v1/me/identify", json=body, headers=bearer(data["token"]))
     assert response.status_code == 200, response.text
-    assert response.json()["end_user"] == {"name": "Ada", "email": "ada@example.com", "email_verified": True, "language": None}
-    assert _end_user(db, data).email_verified
+    answer = response.json()
+    assert answer["end_user"] == {"name": "Ada", "email": "ada@example.com", "email_verified": True, "language": None}
+    assert answer["switched"] is False
+    assert _end_user(db, data).email_verified and _end_user(db, data).external_id == "user-1"
 
 
-def test_identify_with_a_bad_or_missing_signature_is_refused_and_changes_nothing(client, db, widget_config):
+def test_identify_with_a_bad_or_missing_signature_is_refused_and_changes_nothing(client, db, clock, widget_config):
     data = start(client)
-    good_for_other = signature(widget_config, "eve@example.com")
-    for body in ({"email": "ada@example.com", "signature": good_for_other},
-                 {"email": "ada@example.com", "signature": "00" * 32},
-                 {"email": "ada@example.com"}):
+    good = identity(widget_config, clock, "eve@example.com")
+    for body in ({**good, "email": "ada@example.com"},
+                 {**good, "user_id": "user-2"},
+                 {**good, "expires_at": good["expires_at"] + 3600},
+                 {**good, "signature": "00" * 32},
+                 {"email": "ada@example.com", "signature": good["signature"]},
+                 {k: v for k, v in good.items() if k != "signature"}):
         response = client.post("/api/v1/me/identify", json=body, headers=bearer(data["token"]))
         assert response.status_code == 403 and error_code(response) == "invalid_signature", body
     stored = _end_user(db, data)
-    assert stored.email is None and not stored.email_verified
+    assert stored.email is None and not stored.email_verified and stored.external_id is None
 
 
-def test_a_signed_identity_given_at_start_is_verified_and_a_forged_one_creates_nothing(client, db, widget_config):
-    data = start(client, email="ada@example.com", signature=signature(widget_config, "ada@example.com"))
+def test_a_signed_identity_given_at_start_is_verified_and_a_forged_one_creates_nothing(client, db, clock, widget_config):
+    data = start(client, **identity(widget_config, clock, "ada@example.com"))
     assert data["end_user"]["email_verified"] is True
-    response = client.post("/api/v1/conversations", json={"email": "eve@example.com", "signature": "ab" * 32})
+    forged = {**identity(widget_config, clock, "eve@example.com"), "signature": "ab" * 32}
+    response = client.post("/api/v1/conversations", json=forged)
     assert response.status_code == 403 and error_code(response) == "invalid_signature"
 
 
-def test_the_widget_secret_is_derived_from_the_token_secret_unless_configured():
+def test_the_widget_secret_is_derived_from_the_token_secret_unless_configured(clock):
     derived = widget_secret("", "token-secret-0123456789")
     assert derived != b"token-secret-0123456789" and derived == widget_secret("", b"token-secret-0123456789")
     assert widget_secret("configured-secret", "token-secret-0123456789") == b"configured-secret"
-    good = identify_signature(derived, "ada@example.com")
-    assert signature_is_valid(derived, "ada@example.com", good.upper())
-    assert not signature_is_valid(derived, "ada@example.com", good[:-1] + ("0" if good[-1] != "0" else "1"))
-    assert not signature_is_valid(derived, "", good) and not signature_is_valid(derived, "ada@example.com", None)
+    expires = int(clock.now().timestamp()) + 60
+    good = identify_signature(derived, "u1", "ada@example.com", expires)
+    IdentityClaim("u1", "ada@example.com", expires, good.upper()).check(derived, clock.now())
+    assert good != identify_signature(derived, "u2", "ada@example.com", expires)
+    assert good != identify_signature(derived, "u1", "ada@example.com", expires + 1)
 
 
 def test_language_becomes_the_profile_language_unless_an_agent_set_one(client, db, clock):
@@ -114,10 +121,13 @@ def test_a_return_link_opens_the_same_conversation_with_a_fresh_token(client, db
     assert response.status_code == 200, response.text
     resumed = response.json()
     assert resumed["conversation"]["id"] == data["conversation"]["id"]
-    assert signer.verify_end_user_token(resumed["token"]) == row.end_user_id
+    assert signer.verify_end_user_token(resumed["token"]).end_user_id == row.end_user_id
     posted = client.post(f"/api/v1/conversations/{row.public_id}/messages", json={"body": "back again"},
                          headers=bearer(resumed["token"]))
     assert posted.status_code == 201
+    response = client.post("/api/v1/return", json={"token": token})  # each link opens the conversation once
+    assert response.status_code == 410 and error_code(response) == "return_link_used"
+    token = client.app.state.desk.return_link_token(row.id)
     clock.advance(timedelta(days=widget_config.widget.return_link_days, seconds=1))
     response = client.post("/api/v1/return", json={"token": token})
     assert response.status_code == 410 and error_code(response) == "return_link_expired"
@@ -126,7 +136,7 @@ def test_a_return_link_opens_the_same_conversation_with_a_fresh_token(client, db
 def test_forged_or_missing_return_links_are_refused(client, db, signer, clock):
     data = start(client)
     row = conversation_row(db, data["conversation"]["id"])
-    end_user_token = signer.end_user_token(row.end_user_id)  # another kind of token never passes for a return link
+    end_user_token = signer.end_user_token(row.end_user_id, clock.now())  # another kind of token never passes for a return link
     for body in ({"token": end_user_token}, {"token": "abc-def-ghi"}, {}, {"token": ""}):
         response = client.post("/api/v1/return", json=body)
         assert response.status_code == 401 and error_code(response) == "invalid_return_link", body

@@ -21,7 +21,7 @@ from core.db import Database
 from core.models import EndUser, Message
 from core.tokens import TokenSigner
 from core.triggers import REQUEST_EMAIL, TriggerService
-from tests.widget.conftest import SECRET, agent_reply, conversation_row, eventually, signature
+from tests.widget.conftest import SECRET, agent_reply, conversation_row, eventually, identity
 from widget.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -216,12 +216,11 @@ def test_the_email_form_shows_the_servers_error_then_accepts_an_internationalize
 
 def test_identify_trusts_a_good_signature_and_refuses_a_bad_one(page, site):
     public_id = _start(page, site)
-    bad = page.evaluate("""() => Threadline.identify({email: 'eve@example.com', name: 'Eve', signature: '00'.repeat(32)})
-        .then(() => 'accepted', (error) => error.code)""")
+    bad = page.evaluate("""() => Threadline.identify({user_id: 'u9', email: 'eve@example.com', name: 'Eve',
+        expires_at: 4102444800, signature: '00'.repeat(32)}).then(() => 'accepted', (error) => error.code)""")
     assert bad == "invalid_signature"
-    good_signature = signature(site.config, "ada@example.com")
-    good = page.evaluate("(sig) => Threadline.identify({email: 'ada@example.com', name: 'Ada', signature: sig})",
-                         good_signature)
+    signed = identity(site.config, site.clock, "ada@example.com", name="Ada")
+    good = page.evaluate("(fields) => Threadline.identify(fields)", signed)
     assert good["email"] == "ada@example.com" and good["email_verified"] is True
     with site.db.read_session() as session:
         end_user = session.get(EndUser, conversation_row(site.db, public_id).end_user_id)

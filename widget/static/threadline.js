@@ -236,9 +236,9 @@
     if (S.conversation) return Promise.resolve();
     if (S.starting) return S.starting;
     var body = { language: languages()[0] };
-    if (S.identity) { body.email = S.identity.email; body.name = S.identity.name; body.signature = S.identity.signature; }
+    if (S.identity) Object.keys(S.identity).forEach(function (key) { body[key] = S.identity[key]; });
     S.starting = api("POST", "/api/v1/conversations", body).catch(function (failure) {
-      if (failure.code !== "invalid_signature") throw failure;
+      if (["invalid_signature", "identity_expired", "identify_used"].indexOf(failure.code) < 0) throw failure;
       console.warn("Threadline: identify() signature refused; continuing without the identity.");
       S.identity = null;
       return api("POST", "/api/v1/conversations", { language: languages()[0] });
@@ -342,11 +342,19 @@
       .then(function (data) { setProfile(data.end_user); });
     return done;
   }
+  // identify({user_id, email, name, expires_at, signature}): the host's backend signs user_id, email and expires_at.
   function identify(identity) {
     identity = identity || {};
-    S.identity = { email: identity.email, name: identity.name, signature: identity.signature };
+    S.identity = { user_id: identity.user_id, email: identity.email, name: identity.name,
+                   expires_at: identity.expires_at, signature: identity.signature };
     if (!S.token) return Promise.resolve(null);  // sent with the conversation's start
     return api("POST", "/api/v1/me/identify", S.identity).then(function (data) {
+      if (data.switched) {  // another signed-in person: the chat on screen was not theirs
+        if (S.socket) { var old = S.socket; S.socket = null; old.close(1000); }
+        forget();
+      }
+      S.token = data.token;
+      remember();
       setProfile(data.end_user);
       return data.end_user;
     }, function (failure) {
@@ -360,24 +368,54 @@
     if (!token) return false;
     // Drop the token from the address bar and history: it is a credential.
     history.replaceState(null, "", match ? "/conversation" : location.pathname + location.search.replace(/([?&])threadline_return=[^&]*&?/, "$1").replace(/[?&]$/, "") + location.hash);
-    var previous = S.token;
-    S.token = null;  // the return link proves who this is; an older token must not be sent with it
-    api("POST", "/api/v1/return", { token: token }).then(function (data) {
+    useReturnLink(token, false);
+    return true;
+  }
+  // The session this browser holds goes with the request: the server asks before a link replaces it.
+  function useReturnLink(token, confirm) {
+    api("POST", "/api/v1/return", { token: token, confirm: confirm }).then(function (data) {
       adopt(data);
       open();
     }, function (failure) {
-      S.token = previous;
       open();
-      showError(failure.message);
+      if (failure.code === "session_conflict") askBeforeSwitching(token, failure.message);
+      else showError(failure.message);
     });
-    return true;
+  }
+  function askBeforeSwitching(token, question) {
+    var box = el("div", "tl-switch");
+    box.setAttribute("role", "group");
+    box.appendChild(el("p", "tl-switch-question", question));
+    var stay = el("button", "tl-switch-stay", t("return_stay"));
+    var go = el("button", "tl-switch-open", t("return_open"));
+    stay.type = go.type = "button";
+    stay.addEventListener("click", function () { box.remove(); ui.input.focus(); });
+    go.addEventListener("click", function () { box.remove(); useReturnLink(token, true); });
+    box.appendChild(stay);
+    box.appendChild(go);
+    ui.panel.insertBefore(box, ui.list);
+    stay.focus();
+  }
+  // A widget that comes back renews its token (tokens age out) and learns early when its session was revoked.
+  function renewSession() {
+    if (!S.token) return;
+    api("GET", "/api/v1/me").then(function (data) {
+      S.token = data.token;
+      remember();
+      setProfile(data.end_user);
+    }, function (failure) {
+      if (failure.code === "unauthorized" || failure.code === "blocked") forget();
+    });
   }
   function start() {
     restore();
     build();
     loadStrings();
     document.addEventListener("visibilitychange", markRead);
-    if (!followReturnLink() && attr("data-open") === "true") open();
+    if (!followReturnLink()) {
+      renewSession();
+      if (attr("data-open") === "true") open();
+    }
   }
 
   window.Threadline = { version: "1", open: open, close: close, setLocale: setLocale, identify: identify };
