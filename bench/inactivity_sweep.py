@@ -27,7 +27,7 @@ from core import schema  # noqa: E402
 from core.agents import AgentService  # noqa: E402
 from core.clock import UTC, FixedClock  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob  # noqa: E402
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, VerifiedAddress  # noqa: E402
 from core.notifications import NotificationService  # noqa: E402
 from core.settings import SettingsService  # noqa: E402
 
@@ -72,6 +72,10 @@ def build(db: Database, total: int) -> dict[str, datetime]:
                 rows = []
         if rows:
             connection.execute(insert(EndUser), rows)
+        proofs = [dict(end_user_id=index, address=f"user{index}@example.com", method="identify", verified_at=START)
+                  for index in range(2, end_users + 1, 2)]
+        for offset in range(0, len(proofs), CHUNK):
+            connection.execute(insert(VerifiedAddress), proofs[offset:offset + CHUNK])
     for chunk_start in range(1, total + 1, CHUNK):
         conversations, messages = [], []
         for cid in range(chunk_start, min(total, chunk_start + CHUNK - 1) + 1):
@@ -86,6 +90,7 @@ def build(db: Database, total: int) -> dict[str, datetime]:
                 last_seq=2 if has_reply else 1, last_message_at=START, last_message_channel="messaging",
                 waiting_since=None, end_user_read_seq=1, agent_read_seq=2 if has_reply else 1, notified_seq=0,
                 notify_due_at=due, end_user_last_seen_at=START, end_user_present=False, tags=[],
+                notify_email=f"user{end_user_id}@example.com",
             ))
             messages.append(dict(conversation_id=cid, seq=1, author_kind=AuthorKind.end_user, author_agent_id=None,
                                  author_end_user_id=end_user_id, body="Hello?", channel="messaging",

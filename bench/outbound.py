@@ -56,7 +56,8 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
                          timezone="Europe/Berlin", created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
-        conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2) for u in users]
+        conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2, notify_email=u.email)
+                         for u in users]
         session.add_all(conversations)
         session.flush()
         for c in conversations:

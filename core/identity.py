@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -133,7 +133,8 @@ class IdentityService:
         if normalized is None:
             return None
         query = (select(EndUser).join(VerifiedAddress, VerifiedAddress.end_user_id == EndUser.id)
-                 .where(VerifiedAddress.address == normalized, col(EndUser.merged_into_id).is_(None))
+                 .where(func.lower(VerifiedAddress.address) == normalized.lower(),
+                        col(EndUser.merged_into_id).is_(None))
                  .order_by(col(VerifiedAddress.verified_at).desc(), col(VerifiedAddress.id).desc()).limit(1))
         return self.session.exec(query).first()
 
@@ -142,9 +143,10 @@ class IdentityService:
         end_user = self._end_user(end_user_id)
         if not end_user.email:
             return []
-        proven = select(VerifiedAddress.end_user_id).where(VerifiedAddress.address == end_user.email)
+        key = end_user.email.lower()
+        proven = select(VerifiedAddress.end_user_id).where(func.lower(VerifiedAddress.address) == key)
         query = (select(EndUser).where(EndUser.id != end_user.id, col(EndUser.merged_into_id).is_(None),
-                                       (EndUser.email == end_user.email) | col(EndUser.id).in_(proven))
+                                       (func.lower(EndUser.email) == key) | col(EndUser.id).in_(proven))
                  .order_by(col(EndUser.id)))
         return list(self.session.exec(query))
 

@@ -12,9 +12,8 @@ from sqlmodel import Session, col, select
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
 from core.events import record_event
-from core.identity import IdentityService
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
 from core.transactions import transactional
@@ -93,6 +92,7 @@ class NotificationService:
         batches = self._pending_batches(conversations)
         domain = self._domain(settings)
         quota = _AddressQuota(self.session, now, self.unverified_daily_limit)
+        proven = self._proven_addresses(set(end_users))
         jobs: list[OutboxJob] = []
         for conversation in conversations:
             end_user = end_users.get(conversation.end_user_id)
@@ -105,7 +105,7 @@ class NotificationService:
                 continue
             assert end_user is not None and batch is not None and conversation.notify_email is not None
             address = conversation.notify_email
-            if not IdentityService(self.session, self.clock).is_verified(end_user.id, address):
+            if address.lower() not in proven.get(end_user.id, set()):
                 free_at = quota.take(address)
                 if free_at is not None:
                     self._defer(conversation, now, free_at)
@@ -160,6 +160,15 @@ class NotificationService:
         found = {}
         for conversation_id, first_seq, last_seq, oldest in rows:
             found[conversation_id] = PendingBatch(int(first_seq), int(last_seq), aggregate_time(oldest))
+        return found
+
+    def _proven_addresses(self, end_user_ids: set[int]) -> dict[int, set[str]]:
+        """Each end user's proven addresses, lowercased, in one query for the whole batch."""
+        found: dict[int, set[str]] = {}
+        rows = self.session.exec(select(VerifiedAddress.end_user_id, VerifiedAddress.address)
+                                 .where(col(VerifiedAddress.end_user_id).in_(end_user_ids)))
+        for end_user_id, address in rows:
+            found.setdefault(end_user_id, set()).add(address.lower())
         return found
 
     def _reply_token(self, conversation: Conversation) -> str:

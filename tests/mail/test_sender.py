@@ -54,7 +54,7 @@ async def test_sends_a_complete_notification(world, smtp_server):
     assert "Sam Agent" in text and "Reply to this email to continue the conversation." in text
     link = text.split("website: ")[1].split()[0]
     assert link.startswith("https://support.example.com/return/")
-    assert world.signer.verify_return_link_token(link.rsplit("/", 1)[1], world.clock.now()) == conversation_id
+    assert world.signer.verify_return_link_token(link.rsplit("/", 1)[1], world.clock.now())[0] == conversation_id
     assert "Earlier in this conversation" in text and "> Where is my order?" in text
     assert text.index("Tracking: 123.") < text.index("Where is my order?")
     assert 'dir="ltr"' in html and "You have 2 unread messages." in html

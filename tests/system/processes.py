@@ -127,7 +127,7 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
 def seed_due_notifications(db: Database, count: int) -> None:
     """count conversations whose one unread agent reply is due to be emailed now (continuous conversations on)."""
     from core.agents import AgentService
-    from core.models import AuthorKind, Conversation, EndUser, Message
+    from core.models import AuthorKind, Conversation, EndUser, Message, VerifiedAddress
     from core.settings import SettingsService
 
     clock = SystemClock()
@@ -141,8 +141,10 @@ def seed_due_notifications(db: Database, count: int) -> None:
                          created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
+        session.add_all([VerifiedAddress(end_user_id=u.id, address=u.email, method="identify", verified_at=now)
+                         for u in users])
         conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2,
-                                      notify_due_at=now - timedelta(seconds=1)) for u in users]
+                                      notify_due_at=now - timedelta(seconds=1), notify_email=u.email) for u in users]
         session.add_all(conversations)
         session.flush()
         for c in conversations:
