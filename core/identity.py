@@ -295,6 +295,16 @@ class IdentityService:
         self.route_notifications(target)
         return target
 
+    @transactional
+    def merge_claimants(self, target_id: int, agent_id: int, expected: list[int]) -> EndUser:
+        """Merge the profiles the agent was shown as claiming target's address; refused if that list changed."""
+        claimants = self.claimants(target_id)
+        if sorted(u.id for u in claimants) != sorted(expected):
+            raise InvalidInput(_("The profiles with this address changed while you looked; check them again."))
+        for other in claimants:
+            self.merge(other.id, target_id, agent_id)
+        return self._end_user(target_id)
+
     def _merge(self, source: EndUser, target: EndUser, now: datetime, *, by_agent_id: int | None) -> None:
         moved = self.session.execute(update(Conversation).where(Conversation.end_user_id == source.id)
                                      .values(end_user_id=target.id)).rowcount

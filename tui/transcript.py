@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.conversations import ConversationService
+from core.identity import IdentityService
 from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, OutboxStatus
 
 TRANSCRIPT_LIMIT = 100
@@ -37,6 +38,8 @@ class ConversationView:
     assignee_name: str | None
     messages: list[MessageView]
     earlier: int  # messages before the ones shown
+    # Other profiles that gave or proved the same address: the agent may merge them (core.identity).
+    claimants: tuple[EndUser, ...] = ()
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -54,7 +57,8 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
                                                       OutboxJob.last_seq > after)
                              .order_by(col(OutboxJob.id))))
     views = [_view(m, conversation, end_user, names, jobs) for m in messages]
-    return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after)
+    claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
+    return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants)
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int, str],

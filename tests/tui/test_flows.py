@@ -339,3 +339,37 @@ async def test_queue_cells_follow_live_changes(desk, make_console):
         await wait_for(pilot, lambda: str(table.get_row(str(bea))[4]) == "3", what="unread count")
         await wait_for(pilot, lambda: str(table.get_row(str(bea))[5]) == "Kim Agent", what="assignee")
         assert str(table.get_row(str(bea))[6]) == "open"
+
+
+async def test_the_agent_sees_other_profiles_claiming_an_address_and_merges_them_after_confirming(desk, make_console):
+    from core.end_users import EndUserService
+    from core.identity import IdentityService
+
+    with desk.db.session() as session:
+        service = ConversationService(session, desk.clock)
+        EndUserService(session, desk.clock).set_email(desk.end_users["bea"], "bea@example.de")
+        stranger = service.create_end_user("Someone", "BEA@example.de")
+        service.start_conversation(stranger.id)
+        stranger_id = stranger.id
+
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app))
+        app.open_conversation(desk.conversations["bea"])
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
+        await wait_for(pilot, lambda: "1 other profiles gave this address" in screen_text(app), what="claimant shown")
+        assert "unproven" in screen_text(app)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "proven" in screen_text(app) and "unproven" not in screen_text(app),
+                       what="address confirmed")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen)
+                       and "other profiles gave" not in screen_text(app), what="merged")
+    with desk.db.read_session() as session:
+        identity = IdentityService(session, desk.clock)
+        assert identity.claimants(desk.end_users["bea"]) == []
+        assert EndUserService(session, desk.clock).get(stranger_id).merged_into_id == desk.end_users["bea"]

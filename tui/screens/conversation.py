@@ -14,6 +14,7 @@ from textual.widgets import Header, Static, TextArea
 from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.errors import ThreadlineError
+from core.identity import IdentityService
 from core.models import AuthorKind, ConversationStatus
 from tui.formatting import status_label
 from tui.i18n import N_, _, translate_bindings
@@ -44,6 +45,8 @@ class ConversationScreen(ChangesInWorkers, Screen):
         Binding("o", "reopen", N_("Reopen"), show=False, id="conversation.reopen"),
         Binding("e", "edit_email", N_("Email address"), show=False, id="conversation.email"),
         Binding("l", "edit_language", N_("Language"), show=False, id="conversation.language"),
+        Binding("v", "confirm_email", N_("Confirm email address"), show=False, id="conversation.confirm_email"),
+        Binding("m", "merge_claimants", N_("Merge profiles with this address"), show=False, id="conversation.merge"),
         Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
@@ -143,12 +146,21 @@ class ConversationScreen(ChangesInWorkers, Screen):
             header.append("  <")
             header.append_text(literal(end_user.email, one_line=True))
             header.append(">")
+            header.append(" " + (_("proven") if end_user.email_verified else _("unproven")),
+                          style="green" if end_user.email_verified else "yellow")
         header.append("  " + _("language: {language}").format(language=end_user.language or "–"))
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
         if end_user.blocked:
             header.append("  " + _("BLOCKED"), style="bold red")
+        if view.claimants:
+            header.append("\n")
+            header.append(_("{count} other profiles gave this address (m merges them after you check):").format(
+                count=len(view.claimants)), style="yellow")
+            for other in view.claimants:
+                header.append("  ")
+                header.append_text(literal(other.name or other.email or "–", one_line=True))
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
@@ -286,6 +298,37 @@ class ConversationScreen(ChangesInWorkers, Screen):
 
         self.app.push_screen(PromptScreen(_("The end user's language (e.g. en, de, pt-BR)"),
                                           self.shown.end_user.language or ""), chosen)
+
+    def action_confirm_email(self) -> None:
+        if self.shown is None or not self.shown.end_user.email:
+            self.notify(_("This end user has no email address to confirm."), severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._end_user_change("conversation.confirm_email", lambda service, uid: service.verify_email(uid),
+                                      _("The email address is confirmed."))
+
+        self.app.push_screen(ConfirmScreen(_("Confirm that {address} belongs to this end user? Email from it will "
+                                             "then join their conversations.").format(
+            address=self.shown.end_user.email)), confirmed)
+
+    def action_merge_claimants(self) -> None:
+        if self.shown is None or not self.shown.claimants:
+            self.notify(_("No other profile gave this address."), severity="warning")
+            return
+        others = [other.id for other in self.shown.claimants]
+        clock, agent_id, target = self.app.context.clock, self.app.agent.id, self.shown.end_user.id
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._change("conversation.merge",
+                             lambda s: IdentityService(s, clock).merge_claimants(target, agent_id, others),
+                             _("Profiles merged into this one."))
+
+        self.app.push_screen(ConfirmScreen(_("Merge {count} other profiles into this one? Their conversations move "
+                                             "here. Do this only when you know they are the same person.").format(
+            count=len(others))), confirmed)
 
     def action_toggle_block(self) -> None:
         if self.shown is None:
