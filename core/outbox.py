@@ -27,12 +27,16 @@ THREADING_LIMIT = 20  # References grows with every notification; the newest one
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """What happened to one leased job: sent, failed for good, or to retry (status pending)."""
+    """What happened to one leased job: sent, failed for good, or to retry (status pending).
+
+    release: the server or our account failed, not this email; the job goes back as it was (see release()).
+    """
 
     job_id: int
     status: OutboxStatus
     detail: str | None = None
     delay: float | None = None
+    release: bool = False
 
 
 def backoff_delay(attempts: int, rng: Callable[[], float] = random.random,
@@ -184,6 +188,30 @@ class OutboxService:
         return job
 
     @transactional
+    def release(self, job_ids: list[int], reason: str) -> list[OutboxJob]:
+        """Give leased jobs back untouched by a server-wide failure (the sender pauses instead).
+
+        The failure says nothing about these emails, so the lease's attempt is taken back (MAX_ATTEMPTS never
+        fails them for it) and they stay due at their old time and order; the reason shows while they wait.
+        """
+        now = self.clock.now()
+        released = []
+        for job_id in job_ids:
+            job = self.get(job_id, lock=True)
+            if job.status is not OutboxStatus.pending:
+                continue
+            job.attempts = max(0, job.attempts - 1)
+            job.locked_until = None
+            job.last_error = _clip(reason)
+            self.session.add(job)
+            released.append(job)
+        if released:
+            # One event per release, like lease: a paused batch of 200 is one line in the log.
+            record_event(self.session, now, "notification.released", None, job_ids=[job.id for job in released],
+                         reason=_clip(reason))
+        return released
+
+    @transactional
     def mark_failed(self, job_id: int, reason: str) -> OutboxJob:
         """A permanent failure: the job stops and the reason stays for agents to read."""
         job = self.get(job_id, lock=True)
@@ -253,13 +281,18 @@ class OutboxService:
             query = query.with_for_update()
         # Held here: the session's identity map keeps objects only while someone references them.
         loaded = list(self.session.exec(query.execution_options(populate_existing=True)))
+        released: dict[str, list[int]] = {}
         for outcome in outcomes:
-            if outcome.status is OutboxStatus.sent:
+            if outcome.release:
+                released.setdefault(outcome.detail or "", []).append(outcome.job_id)
+            elif outcome.status is OutboxStatus.sent:
                 self.mark_sent(outcome.job_id, outcome.detail)
             elif outcome.status is OutboxStatus.failed:
                 self.mark_failed(outcome.job_id, outcome.detail or "")
             else:
                 self.mark_retry(outcome.job_id, outcome.detail or "", outcome.delay)
+        for reason, job_ids in released.items():
+            self.release(job_ids, reason)
         del loaded
 
     def _end_user_of(self, job: OutboxJob) -> EndUser | None:

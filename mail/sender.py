@@ -12,20 +12,21 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
 import aiosmtplib
-from aiosmtplib import (
-    SMTPAuthenticationError, SMTPException, SMTPNotSupported, SMTPRecipientsRefused, SMTPResponseException,
-)
+from aiosmtplib import SMTPException, SMTPNotSupported
 
 from core.clock import Clock
 from core.config import Config, SmtpConfig
 from core.db import Database
 from core.errors import ConfigError
+from core.events import record_event, wakeup
 from core.i18n import _
 from core.models import OutboxStatus
 from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
 from mail.compose import OutgoingEmail, outgoing
 from mail.notification_content import NotificationGatherer
+from mail.sender_pause import SenderPause
+from mail.smtp_faults import FaultScope, fault_of
 
 log = logging.getLogger(__name__)
 
@@ -103,31 +104,22 @@ class PreparedEmail:
     outcome: SendOutcome | None = None
 
 
-def classify_failure(job_id: int, exc: BaseException, recipient: str) -> SendOutcome:
-    """Temporary (4xx, connection trouble) -> retry later; permanent (5xx, no SMTPUTF8) -> failed with the reason."""
-    if isinstance(exc, SMTPNotSupported) and "SMTPUTF8" in str(exc):
+def classify_failure(job_id: int, exc: BaseException, recipient: str, *, opening: bool = False) -> SendOutcome:
+    """What a failed send means for its job (mail/smtp_faults.py says whom the failure concerns).
+
+    The server or our account (greeting, EHLO, TLS, login, MAIL FROM, lost connections): released, the sender
+    pauses. The email (RCPT TO, DATA): 5xx fails the job with the server's reason, 4xx retries it later.
+    """
+    if isinstance(exc, ConfigError):
+        return SendOutcome(job_id, OutboxStatus.pending, exc.message)
+    fault = fault_of(exc, opening=opening)
+    if isinstance(exc, SMTPNotSupported) and fault.scope is FaultScope.email:
         return SendOutcome(job_id, OutboxStatus.failed, _(
             "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
             "offer; use a server that supports SMTPUTF8 or ask the end user for another address.").format(address=recipient))
-    if isinstance(exc, SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        reason = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        if codes and all(code >= 500 for code in codes):
-            return SendOutcome(job_id, OutboxStatus.failed, _("The mail server refused the email: {reason}").format(reason=reason))
-        return SendOutcome(job_id, OutboxStatus.pending, reason)
-    if isinstance(exc, SMTPAuthenticationError):
-        # A wrong password is the admin's to fix; the email stays queued meanwhile.
-        return SendOutcome(job_id, OutboxStatus.pending, _("The mail server refused our login: {code} {message}").format(
-            code=exc.code, message=exc.message))
-    if isinstance(exc, SMTPResponseException):
-        reason = f"{exc.code} {exc.message}"
-        if exc.code >= 500:
-            return SendOutcome(job_id, OutboxStatus.failed, _("The mail server refused the email: {reason}").format(reason=reason))
-        return SendOutcome(job_id, OutboxStatus.pending, reason)
-    if isinstance(exc, ConfigError):
-        return SendOutcome(job_id, OutboxStatus.pending, exc.message)
-    # Connection refused or dropped, timeouts, TLS trouble: the server may be back soon.
-    return SendOutcome(job_id, OutboxStatus.pending, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if fault.pauses_sender:
+        return SendOutcome(job_id, OutboxStatus.pending, fault.explanation(), release=True)
+    return SendOutcome(job_id, OutboxStatus.failed if fault.permanent else OutboxStatus.pending, fault.explanation())
 
 
 async def send_outgoing(client: aiosmtplib.SMTP, outgoing_email: OutgoingEmail) -> str:
@@ -183,7 +175,7 @@ class OutboxSender:
     def __init__(self, db: Database, config: Config, signer: TokenSigner, clock: Clock, *,
                  worker_id: str | None = None, batch_size: int = 200, lease_seconds: float = 300.0,
                  poll_interval: float = 30.0, pool: SmtpPool | None = None,
-                 rng: Callable[[], float] = random.random) -> None:
+                 rng: Callable[[], float] = random.random, pause: SenderPause | None = None) -> None:
         self.db = db
         self.config = config
         self.signer = signer
@@ -194,9 +186,17 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.pool = pool or SmtpPool(config.smtp)
         self.rng = rng
+        # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
+        self.pause = pause or SenderPause(rng)
+        self._batch_paused = False  # a server-wide failure came during the batch in hand
+        self._unrecorded: list[tuple[str, dict]] = []  # pause/resume events still to write to the event log
         self._nudged = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
+
+    @property
+    def server(self) -> str:
+        return f"{self.config.smtp.host}:{self.config.smtp.port}"
 
     # --- one batch -------------------------------------------------------------------------------
     def _lease_and_compose(self) -> list[PreparedEmail]:
@@ -224,15 +224,83 @@ class OutboxSender:
         if item.outcome is not None:
             return item.outcome
         assert item.email is not None
+        opening = True
         try:
             async with self.pool.connection() as client:
+                opening = False
                 response = await send_outgoing(client, item.email)
         except Exception as exc:
-            outcome = classify_failure(item.job_id, exc, item.recipient)
-            log.warning("sending outbox job %s to %s failed (%s): %s", item.job_id, item.recipient,
-                        "permanent" if outcome.status is OutboxStatus.failed else "will retry", outcome.detail)
+            outcome = classify_failure(item.job_id, exc, item.recipient, opening=opening)
+            if outcome.release:
+                self._server_failed(outcome.detail or "")
+            else:
+                log.warning("sending outbox job %s to %s failed (%s): %s", item.job_id, item.recipient,
+                            "permanent" if outcome.status is OutboxStatus.failed else "will retry", outcome.detail)
             return outcome
+        self._server_worked()
         return SendOutcome(item.job_id, OutboxStatus.sent, response)
+
+    # --- the pause -------------------------------------------------------------------------------
+    def _server_failed(self, reason: str) -> None:
+        """A server-wide failure: start or extend the pause (once per batch), tell /healthz and, once, the agents."""
+        if self._batch_paused:
+            return
+        self._batch_paused = True
+        now = self.clock.now()
+        started = self.pause.fail(reason, now)
+        self.db.health.degrade("sender", reason)
+        wait = self.pause.seconds_left(now)
+        if started:
+            log.warning("email sending paused: %s (mail server %s); every email stays queued, next try in %.0f s",
+                        reason, self.server, wait)
+            self._unrecorded.append(("sender.paused", {
+                "worker": self.worker_id[:128], "server": self.server, "reason": reason,
+                "until": self.pause.until.isoformat() if self.pause.until else None}))
+        else:
+            log.warning("email sending still paused after try %d: %s; next try in %.0f s",
+                        self.pause.failures, reason, wait)
+
+    def _server_worked(self) -> None:
+        """The server took an email: a pause ends, and the next failure starts the backoff from the beginning."""
+        if self._batch_paused or not self.pause.active:
+            return
+        since = self.pause.since
+        self.pause.succeed()
+        self.db.health.recover("sender")
+        log.warning("email sending resumed: mail server %s works again", self.server)
+        self._unrecorded.append(("sender.resumed", {
+            "worker": self.worker_id[:128], "server": self.server,
+            "paused_since": since.isoformat() if since else None}))
+
+    def _record_sender_events(self, events: list[tuple[str, dict]]) -> None:
+        with self.db.transaction() as session:
+            now = self.clock.now()
+            for kind, payload in events:
+                record_event(session, now, kind, None, **payload)
+        wakeup.notify()
+
+    async def _record_pause_news(self) -> None:
+        """Write pause and resume events for consoles; kept for the next batch if the database does not answer."""
+        if not self._unrecorded:
+            return
+        events, self._unrecorded = self._unrecorded, []
+        try:
+            await asyncio.to_thread(self._record_sender_events, events)
+        except Exception:
+            log.exception("recording that email sending paused or resumed failed; trying again after the next batch")
+            self._unrecorded[:0] = events
+
+    async def _probe(self) -> None:
+        """A paused sender with nothing to send checks the server by connecting (greeting, EHLO, TLS, login)."""
+        opening = True
+        try:
+            async with self.pool.connection() as client:
+                opening = False
+                await client.noop()
+        except Exception as exc:
+            self._server_failed(fault_of(exc, opening=opening).explanation())
+            return
+        self._server_worked()
 
     async def _deliver_all(self, prepared: list[PreparedEmail]) -> list[SendOutcome]:
         """Send a batch concurrently (the pool bounds it), recording each result as soon as it is known.
@@ -241,9 +309,16 @@ class OutboxSender:
         in flight, not the whole batch; if cancelled, what was already sent is recorded before giving up.
         """
         recorder = OutcomeRecorder(self._record)
+        # Our own bound on concurrent sends, so an email waiting for its turn can see that the server failed
+        # meanwhile and go back to the queue untried instead of knocking once more.
+        turns = asyncio.Semaphore(self.pool.size)
 
         async def deliver_and_record(item: PreparedEmail) -> SendOutcome:
-            outcome = await self._deliver(item)
+            async with turns:
+                if self._batch_paused and item.outcome is None:
+                    outcome = SendOutcome(item.job_id, OutboxStatus.pending, self.pause.reason, release=True)
+                else:
+                    outcome = await self._deliver(item)
             recorder.add(outcome)
             return outcome
 
@@ -265,11 +340,20 @@ class OutboxSender:
             service.record_outcomes(outcomes)
 
     async def run_once(self) -> int:
-        """Send one batch of due jobs; returns how many jobs were leased (0: nothing was due)."""
-        prepared = await asyncio.to_thread(self._lease_and_compose)
-        if not prepared:
+        """Send one batch of due jobs; returns how many jobs were leased (0: nothing was due, or paused)."""
+        self._batch_paused = False
+        if self.pause.blocks(self.clock.now()):
+            await self._record_pause_news()
             return 0
-        outcomes = await self._deliver_all(prepared)
+        try:
+            prepared = await asyncio.to_thread(self._lease_and_compose)
+            if not prepared:
+                if self.pause.active:
+                    await self._probe()
+                return 0
+            outcomes = await self._deliver_all(prepared)
+        finally:
+            await self._record_pause_news()
         self.sent_count += sum(1 for o in outcomes if o.status is OutboxStatus.sent)
         return len(prepared)
 
@@ -293,6 +377,11 @@ class OutboxSender:
         self._nudged.set()
 
     async def _seconds_until_due(self) -> float:
+        now = self.clock.now()
+        if self.pause.blocks(now):
+            # Jobs due meanwhile wait for the pause; a nudge still wakes the loop to look again.
+            return max(MIN_WAIT_SECONDS, self.pause.seconds_left(now))
+
         def earliest() -> float:
             with self.db.read_session() as session:
                 when = OutboxService(session, self.clock).next_attempt_at()

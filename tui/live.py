@@ -29,6 +29,8 @@ def summarize(session: Session, events: list[Event]) -> LiveChange:
         change.kinds.add(event.kind)
         if event.kind == "inbound.held":
             held += 1
+        elif event.kind in ("sender.paused", "sender.resumed"):
+            change.notices.append(_sender_notice(event))
         if event.conversation_id is None:
             change.global_change = True
             continue
@@ -56,6 +58,16 @@ def summarize(session: Session, events: list[Event]) -> LiveChange:
             change.notices.append(Notice(template.format(name=names.get(conversation_id, "?"), text=plain(body)),
                                          conversation_id))
     return change
+
+
+def _sender_notice(event: Event) -> Notice:
+    """The sender pauses once per server-wide failure (not per email) and says so once, and once when it resumes."""
+    payload = event.payload or {}
+    if event.kind == "sender.paused":
+        return Notice(_("Email sending is paused: {reason} Emails stay queued and go out by themselves once the "
+                        "mail server accepts them again.").format(reason=plain(payload.get("reason") or "?", 400)))
+    return Notice(_("Email sending resumed: the mail server {server} accepts emails again.").format(
+        server=plain(payload.get("server") or "?", 100)))
 
 
 def _end_user_names(session: Session, conversation_ids: set[int]) -> dict[int, str]:

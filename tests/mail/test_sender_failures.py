@@ -37,15 +37,16 @@ def test_backoff_grows_and_is_capped():
     assert max(high) == 3600.0 and min(low[7:]) == 1800.0
 
 
-async def test_421_then_250_is_retried_and_sent_once(world, scripted_smtp_server):
-    server = await scripted_smtp_server(["421 4.3.2 Service busy, try later", "250"])
+async def test_451_then_250_is_retried_and_sent_once(world, scripted_smtp_server):
+    # A temporary refusal of this email at DATA retries the job alone (421 would close the channel: a pause).
+    server = await scripted_smtp_server(["451 4.3.0 Temporary local problem, try later", "250"])
     job_id = world.notify(world.conversation(), ["Hello again"])
     sender = _sender(world, server.port)
 
     await sender.run_once()
     job = world.job(job_id)
     assert job.status is OutboxStatus.pending and job.attempts == 1
-    assert "421" in job.last_error and _due_in(world, job) == 22.5
+    assert "451" in job.last_error and _due_in(world, job) == 22.5
     assert await sender.run_once() == 0  # not due yet
 
     world.advance(22.5)
@@ -84,7 +85,8 @@ async def test_connection_dropped_mid_data_is_retried_with_the_same_message_id(w
     job = world.job(job_id)
     assert job.status is OutboxStatus.pending and job.last_error
 
-    world.advance(_due_in(world, job))
+    # A lost connection is the server's trouble: the sender pauses and the job waits for it.
+    world.advance(sender.pause.seconds_left(world.clock.now()))
     await sender.run_once()
     await sender.pool.close()
     job = world.job(job_id)
@@ -100,8 +102,10 @@ async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
     for _attempt in range(4):
         assert await sender.run_once() == 3
         jobs = [world.job(j) for j in job_ids]
-        assert all(j.status is OutboxStatus.pending for j in jobs)
-        waits.append(_due_in(world, jobs[0]))
+        # The sender pauses as a whole; the jobs are not charged for the server's outage.
+        assert all(j.status is OutboxStatus.pending and j.attempts == 0 for j in jobs)
+        waits.append(sender.pause.seconds_left(world.clock.now()))
+        assert await sender.run_once() == 0  # paused: nothing is leased
         world.advance(waits[-1])
     assert waits == [22.5, 45.0, 90.0, 180.0]
     assert "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
