@@ -1,7 +1,8 @@
 """End users' profile: email address (validated, normalized), language, name, and blocking."""
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from core.addresses import normalize_email
 from core.clock import Clock
@@ -10,7 +11,7 @@ from core.events import record_event
 from core.i18n import _, normalize_tag
 from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
-from core.models import Conversation, ConversationStatus, EndUser
+from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress
 from core.settings import SettingsService
 from core.text import clean_name
 from core.transactions import transactional
@@ -104,15 +105,31 @@ class EndUserService:
         return end_user
 
     def is_blocked_address(self, address: str) -> bool:
-        """Whether a blocked end user holds this address (compared in normalized form)."""
+        """Whether a blocked end user holds this address (compared in normalized form, local part in any case)."""
         try:
             email = normalize_email(address)
         except InvalidInput:
             return False
         found = self.session.exec(
-            select(EndUser.id).where(EndUser.email == email, EndUser.blocked == True).limit(1)  # noqa: E712
+            select(EndUser.id).where(func.lower(EndUser.email) == email.lower(), EndUser.blocked == True).limit(1)  # noqa: E712
         ).first()
         return found is not None
+
+    def blocks_mail_from(self, address: str) -> bool:
+        """Whether mail from address is refused: a blocked end user proved it, or wrote to us from it.
+
+        A blocked widget visitor who merely typed someone else's address must not get that person's email refused.
+        """
+        try:
+            email = normalize_email(address).lower()
+        except InvalidInput:
+            return False
+        proven = select(VerifiedAddress.end_user_id).where(func.lower(VerifiedAddress.address) == email)
+        wrote = select(Conversation.end_user_id).where(Conversation.channel == Channel.email)
+        query = (select(EndUser.id).where(EndUser.blocked == True, func.lower(EndUser.email) == email,  # noqa: E712
+                                          col(EndUser.id).in_(proven) | col(EndUser.id).in_(wrote))
+                 .union(select(EndUser.id).where(EndUser.blocked == True, col(EndUser.id).in_(proven))))  # noqa: E712
+        return self.session.exec(query.limit(1)).first() is not None
 
     def _reschedule_open_conversations(self, end_user: EndUser) -> None:
         self.session.flush()

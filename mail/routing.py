@@ -50,13 +50,15 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
     auto = is_auto_reply(parsed)
     if auto:
         return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto))
-    if EndUserService(service.session, service.clock).is_blocked_address(parsed.sender):
+    if EndUserService(service.session, service.clock).blocks_mail_from(parsed.sender):
         return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
     match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
     if match.conversation_id is not None:
         end_user = service.conversation_end_user(match.conversation_id)
         if end_user is None:
             return Verdict(InboundOutcome.refused, _("The conversation this email answers no longer exists."))
+        if end_user.blocked:
+            return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
         if not service.is_end_users_address(match.conversation_id, parsed.sender):
             return Verdict(InboundOutcome.held, _(
                 "The reply to conversation {id} came from {sender}, not from the end user's address; "

@@ -151,3 +151,16 @@ def test_jobs_go_to_the_conversations_address(desk):
     [job] = desk.notifications.claim_due()
     stored = desk.session.get(OutboxJob, job.id)
     assert (stored.to_address, stored.address_key) == ("ann@example.com", "ann@example.com")
+
+
+def test_blocking_a_visitor_who_typed_an_address_does_not_refuse_that_persons_email(desk):
+    people = EndUserService(desk.session, desk.clock)
+    typist = desk.start("bob@example.net", verified=False, present=False)
+    people.block(typist.end_user_id)
+    assert not people.blocks_mail_from("bob@example.net")
+    spammer = token_less_email(desk, "spam@example.org", "Buy now", "<s1@example.org>")
+    people.block(spammer.end_user_id)
+    assert people.blocks_mail_from("SPAM@example.org")
+    proven = desk.start("eve@example.com", verified=True, present=False)
+    people.block(proven.end_user_id)
+    assert people.blocks_mail_from("eve@example.com")
