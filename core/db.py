@@ -146,8 +146,7 @@ class Database:
         the health board (so /healthz says degraded) until a later write commits."""
         error = context.original_exception
         if _sqlite_error_name(error).startswith("SQLITE_BUSY"):
-            raise DatabaseBusy(_("The database is busy: another process holds its write lock. Nothing was changed; "
-                                 "try again in a few seconds."), retry_after=math.ceil(self.write_timeout)) from error
+            raise database_busy(self.write_timeout) from error
         reason = database_fault(error)
         if reason is not None and self.health.degrade("database", reason):
             log.error("database degraded: %s", reason)
@@ -194,6 +193,12 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+def database_busy(write_timeout: float) -> DatabaseBusy:
+    """The error for a write that waited write_timeout for the lock (here, or for a free writer at an edge)."""
+    return DatabaseBusy(_("The database is busy: another process holds its write lock. Nothing was changed; "
+                          "try again in a few seconds."), retry_after=max(1, math.ceil(write_timeout)))
 
 
 def _sqlite_error_name(error: BaseException) -> str:
