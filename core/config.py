@@ -12,6 +12,7 @@ from typing import Any, get_type_hints
 import platformdirs
 
 from core.errors import ConfigError
+from core.i18n import _
 
 APP_NAME = "threadline"
 ENV_PREFIX = "THREADLINE_"
@@ -37,6 +38,8 @@ class GeneralConfig:
 @dataclass
 class DatabaseConfig:
     url: str = ""  # default: sqlite:///<data_dir>/threadline.db
+    # Seconds a write waits for SQLite's write lock (held by another process) before it is refused as busy.
+    write_timeout: float = 5.0
 
 
 @dataclass
@@ -235,5 +238,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{name}.tls must be none, starttls or tls, not {section.tls!r}")
         if not 0 < section.port < 65536:
             raise ConfigError(f"{name}.port must be between 1 and 65535, not {section.port}")
+    if not 0 < config.database.write_timeout <= 300:
+        raise ConfigError(_("database.write_timeout must be more than 0 and at most 300 seconds, not {value}; "
+                            "the default is 5").format(value=config.database.write_timeout))
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

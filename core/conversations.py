@@ -269,6 +269,9 @@ class ConversationService:
         conversation.updated_at = now
         if status is ConversationStatus.solved:
             conversation.waiting_since = None
+            # Solving settles everything written so far: a later reopen must not email replies that were
+            # unread at the solve (only messages posted after it may be emailed).
+            conversation.notified_seq = max(conversation.notified_seq, conversation.last_seq)
         self.session.add(conversation)
         record_event(self.session, now, "conversation.status", conversation.id, status=status.value, previous=before.value)
         self._on_state_change(conversation, "status")

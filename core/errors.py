@@ -46,3 +46,13 @@ class PreconditionFailed(ThreadlineError):
     def __init__(self, message: str, missing: list[str] | None = None) -> None:
         super().__init__(message)
         self.missing = list(missing or [])
+
+
+class DatabaseBusy(ThreadlineError):
+    """Another process held the database's write lock past database.write_timeout; nothing was changed."""
+
+    code = "database_busy"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

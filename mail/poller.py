@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
+from core.errors import DatabaseBusy
 from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
 from core.tokens import TokenSigner
@@ -297,7 +298,7 @@ class ImapPoller:
             with self.db.session() as session:
                 return file_raw_email(session, self.clock, self.config, self.signer, raw, mailbox=self.mailbox,
                                       uidvalidity=uidvalidity, uid=uid)
-        except DBAPIError:
+        except (DBAPIError, DatabaseBusy):
             raise  # the database is unreachable or busy: retry the same email after reconnecting
         except Exception as exc:
             # One email that breaks routing must not stop the mailbox for ever: keep it, refused, for an agent.

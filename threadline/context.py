@@ -17,7 +17,7 @@ class AppContext:
 
     @functools.cached_property
     def db(self) -> Database:
-        return Database(self.config.database_url)
+        return Database(self.config.database_url, write_timeout=self.config.database.write_timeout)
 
     @functools.cached_property
     def signer(self) -> TokenSigner:

@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.errors import ThreadlineError
+from core.errors import DatabaseBusy, ThreadlineError
 from core.i18n import N_, translations
 from core.identity import IdentityClaim
 from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
-from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
+from widget.errors import ERROR_CODES, ApiError, api_error_response, database_busy_error, error_response
 from widget.ratelimit import RateLimiter, retry_after_header
 from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
 
@@ -101,6 +101,8 @@ class WidgetApi:
             result = await work(end_user_id)
         except ApiError as error:
             return api_error_response(error, translator)
+        except DatabaseBusy as busy:  # nothing was written: the client may send the same request again
+            return api_error_response(database_busy_error(busy.retry_after), translator)
         except ThreadlineError as error:
             code = error.code if error.code in ERROR_CODES else "invalid_input"
             return error_response(code, error.message)

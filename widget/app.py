@@ -30,6 +30,7 @@ from widget.pages import conversation_page, demo_page
 from widget.ratelimit import RateLimiter
 from widget.security import OriginPolicy, SecurityMiddleware
 from widget.websocket import LiveEndpoint
+from widget.write_slots import WriteSlots, WriteSlotsMiddleware
 
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -54,7 +55,8 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
                     per_address=per_address,
                     max_request_bytes=settings.max_message_chars * 6 + _REQUEST_OVERHEAD_BYTES)
     feed = ConversationFeed(db, wakeup, poll_interval)
-    live = LiveEndpoint(desk, signer, feed, per_address, monotonic)
+    writes = WriteSlots(db.write_timeout)
+    live = LiveEndpoint(desk, signer, feed, per_address, monotonic, writes=writes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -85,7 +87,8 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
-        middleware=[Middleware(SecurityMiddleware, policy=OriginPolicy(settings.allowed_origins, settings.public_url))],
+        middleware=[Middleware(SecurityMiddleware, policy=OriginPolicy(settings.allowed_origins, settings.public_url)),
+                    Middleware(WriteSlotsMiddleware, slots=writes)],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

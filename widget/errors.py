@@ -1,10 +1,13 @@
 """API errors with a stable code: raised by routes, rendered as {"error": {"code": ..., "message": ...}}."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from babel.support import NullTranslations
 from starlette.responses import JSONResponse
+
+from core.i18n import N_
 
 # Every code the widget API can answer with; clients may rely on these names.
 ERROR_CODES = {
@@ -27,6 +30,7 @@ ERROR_CODES = {
     "invalid_email": 422,
     "rate_limited": 429,
     "internal_error": 500,
+    "database_busy": 503,
 }
 
 
@@ -59,3 +63,11 @@ def error_response(code: str, message: str, headers: dict[str, str] | None = Non
 
 def api_error_response(error: ApiError, translator: NullTranslations) -> JSONResponse:
     return error_response(error.code, error.text(translator), error.headers)
+
+
+def database_busy_error(retry_after: float) -> ApiError:
+    """503 database_busy: the write waited its database.write_timeout and changed nothing; the client may retry."""
+    seconds = max(1, math.ceil(retry_after))
+    return ApiError("database_busy", N_("We could not save this just now because the desk is busy; nothing was "
+                                        "changed. Try again in {seconds} seconds."),
+                    headers={"Retry-After": str(seconds)}, seconds=seconds)

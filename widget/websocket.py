@@ -9,6 +9,7 @@ from typing import Any, Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core.errors import DatabaseBusy
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
@@ -16,6 +17,7 @@ from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
 from widget.ratelimit import RateLimiter
 from widget.strings import accepted_languages, negotiate_language
+from widget.write_slots import WriteSlots
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,9 @@ class LiveEndpoint:
     The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, *, writes: WriteSlots) -> None:
         self.monotonic = monotonic
+        self.writes = writes
         self.desk = desk
         self.signer = signer
         self.feed = feed
@@ -100,7 +103,7 @@ class LiveEndpoint:
                 await websocket.send_json({"type": "message", "message": message})
                 last_seq = max(last_seq, message["seq"])
             connected_at = self.monotonic()
-            await run_in_threadpool(self.desk.report_presence, conversation_id, "connected")
+            await self._report_presence(conversation_id, "connected")
             pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
             try:
                 await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"], connected_at)
@@ -112,7 +115,14 @@ class LiveEndpoint:
             self.feed.unsubscribe(conversation_id, subscriber)
             if self.feed.subscriber_count(conversation_id) == 0:
                 # Leaving never ends the conversation; it only stops presence (the engine may then email replies).
-                await run_in_threadpool(self.desk.report_presence, conversation_id, "left")
+                await self._report_presence(conversation_id, "left")
+
+    async def _report_presence(self, conversation_id: int, state: str) -> None:
+        """A report lost to a busy database is only logged: the next heartbeat (or the presence timeout) mends it."""
+        try:
+            await self.writes.run(self.desk.report_presence, conversation_id, state)
+        except DatabaseBusy:
+            log.warning("presence %s for conversation %s not recorded: the database is busy", state, conversation_id)
 
     async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> None:
         try:
@@ -142,4 +152,4 @@ class LiveEndpoint:
                 now = self.monotonic()
                 if now - last_report >= heartbeat_seconds / 2:
                     last_report = now
-                    await run_in_threadpool(self.desk.report_presence, conversation_id, "heartbeat")
+                    await self._report_presence(conversation_id, "heartbeat")

@@ -96,10 +96,12 @@ class SmtpSink:
 
 
 def write_config(folder: Path, database_url: str, smtp_port: int, *, imap_port: int = 0, smtp_pool_size: int = 2,
-                 **mail: object) -> Path:
+                 write_timeout: float | None = None, **mail: object) -> Path:
     """A TOML file for the subprocesses: the test database, the sink, a fixed secret (and IMAP when imap_port)."""
+    database = [f"write_timeout = {write_timeout}"] if write_timeout is not None else []
     lines = ["[general]", f'data_dir = "{folder}"', 'secret = "system-test-secret-0123456789"', "",
-             "[database]", f'url = "{database_url}"', "", "[smtp]", f"port = {smtp_port}", f"pool_size = {smtp_pool_size}", "",
+             "[database]", f'url = "{database_url}"', *database, "", "[smtp]", f"port = {smtp_port}",
+             f"pool_size = {smtp_pool_size}", "",
              "[widget]", 'public_url = "http://support.example.com"', ""]
     if imap_port:
         lines += ["[imap]", "enabled = true", f"port = {imap_port}", 'username = "support"',

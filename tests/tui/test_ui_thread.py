@@ -23,7 +23,8 @@ async def test_the_ui_thread_never_queries_the_database(desk, make_console):
         if threading.current_thread() is ui_thread:
             on_ui_thread.append(statement)
 
-    event.listen(desk.db.engine, "before_cursor_execute", before_execute)
+    for engine in desk.db.engines:  # reads and writes (on SQLite, writes have a pool of their own)
+        event.listen(engine, "before_cursor_execute", before_execute)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, lambda: rows_loaded(app))
@@ -39,6 +40,7 @@ async def test_the_ui_thread_never_queries_the_database(desk, make_console):
             await pilot.press("slash", *"Bea", "enter")
             await pilot.pause(0.2)
     finally:
-        event.remove(desk.db.engine, "before_cursor_execute", before_execute)
+        for engine in desk.db.engines:
+            event.remove(engine, "before_cursor_execute", before_execute)
     assert len(queries) > 20  # the listener saw the console's work, so it would see a query on the UI thread
     assert on_ui_thread == []

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import text
-
-from core import schema
+from core.database_checks import check_database
 from core.i18n import _
 from threadline.context import AppContext
 
@@ -24,18 +22,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
         print(f"[{section}]")
         for key, value in values.items():
             print(f"  {key} = {value!r}")
-    problems = 0
-    try:
-        with context.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        print(_("ok: database {url} is reachable").format(url=context.db.url))
-    except Exception as exc:
-        print(_("FAIL: database {url} is not reachable: {error}").format(url=context.db.url, error=exc))
-        return 1
-    current, head = schema.current_revision(context.db.engine), schema.head_revision(context.db.engine)
-    if current == head:
-        print(_("ok: schema is at the newest revision ({revision})").format(revision=head))
-    else:
-        problems += 1
-        print(_("FAIL: schema is at revision {current}, the newest is {head}; run: threadline init").format(current=current, head=head))
-    return 1 if problems else 0
+    checks = check_database(context.db.engine, context.db.url)
+    for check in checks:
+        print(check.line)
+    return 0 if all(check.ok for check in checks) else 1
