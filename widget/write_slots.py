@@ -18,8 +18,8 @@ from widget.errors import api_error_response, database_busy_error
 # reads and static files would wait too. SQLite lets one writer in at a time, so a few waiting threads suffice.
 WRITE_SLOTS = 8
 _WRITING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# POSTs that only read: trading a return link for a token.
-_READING_POSTS = {"/api/v1/return"}
+# POSTs that only read (none now: trading a return link for a token records the link as used).
+_READING_POSTS: set[str] = set()
 
 
 class WriteSlots:
