@@ -64,6 +64,9 @@ class ImapConfig:
     ca_file: str = ""  # PEM bundle to verify the IMAP server's certificate with; default: the system's
     poll_interval: float = 60.0
     idle_renew: float = 25 * 60.0
+    # A dead or half-open connection is noticed within this many seconds: the poller makes a round trip (IDLE
+    # renewal or NOOP) at least every keepalive / 2 and gives every answer keepalive / 2 to arrive.
+    keepalive: float = 60.0
 
 
 @dataclass
@@ -234,5 +237,7 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{name}.tls must be none, starttls or tls, not {section.tls!r}")
         if not 0 < section.port < 65536:
             raise ConfigError(f"{name}.port must be between 1 and 65535, not {section.port}")
+    if config.imap.keepalive < 1:
+        raise ConfigError(f"imap.keepalive must be at least 1 (seconds), not {config.imap.keepalive}; the default is 60")
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
