@@ -18,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TARGET_P95_MS_PYMAP = 100.0
 TARGET_P95_MS_EXTERNAL = 600.0
+# The slowest single reply: the bound tests/mail/test_poller_imap.py once asserted (a timed assertion failed on a
+# loaded machine, so speed is measured here and tests only wait for events).
+TARGET_MAX_MS_PYMAP = 1000.0
+TARGET_MAX_MS_EXTERNAL = 1500.0
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -64,7 +68,7 @@ async def run(count: int, poll_interval: float) -> None:
     from core import schema
     from core.clock import FixedClock
     from core.db import Database
-    from tests.fixtures.imap import TEST_IMAP, _target, make_world
+    from tests.fixtures.imap import TEST_IMAP, make_world, open_imap_target
 
     results: dict[str, list[float]] = {}
     for idle in (True, False):
@@ -74,18 +78,20 @@ async def run(count: int, poll_interval: float) -> None:
             world = make_world(db, FixedClock())
             world.config.mail.sender_window_max = 10 * count
             # pymap runs without IDLE for the polling figures; an external server is polled by ignoring its IDLE.
-            async for target in _target(idle=idle or bool(TEST_IMAP)):
+            async for target in open_imap_target(idle=idle or bool(TEST_IMAP)):
                 # In IDLE mode the poll interval (which also bounds IDLE renewal) is long, so only pushes count.
                 results["idle" if idle else "poll"] = await measure(target, world, count, idle=idle,
                                                                     poll_interval=poll_interval if not idle else 60.0)
             db.dispose()
     target_p95 = TARGET_P95_MS_EXTERNAL if TEST_IMAP else TARGET_P95_MS_PYMAP
+    target_max = TARGET_MAX_MS_EXTERNAL if TEST_IMAP else TARGET_MAX_MS_PYMAP
     server = "THREADLINE_TEST_IMAP" if TEST_IMAP else "embedded pymap"
     idle, poll = results["idle"], results["poll"]
     print(f"server: {server}")
     print(f"count: {count}")
     print(f"p50_ms: {statistics.median(idle):.1f} (information; IDLE)")
     print(f"p95_ms: {percentile(idle, 0.95):.1f} (target < {target_p95:.0f} on {server})")
+    print(f"max_ms: {max(idle):.1f} (target < {target_max:.0f} on {server})")
     print(f"poll_interval_s: {poll_interval}")
     print(f"poll_p50_ms: {statistics.median(poll):.1f} (comparison; about the poll interval, as each append follows a poll)")
     print(f"poll_p95_ms: {percentile(poll, 0.95):.1f} (comparison; Chatwoot polls once a minute)")

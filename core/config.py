@@ -67,6 +67,9 @@ class ImapConfig:
     ca_file: str = ""  # PEM bundle to verify the IMAP server's certificate with; default: the system's
     poll_interval: float = 60.0
     idle_renew: float = 25 * 60.0
+    # A dead or half-open connection is noticed within this many seconds: the poller makes a round trip (IDLE
+    # renewal or NOOP) at least every keepalive / 2 and gives every answer keepalive / 2 to arrive.
+    keepalive: float = 60.0
 
 
 @dataclass
@@ -241,5 +244,8 @@ def _validate(config: Config) -> None:
     if not 0 < config.database.write_timeout <= 300:
         raise ConfigError(_("database.write_timeout must be more than 0 and at most 300 seconds, not {value}; "
                             "the default is 5").format(value=config.database.write_timeout))
+    if config.imap.keepalive < 1:
+        raise ConfigError(_("imap.keepalive must be at least 1 (seconds), not {value}; the default is 60").format(
+            value=config.imap.keepalive))
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

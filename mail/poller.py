@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import ssl
 from typing import Any, Callable
 
-from aioimaplib import aioimaplib
 from sqlalchemy.exc import DBAPIError
 
 from core.clock import Clock
@@ -24,13 +22,16 @@ from core.errors import DatabaseBusy
 from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
 from core.tokens import TokenSigner
+from mail.backoff import ReconnectBackoff
+from mail.imap_link import IDLE_LIMIT_SECONDS, ImapLink
 from mail.parsing import parse_email
 from mail.routing import file_raw_email
 
 log = logging.getLogger(__name__)
 
 FETCH_CHUNK = 50
-IDLE_LIMIT_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
+# How long stop() lets a session finish the email in hand before cutting it short: SIGTERM ends `serve` within 5 s.
+STOP_GRACE_SECONDS = 3.0
 
 
 class ImapError(Exception):
@@ -77,61 +78,94 @@ def search_uids(lines: list[Any]) -> set[int]:
 
 
 class ImapPoller:
-    """run() until stop(): connect, select, catch up, then IDLE (or poll) for more; reconnect after failures."""
+    """run() until stop(): connect, select, catch up, then IDLE (or poll) for more; reconnect after failures.
+
+    Every wait on the server is bounded (mail.imap_link), and the poller is never quiet for longer than half of
+    imap.keepalive: IDLE is renewed and polls are made at least that often, and each answer must come within the
+    other half, so a dead or half-open link is noticed within imap.keepalive and the session reconnects.
+    """
 
     def __init__(self, db: Database, config: Config, clock: Clock, signer: TokenSigner | None, *,
                  on_committed: Callable[[InboundEmail], Any] | None = None,
-                 backoff_base: float = 0.5, backoff_cap: float = 60.0, allow_idle: bool = True) -> None:
+                 backoff_base: float = 0.5, backoff_cap: float = 60.0, allow_idle: bool = True,
+                 stop_grace: float = STOP_GRACE_SECONDS) -> None:
         self.db = db
         self.config = config
         self.clock = clock
         self.signer = signer
         self.mailbox = config.imap.mailbox or "INBOX"
         self.on_committed = on_committed
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.backoff = ReconnectBackoff(backoff_base, backoff_cap)
         self.allow_idle = allow_idle  # False: poll even when the server offers IDLE (for comparison)
+        self.stop_grace = stop_grace
         self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
         self.connections = 0
         self.idles = 0  # IDLE commands issued (each renewal is one more)
         self.encrypted: bool | None = None  # whether the last login went over TLS
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._client: aioimaplib.IMAP4 | None = None
-        self._lost = asyncio.Event()
+        self._running = False
+        self._session_task: asyncio.Task | None = None
+        self._link: ImapLink | None = None
+        self._worked = False  # whether the current session got through login, select and one full catch-up
+
+    @property
+    def answer_timeout(self) -> float:
+        """How long any answer from the server may take, and how long the poller stays quiet: keepalive / 2."""
+        return max(0.05, self.config.imap.keepalive / 2)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def run(self) -> None:
         self._stopped.clear()
-        failures = 0
+        self._running = True
         try:
             while not self._stop.is_set():
+                self._worked = False
+                # The session runs as its own task so that stop() can cut it short without cancelling run().
+                session = self._session_task = asyncio.create_task(self._session(), name="imap-session")
                 try:
-                    await self._session()
-                    failures = 0
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # any network or server error: back off and reconnect
-                    if self._stop.is_set():
-                        break
-                    failures += 1
-                    delay = min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1))
-                    delay = delay / 2 + random.random() * delay / 2
-                    log.warning("IMAP session ended (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
-                    await self._wait_stop(delay)
+                    await asyncio.wait({session})
                 finally:
-                    await self._close()
+                    session.cancel()  # a no-op once it is done; otherwise run() itself is being cancelled
+                    self._close()
+                if session.cancelled() or self._stop.is_set():
+                    break
+                exc = session.exception()
+                if exc is None:
+                    continue
+                if self._worked:
+                    self.backoff.reset()  # the last outage is over: this one starts again at the first step
+                delay = self.backoff.next_delay()
+                log.warning("IMAP session ended (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
+                await self._wait_stop(delay)
         finally:
+            self._running = False
+            self._session_task = None
             self._stopped.set()
 
     async def stop(self) -> None:
-        """Stop after the email in hand is filed and flagged; returns once run() has ended."""
-        self._stop.set()  # an IDLE in progress notices this and ends itself with one DONE
-        if not self._stopped.is_set():
-            try:
-                await asyncio.wait_for(self._stopped.wait(), 30)
-            except asyncio.TimeoutError:
-                log.warning("the IMAP poller did not stop within 30 s")
+        """Stop after the email in hand is filed and flagged; a session the server leaves hanging is cut short.
+
+        The session gets stop_grace seconds to finish on its own (one DONE, the email in hand, LOGOUT); after that
+        its network waits are cancelled. An email already committed but not yet flagged \\Seen is skipped by the
+        next run (it resumes after the committed UID), so cutting short loses nothing.
+        """
+        self._stop.set()  # an IDLE or poll wait in progress notices this and ends itself
+        if not self._running:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._stopped.wait()), self.stop_grace)
+            return
+        except asyncio.TimeoutError:
+            pass
+        log.warning("the IMAP server did not answer within %.0f s of the stop; closing the connection", self.stop_grace)
+        session = self._session_task
+        if session is not None:
+            session.cancel()
+        try:
+            await asyncio.wait_for(self._stopped.wait(), 5)
+        except asyncio.TimeoutError:
+            log.error("the IMAP poller did not stop 5 s after its session was cancelled")
 
     async def _wait_stop(self, seconds: float) -> bool:
         try:
@@ -141,46 +175,22 @@ class ImapPoller:
             return False
 
     # --- one connection --------------------------------------------------------------------------------
-    async def _connect(self) -> aioimaplib.IMAP4:
+    async def _connect(self) -> ImapLink:
         imap = self.config.imap
-        self._lost = asyncio.Event()
-        lost = self._lost
-
-        def connection_lost(exc: Exception | None) -> None:
-            lost.set()
-
-        if imap.tls == "tls":
-            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=imap.host, port=imap.port, timeout=30,
-                                                            ssl_context=self._ssl_context())
-            client.protocol.conn_lost_cb = connection_lost
-        else:
-            client = aioimaplib.IMAP4(host=imap.host, port=imap.port, timeout=30, conn_lost_cb=connection_lost)
-        self._client = client
-        await client.wait_hello_from_server()
-        if imap.tls == "starttls":
-            await self._starttls(client)
-        self.encrypted = client.protocol.transport.get_extra_info("ssl_object") is not None
-        _ok(await client.login(imap.username, imap.password), "LOGIN")
+        link = self._link = ImapLink(imap.host, imap.port, tls=imap.tls, timeout=self.answer_timeout,
+                                     ssl_context=self._ssl_context)
+        await link.open()
+        self.encrypted = link.encrypted
+        _ok(await link.login(imap.username, imap.password), "LOGIN")
         self.connections += 1
-        return client
+        return link
 
     def _ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.config.imap.ca_file or None)
 
-    async def _starttls(self, client: aioimaplib.IMAP4) -> None:
-        """aioimaplib has no STARTTLS command: send it, then upgrade the transport under the same protocol."""
-        _ok(await asyncio.wait_for(client.protocol.execute(aioimaplib.Command("STARTTLS", client.protocol.new_tag())),
-                                   30), "STARTTLS")
-        loop = asyncio.get_running_loop()
-        protocol = client.protocol
-        transport = await loop.start_tls(protocol.transport, protocol, self._ssl_context(),
-                                         server_hostname=self.config.imap.host)
-        protocol.transport = transport
-        await client.protocol.capability()
-
     async def _session(self) -> None:
-        client = await self._connect()
-        selected = _ok(await client.select(self.mailbox), f"SELECT {self.mailbox}")
+        link = await self._connect()
+        selected = _ok(await link.select(self.mailbox), f"SELECT {self.mailbox}")
         uidvalidity = 0
         for line in selected.lines:
             match = re.search(rb"UIDVALIDITY (\d+)", bytes(line))
@@ -188,75 +198,64 @@ class ImapPoller:
                 uidvalidity = int(match.group(1))
         state = await asyncio.to_thread(self._start_mailbox, uidvalidity)
         last_uid = state
-        self.using_idle = self.allow_idle and client.has_capability("IDLE")
-        log.info("IMAP %s selected (UIDVALIDITY %s, resuming after UID %s, %s)", self.mailbox, uidvalidity,
-                 last_uid, "IDLE" if self.using_idle else f"polling every {self.config.imap.poll_interval} s")
+        self.using_idle = self.allow_idle and link.has_capability("IDLE")
+        quiet = self._quiet_seconds()
+        log.info("IMAP %s selected (UIDVALIDITY %s, resuming after UID %s, %s, keepalive %s s)", self.mailbox,
+                 uidvalidity, last_uid, "IDLE" if self.using_idle else f"polling every {quiet:g} s",
+                 self.config.imap.keepalive)
         while not self._stop.is_set():
-            last_uid = await self._catch_up(client, uidvalidity, last_uid)
+            last_uid = await self._catch_up(link, uidvalidity, last_uid)
+            # "Worked" means logged in, selected and caught up: a session that fails before that (a database that
+            # cannot file, a server that breaks on SEARCH) keeps the backoff growing instead of reconnecting hot.
+            self._worked = True
             if self._stop.is_set():
                 break
             if self.using_idle:
-                await self._idle(client)
-            elif await self._wait_stop(self.config.imap.poll_interval):
+                await link.idle(quiet, self._stop, on_idling=self._count_idle)
+            elif await self._wait_stop(quiet):
                 break
             else:
-                # Some servers (pymap) report new mail to a selected mailbox only with a command's updates.
-                _ok(await client.noop(), "NOOP")
-            if self._lost.is_set():
-                raise ConnectionError("the IMAP connection was closed")
-        try:
-            await asyncio.wait_for(client.logout(), 5)
-        except Exception:
-            pass
+                # Some servers (pymap) report new mail to a selected mailbox only with a command's updates; the
+                # NOOP is also the keepalive round trip while polling.
+                _ok(await link.noop(), "NOOP")
+        await link.logout(timeout=min(1.0, self.answer_timeout))
 
-    async def _idle(self, client: aioimaplib.IMAP4) -> None:
-        """Wait in IDLE until the server pushes something, the renewal time comes, the line drops, or stop()."""
+    def _count_idle(self) -> None:
+        self.idles += 1
+
+    def _quiet_seconds(self) -> float:
+        """The longest the poller waits without a round trip: the IDLE renewal, or the time between polls."""
+        imap = self.config.imap
         # Renewing at least every poll interval bounds the delay when a server fails to push (pymap's dict backend
         # missed mail appended just before IDLE): one DONE + SEARCH + IDLE per interval is cheap.
-        renew = max(0.05, min(self.config.imap.idle_renew, self.config.imap.poll_interval, IDLE_LIMIT_SECONDS))
-        while not client.protocol.idle_queue.empty():  # pushes left from the last IDLE are handled already
-            client.protocol.idle_queue.get_nowait()
-        idle_task = await client.idle_start(timeout=renew)
-        self.idles += 1
-        push = asyncio.ensure_future(client.wait_server_push(timeout=renew + 30))
-        lost = asyncio.ensure_future(self._lost.wait())
-        stop = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({push, lost, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (lost, stop):
-                task.cancel()
-        if self._lost.is_set():
-            push.cancel()
-            raise ConnectionError("the IMAP connection dropped during IDLE")
-        if not push.done():
-            push.cancel()
-        elif push.exception() is not None:
-            raise push.exception()  # type: ignore[misc]
-        if client.has_pending_idle():
-            client.idle_done()
-        await asyncio.wait_for(idle_task, 30)
+        limits = [imap.poll_interval, self.answer_timeout]
+        if self.using_idle:
+            limits += [imap.idle_renew, IDLE_LIMIT_SECONDS]
+        return max(0.05, min(limits))
 
-    async def _catch_up(self, client: aioimaplib.IMAP4, uidvalidity: int, last_uid: int) -> int:
+    async def _catch_up(self, link: ImapLink, uidvalidity: int, last_uid: int) -> int:
         """File every email above last_uid, oldest first, until a SEARCH finds nothing new; returns the last UID.
 
-        Searching again after each round matters: mail that arrives while we STORE \\Seen is announced in that
-        command's response, not later in IDLE, so only a fresh SEARCH right before IDLE sees it.
+        Searching again after each round matters: mail that arrives while we STORE \\Seen (or SEARCH) is announced
+        in that command's response, not later in IDLE, so only a fresh SEARCH right before IDLE sees it.
         """
         while not self._stop.is_set():
-            newest = await self._catch_up_once(client, uidvalidity, last_uid)
-            if newest == last_uid:
+            link.take_new_mail()
+            newest = await self._catch_up_once(link, uidvalidity, last_uid)
+            # An EXISTS in this round's responses that its SEARCH did not include means one more round: the
+            # server will not announce that message again in IDLE.
+            if newest == last_uid and not link.take_new_mail():
                 return last_uid
             last_uid = newest
         return last_uid
 
-    async def _catch_up_once(self, client: aioimaplib.IMAP4, uidvalidity: int, last_uid: int) -> int:
-        found = _ok(await client.uid_search(f"UID {last_uid + 1}:*", charset=None), "UID SEARCH")
+    async def _catch_up_once(self, link: ImapLink, uidvalidity: int, last_uid: int) -> int:
+        found = _ok(await link.uid_search(f"UID {last_uid + 1}:*"), "UID SEARCH")
         uids = sorted(search_uids(found.lines))
         uids = [uid for uid in uids if uid > last_uid]
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start:start + FETCH_CHUNK]
-            fetched = _ok(await client.uid("fetch", ",".join(map(str, chunk)), "(UID BODY.PEEK[])"), "UID FETCH")
+            fetched = _ok(await link.uid_fetch(",".join(map(str, chunk)), "(UID BODY.PEEK[])"), "UID FETCH")
             for uid, raw in sorted(parse_fetch(fetched.lines)):
                 if self._stop.is_set():
                     return last_uid
@@ -264,29 +263,25 @@ class ImapPoller:
                 last_uid = max(last_uid, uid)
                 if self.on_committed is not None:
                     self.on_committed(record)
-                await self._mark_processed(client, uid)
+                await self._mark_processed(link, uid)
         return last_uid
 
-    async def _mark_processed(self, client: aioimaplib.IMAP4, uid: int) -> None:
+    async def _mark_processed(self, link: ImapLink, uid: int) -> None:
         """Only after the commit: flag \\Seen, and move to the processed folder when one is configured."""
-        _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "UID STORE")
+        _ok(await link.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "UID STORE")
         folder = self.config.imap.processed_folder
         if folder:
-            if client.has_capability("MOVE"):
-                _ok(await asyncio.wait_for(client.protocol.move(str(uid), folder, by_uid=True), 30), "UID MOVE")
+            if link.has_capability("MOVE"):
+                _ok(await link.uid_move(str(uid), folder), "UID MOVE")
             else:
-                _ok(await client.uid("copy", str(uid), folder), "UID COPY")
-                _ok(await client.uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)"), "UID STORE")
-                await client.expunge()
+                _ok(await link.uid("copy", str(uid), folder), "UID COPY")
+                _ok(await link.uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)"), "UID STORE")
+                await link.expunge()
 
-    async def _close(self) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            client.protocol.transport.close()
-        except Exception:
-            pass
+    def _close(self) -> None:
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
     # --- database work (worker threads) ---------------------------------------------------------------------
     def _start_mailbox(self, uidvalidity: int) -> int:

@@ -81,6 +81,7 @@ class EmbeddedImap:
         self._backend: Any = None
         self._config: Any = None
         self._clients: dict[str, aioimaplib.IMAP4] = {}
+        self._delivery_locks: dict[str, asyncio.Lock] = {}
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def __aenter__(self) -> "EmbeddedImap":
@@ -145,7 +146,8 @@ class EmbeddedImap:
     async def client(self, user: str) -> aioimaplib.IMAP4:
         """A logged-in IMAP client for user (kept open and reused)."""
         client = self._clients.get(user)
-        if client is not None and client.get_state() in ("AUTH", "SELECTED"):
+        if client is not None and client.get_state() in ("AUTH", "SELECTED") \
+                and not client.protocol.transport.is_closing():  # aioimaplib keeps its state after a drop
             return client
         if self.tls == "tls":
             client = aioimaplib.IMAP4_SSL(host=self.host, port=self.port, timeout=10,
@@ -160,11 +162,29 @@ class EmbeddedImap:
         return client
 
     async def append(self, user: str, raw: bytes, mailbox: str = "INBOX") -> None:
-        """APPEND raw bytes to one of user's mailboxes, as a mail delivery would."""
-        client = await self.client(user)
-        response = await client.append(raw, mailbox=mailbox)
-        if response.result != "OK":
-            raise RuntimeError(f"APPEND to {user}/{mailbox} failed: {response.lines}")
+        """APPEND raw bytes to one of user's mailboxes, as a mail delivery would; safe to call concurrently.
+
+        aioimaplib keeps the literal of an APPEND on the connection, not on the command, so two APPENDs in flight on
+        one client send each other's bytes and wedge it; deliveries to one user therefore take turns. A connection
+        that failed is closed and forgotten, so the next delivery logs in afresh instead of failing for ever.
+        """
+        lock = self._delivery_locks.setdefault(user, asyncio.Lock())
+        async with lock:
+            try:
+                client = await self.client(user)
+                response = await asyncio.wait_for(client.append(raw, mailbox=mailbox), 30)
+            except BaseException:
+                self._forget_client(user)
+                raise
+            if response.result != "OK":
+                self._forget_client(user)
+                raise RuntimeError(f"APPEND to {user}/{mailbox} failed: {response.lines}")
+
+    def _forget_client(self, user: str) -> None:
+        client = self._clients.pop(user, None)
+        transport = client.protocol.transport if client is not None else None
+        if transport is not None:
+            transport.close()
 
     def drop_connections(self) -> int:
         """Close every client connection abruptly (a network failure as the client sees it)."""

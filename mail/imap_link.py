@@ -1,0 +1,222 @@
+"""One IMAP connection for the poller: aioimaplib behind waits that end when the link closes, stalls or times out.
+
+aioimaplib leaves a command waiting for ever when the connection drops (its commands never hear of it) and has no
+bound on IDLE's start; every wait here therefore races the connection-lost callback and a timeout. This is the one
+module that reaches into aioimaplib's protocol object (its transport, IDLE queue, untagged responses, STARTTLS, MOVE
+and pending tasks);
+tests/mail/test_imap_link.py pins each behaviour relied on, so an aioimaplib upgrade that changes one fails there.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from typing import Any, Awaitable, Callable
+
+from aioimaplib import aioimaplib
+
+IDLE_LIMIT_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
+_EXISTS = re.compile(rb"\* \d+ EXISTS\b")
+
+
+class LinkDown(ConnectionError):
+    """The connection closed, or gave no answer in time; the poller drops it and reconnects."""
+
+
+class LinkSilent(LinkDown):
+    """No answer within the timeout: the link is most likely half-open (a dead peer or a dropped NAT mapping)."""
+
+
+class ImapLink:
+    """open(), then commands; each answer must come within `timeout` seconds or the link counts as dead."""
+
+    def __init__(self, host: str, port: int, *, tls: str = "none", timeout: float = 30.0,
+                 ssl_context: Callable[[], ssl.SSLContext] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.timeout = timeout
+        self._ssl_context = ssl_context or ssl.create_default_context
+        self.lost = asyncio.Event()
+        self._client: aioimaplib.IMAP4 | None = None
+        self._new_mail = False  # an untagged EXISTS arrived since take_new_mail() last looked
+
+    # --- connecting ---------------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect, read the greeting and (with tls="starttls") upgrade, all within timeout."""
+        lost = self.lost
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost.set()
+
+        if self.tls == "tls":
+            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=self.host, port=self.port, timeout=self.timeout,
+                                                            ssl_context=self._ssl_context())
+            client.protocol.conn_lost_cb = connection_lost  # IMAP4_SSL takes no callback; the connection is not made yet
+        else:
+            client = aioimaplib.IMAP4(host=self.host, port=self.port, timeout=self.timeout,
+                                      conn_lost_cb=connection_lost)
+        self._client = client
+        self._watch_exists(client.protocol)
+        await self._answer(client.wait_hello_from_server(), "the greeting")
+        if self.tls == "starttls":
+            await self._starttls(client)
+
+    async def _starttls(self, client: aioimaplib.IMAP4) -> None:
+        """aioimaplib has no STARTTLS command: send it, then upgrade the transport under the same protocol."""
+        protocol = client.protocol
+        response = await self._answer(protocol.execute(aioimaplib.Command("STARTTLS", protocol.new_tag())), "STARTTLS")
+        if response.result != "OK":
+            raise LinkDown(f"the server refused STARTTLS: {response.lines}")
+        loop = asyncio.get_running_loop()
+        protocol.transport = await self._answer(
+            loop.start_tls(protocol.transport, protocol, self._ssl_context(), server_hostname=self.host),
+            "the TLS handshake")
+        await self._answer(protocol.capability(), "CAPABILITY")
+
+    def _watch_exists(self, protocol: aioimaplib.IMAP4ClientProtocol) -> None:
+        """Note every untagged EXISTS, whichever command it came with.
+
+        A server announces mail that arrives during a command in that command's response, and then not again in
+        IDLE; aioimaplib drops such lines when the command is SEARCH or STORE ("ignored untagged response"). A
+        SEARCH whose result missed a message its own response announced would otherwise leave that message waiting
+        for the next IDLE renewal (seen with pymap, whose `UID n:*` answer is computed before the APPEND lands).
+        """
+        original = protocol._untagged_response
+
+        def untagged_response(line: bytes) -> Any:
+            if _EXISTS.match(line):
+                self._new_mail = True
+            return original(line)
+
+        protocol._untagged_response = untagged_response  # type: ignore[method-assign]
+
+    def take_new_mail(self) -> bool:
+        """Whether the server announced mail (EXISTS) since the last call; clears the note."""
+        announced, self._new_mail = self._new_mail, False
+        return announced
+
+    @property
+    def encrypted(self) -> bool:
+        transport = self._protocol.transport
+        return transport is not None and transport.get_extra_info("ssl_object") is not None
+
+    def has_capability(self, name: str) -> bool:
+        return self._require().has_capability(name)
+
+    # --- commands -------------------------------------------------------------------------------------------
+    async def login(self, user: str, password: str) -> Any:
+        return await self._answer(self._require().login(user, password), "LOGIN")
+
+    async def select(self, mailbox: str) -> Any:
+        return await self._answer(self._require().select(mailbox), f"SELECT {mailbox}")
+
+    async def uid_search(self, criteria: str) -> Any:
+        return await self._answer(self._require().uid_search(criteria, charset=None), "UID SEARCH")
+
+    async def uid_fetch(self, uids: str, parts: str) -> Any:
+        # No bound on the whole FETCH (25 MB emails take a while); aioimaplib's own timer fails it when no data
+        # arrives for `timeout` seconds, and a dropped connection ends it at once.
+        return await self._answer(self._require().uid("fetch", uids, parts), "UID FETCH", timeout=None)
+
+    async def uid(self, command: str, *args: str) -> Any:
+        """UID STORE or UID COPY."""
+        return await self._answer(self._require().uid(command, *args), f"UID {command.upper()}")
+
+    async def uid_move(self, uids: str, mailbox: str) -> Any:
+        # IMAP4.move() sends MOVE, not UID MOVE; the protocol's move() takes by_uid.
+        return await self._answer(self._protocol.move(uids, mailbox, by_uid=True), "UID MOVE")
+
+    async def expunge(self) -> Any:
+        return await self._answer(self._require().expunge(), "EXPUNGE")
+
+    async def noop(self) -> Any:
+        return await self._answer(self._require().noop(), "NOOP")
+
+    async def logout(self, timeout: float) -> None:
+        """A polite goodbye, bounded; a server that does not answer is left as it is."""
+        try:
+            await self._answer(self._require().logout(), "LOGOUT", timeout=timeout)
+        except Exception:
+            pass
+
+    async def idle(self, renew: float, wake: asyncio.Event, on_idling: Callable[[], Any] | None = None) -> bool:
+        """One IDLE round: until the server pushes, renew seconds pass, or wake is set; then DONE and its answer.
+
+        Returns whether the server pushed something. Both ends of the round are answered within timeout, so a
+        half-open link raises LinkSilent by renew + timeout at the latest. on_idling is called once the server has
+        accepted IDLE (the poller counts rounds with it).
+        """
+        client = self._require()
+        queue = self._protocol.idle_queue
+        while not queue.empty():  # pushes left from the last round, already handled by the SEARCH that followed
+            queue.get_nowait()
+        # idle_start() waits for the server's "+ idling"; its own renewal timer is not used (we send DONE ourselves).
+        idle_done = await self._answer(client.idle_start(timeout=IDLE_LIMIT_SECONDS), "IDLE")
+        if on_idling is not None:
+            on_idling()
+        push = asyncio.ensure_future(queue.get())
+        waits = {push, asyncio.ensure_future(self.lost.wait()), asyncio.ensure_future(wake.wait())}
+        try:
+            await asyncio.wait(waits, timeout=renew, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+        if self.lost.is_set():
+            raise LinkDown("the IMAP connection closed during IDLE")
+        pushed = push.done() and not push.cancelled() and push.result() != aioimaplib.STOP_WAIT_SERVER_PUSH
+        if client.has_pending_idle():
+            client.idle_done()  # sends DONE and cancels idle_start's timer
+        await self._answer(idle_done, "IDLE (DONE)")
+        return pushed
+
+    # --- closing ----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Drop the connection at once and cancel what aioimaplib still waits on, so nothing lingers."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        protocol = client.protocol
+        if protocol.transport is not None:
+            protocol.transport.abort()
+        for task in [*client.tasks, *protocol.tasks]:
+            task.cancel()
+        if not client._client_task.done():
+            client._client_task.cancel()
+
+    # --- bounded waits ------------------------------------------------------------------------------------------
+    _DEFAULT = object()
+
+    async def _answer(self, awaitable: Awaitable[Any], what: str, timeout: Any = _DEFAULT) -> Any:
+        """awaitable's result; LinkDown when the connection closes first, LinkSilent after timeout (None: no bound)."""
+        limit = self.timeout if timeout is ImapLink._DEFAULT else timeout
+        work = asyncio.ensure_future(awaitable)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            done, _pending = await asyncio.wait({work, lost}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not work.done():
+                work.cancel()  # also when our caller is cancelled: stop() cuts a session short this way
+        if work in done:
+            try:
+                return work.result()
+            except (asyncio.TimeoutError, aioimaplib.CommandTimeout):  # aioimaplib's own timer, same bound
+                raise LinkSilent(f"no answer to {what} within {self.timeout:g} s; the connection is treated as "
+                                 f"dead (imap.keepalive bounds this wait)") from None
+        if self.lost.is_set():
+            raise LinkDown(f"the IMAP connection closed while waiting for {what}")
+        raise LinkSilent(f"no answer to {what} within {limit:g} s; the connection is treated as dead "
+                         f"(imap.keepalive bounds this wait)")
+
+    def _require(self) -> aioimaplib.IMAP4:
+        if self._client is None:
+            raise LinkDown("the IMAP connection is closed")
+        return self._client
+
+    @property
+    def _protocol(self) -> aioimaplib.IMAP4ClientProtocol:
+        return self._require().protocol
+
+
+__all__ = ["ImapLink", "LinkDown", "LinkSilent", "IDLE_LIMIT_SECONDS"]
