@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from sqlmodel import Session
 
@@ -10,6 +11,7 @@ from core.config import Config
 from core.end_users import EndUserService
 from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+from core.outbox import OutboxService
 from core.settings import SettingsService
 from core.tokens import TokenSigner
 from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
@@ -27,6 +29,22 @@ class RoutingContext:
 
 def _same(a: str | None, b: str | None) -> bool:
     return bool(a and b and a.strip().lower() == b.strip().lower())
+
+
+def seconds_after_our_email(parsed: ParsedEmail, service: InboundService) -> float | None:
+    """Seconds from the sending of our email this one answers to this one's Date header, or None if unknown."""
+    try:
+        written = parsedate_to_datetime(parsed.header("Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if written is None or written.tzinfo is None:
+        return None
+    outbox = OutboxService(service.session, service.clock)
+    for message_id in parsed.in_reply_to + parsed.references[::-1]:
+        job = outbox.by_message_id(message_id)
+        if job is not None and job.sent_at is not None:
+            return (written - job.sent_at).total_seconds()
+    return None
 
 
 def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
@@ -51,7 +69,7 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         return Verdict(InboundOutcome.refused, _("Mail loop guard: {reason}.").format(reason=loop))
     if is_mailer_daemon(parsed.sender):
         return Verdict(InboundOutcome.refused, _("Mail from {sender} is never posted.").format(sender=parsed.sender))
-    auto = is_auto_reply(parsed)
+    auto = is_auto_reply(parsed, reply_delay=lambda: seconds_after_our_email(parsed, service))
     if auto:
         return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto))
     if EndUserService(service.session, service.clock).is_blocked_address(parsed.sender):
