@@ -47,6 +47,15 @@ def seconds_after_our_email(parsed: ParsedEmail, service: InboundService) -> flo
     return None
 
 
+def _suggested_conversation(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> int | None:
+    """The conversation an email that is not posted would belong to: where an agent's one key posts it."""
+    sent_conversation = service.conversation_for_sent_message_id
+    match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
+    if match.conversation_id is None or service.conversation_end_user(match.conversation_id) is None:
+        return None
+    return match.conversation_id
+
+
 def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
     """Unreadable mail, bounces, refused kinds (loop, mailer-daemon), auto-replies, blocked senders, then threading.
 
@@ -71,9 +80,11 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         return Verdict(InboundOutcome.refused, _("Mail from {sender} is never posted.").format(sender=parsed.sender))
     auto = is_auto_reply(parsed, reply_delay=lambda: seconds_after_our_email(parsed, service))
     if auto:
-        return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto))
+        return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto),
+                       conversation_id=_suggested_conversation(parsed, context, service))
     if EndUserService(service.session, service.clock).is_blocked_address(parsed.sender):
-        return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
+        return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender),
+                       conversation_id=_suggested_conversation(parsed, context, service))
     match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
     if match.conversation_id is not None:
         end_user = service.conversation_end_user(match.conversation_id)
