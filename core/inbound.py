@@ -171,7 +171,7 @@ class InboundService:
 
     def refused(self, limit: int = 200) -> list[InboundEmail]:
         """Emails that were not posted (refused, auto-replies, bounces) and no agent has decided on, newest first."""
-        kinds = [InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce]
+        kinds = [kind for kind in AWAITING_AGENT if kind is not InboundOutcome.held]
         query = (select(InboundEmail).where(col(InboundEmail.outcome).in_(kinds), col(InboundEmail.decision).is_(None))
                  .order_by(col(InboundEmail.id).desc()).limit(limit))
         return list(self.session.exec(query))
@@ -292,7 +292,8 @@ class InboundService:
     def _body(self, record: InboundEmail) -> str:
         # The mail side cleans text before filing; records filed before it did may still hold control characters,
         # and refusing them would leave the customer's words unpostable.
-        body = without_control_characters(record.text).strip() or without_control_characters(record.original_text).strip()
+        body = (without_control_characters(record.text).strip()
+                or without_control_characters(record.original_text).strip())
         if not body:
             body = _("(The email had no text.)")
         if record.attachments:
@@ -373,8 +374,9 @@ class InboundService:
     def _awaiting(self, inbound_id: int) -> InboundEmail:
         record = self.get(inbound_id)
         if record.outcome not in AWAITING_AGENT:
-            raise InvalidTransition(_("Inbound email {id} was {outcome} on arrival; there is nothing to decide.").format(
-                id=inbound_id, outcome=record.outcome.value))
+            raise InvalidTransition(
+                _("Inbound email {id} was {outcome} on arrival; there is nothing to decide.").format(
+                    id=inbound_id, outcome=record.outcome.value))
         if record.decision is not None or record.held_status in (HeldStatus.accepted, HeldStatus.rejected):
             raise InvalidTransition(_("Inbound email {id} was decided already ({decision}).").format(
                 id=inbound_id, decision=(record.decision or record.held_status).value))  # type: ignore[union-attr]
@@ -443,11 +445,11 @@ class InboundService:
         if retention_days < 1:
             raise InvalidInput(_("The raw source retention must be at least 1 day (mail.raw_retention_days)."))
         now = self.clock.now()
-        decided_or_filed = not_(and_(col(InboundEmail.outcome).in_(AWAITING_AGENT), col(InboundEmail.decision).is_(None)))
+        awaiting = and_(col(InboundEmail.outcome).in_(AWAITING_AGENT), col(InboundEmail.decision).is_(None))
         result = self.session.execute(
             update(InboundEmail)
             .where(col(InboundEmail.raw_source).is_not(None),
-                   col(InboundEmail.received_at) < now - timedelta(days=retention_days), decided_or_filed)
+                   col(InboundEmail.received_at) < now - timedelta(days=retention_days), not_(awaiting))
             .values(raw_source=None)
             .execution_options(synchronize_session=False))
         cleared = result.rowcount or 0

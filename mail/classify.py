@@ -109,7 +109,8 @@ def auto_reply_header(parsed: ParsedEmail) -> str:
     if precedence in ("auto_reply", "bulk", "junk"):
         return f"Precedence: {precedence}"
     # RFC 3834 5.1: responders send with an empty envelope sender. Bounces do too; routing looks at them first.
-    if parsed.message is not None and any(str(value).strip() == "<>" for value in parsed.message.get_all("Return-Path") or []):
+    return_paths = (parsed.message.get_all("Return-Path") or []) if parsed.message is not None else []
+    if any(str(value).strip() == "<>" for value in return_paths):
         return "Return-Path: <>"
     return ""
 
