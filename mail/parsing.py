@@ -12,7 +12,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
 from core.i18n import _
-from core.text import without_control_characters
+from core.text import MAX_NAME_CHARS, without_control_characters
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,8 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
             parsed.message_id = synthetic_message_id(raw)
         name, address = parseaddr(parsed.header("From"))
         # People's text is cleaned here, once, so that no control character refuses the email later on.
-        parsed.sender, parsed.sender_name = address.strip(), " ".join(without_control_characters(name).split())
+        parsed.sender = address.strip()
+        parsed.sender_name = " ".join(without_control_characters(name).split())[:MAX_NAME_CHARS].rstrip()
         subject = without_control_characters(parsed.header("Subject"))
         parsed.subject = " ".join(subject.split())
         for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
