@@ -83,6 +83,8 @@ class MailConfig:
     max_attachment_bytes: int = 10 * 1024 * 1024
     sender_window_seconds: int = 600
     sender_window_max: int = 20
+    # Raw sources of inbound emails are cleared this many days after arrival (emails awaiting an agent keep theirs).
+    raw_retention_days: int = 90
     # A sender that dies mid-batch leaves its jobs leased this long; at most one batch may then go out twice.
     sender_batch_size: int = 50
     sender_lease_seconds: float = 60.0
@@ -247,5 +249,8 @@ def _validate(config: Config) -> None:
     if config.imap.keepalive < 1:
         raise ConfigError(_("imap.keepalive must be at least 1 (seconds), not {value}; the default is 60").format(
             value=config.imap.keepalive))
+    if config.mail.raw_retention_days < 1:
+        raise ConfigError(_("mail.raw_retention_days must be at least 1, not {value}").format(
+            value=config.mail.raw_retention_days))
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, not_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.addresses import normalize_email
@@ -18,7 +18,7 @@ from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
 from core.models import AuthorKind, Channel, Conversation, EndUser, Message, UTCDateTime
 from core.outbox import OutboxService
-from core.text import MAX_BODY_CHARS
+from core.text import MAX_BODY_CHARS, without_control_characters
 from core.transactions import transactional
 
 RATE_LIMIT_SECONDS = 3600  # how long a sender over the window limit stays held
@@ -41,8 +41,18 @@ class HeldStatus(str, enum.Enum):
     rejected = "rejected"
 
 
-# Outcomes whose raw source is kept so an agent can look at what was not posted.
-KEEP_RAW = {InboundOutcome.held, InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce}
+class InboundDecision(str, enum.Enum):
+    """What an agent did with an email that was not posted on arrival."""
+
+    posted = "posted"
+    discarded = "discarded"
+
+
+# Outcomes that leave an email waiting on the Mail screen until an agent posts or discards it.
+AWAITING_AGENT = (InboundOutcome.held, InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce)
+# Every email keeps its raw source (until mail.raw_retention_days) so an agent can see what cleaning and quote
+# stripping removed; a duplicate does not, because its first copy holds the same email.
+KEEP_RAW = set(InboundOutcome) - {InboundOutcome.duplicate}
 
 
 def _utc(nullable: bool = False, index: bool = False) -> Any:
@@ -71,6 +81,7 @@ class InboundEmail(SQLModel, table=True):
     raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     received_at: datetime = _utc(index=True)
     held_status: Optional[HeldStatus] = Field(default=None, index=True)
+    decision: Optional[InboundDecision] = Field(default=None, index=True)  # set once an agent posted or discarded it
     decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
     decided_at: Optional[datetime] = _utc(nullable=True)
 
@@ -151,9 +162,9 @@ class InboundService:
         return list(self.session.exec(query))
 
     def refused(self, limit: int = 200) -> list[InboundEmail]:
-        """Emails that were not posted (refused, auto-replies, bounces), newest first."""
-        kinds = [InboundOutcome.refused, InboundOutcome.auto_reply, InboundOutcome.bounce]
-        query = (select(InboundEmail).where(col(InboundEmail.outcome).in_(kinds))
+        """Emails that were not posted (refused, auto-replies, bounces) and no agent has decided on, newest first."""
+        kinds = [kind for kind in AWAITING_AGENT if kind is not InboundOutcome.held]
+        query = (select(InboundEmail).where(col(InboundEmail.outcome).in_(kinds), col(InboundEmail.decision).is_(None))
                  .order_by(col(InboundEmail.id).desc()).limit(limit))
         return list(self.session.exec(query))
 
@@ -271,7 +282,10 @@ class InboundService:
         record.conversation_id = job.conversation_id
 
     def _body(self, record: InboundEmail) -> str:
-        body = record.text.strip() or record.original_text.strip()
+        # The mail side cleans text before filing; records filed before it did may still hold control characters,
+        # and refusing them would leave the customer's words unpostable.
+        body = (without_control_characters(record.text).strip()
+                or without_control_characters(record.original_text).strip())
         if not body:
             body = _("(The email had no text.)")
         if record.attachments:
@@ -352,7 +366,7 @@ class InboundService:
         self.session.add(window)
         return limited
 
-    # --- held mail ----------------------------------------------------------------------------------
+    # --- mail waiting for an agent -------------------------------------------------------------------------
     def _pending(self, inbound_id: int) -> InboundEmail:
         record = self.get(inbound_id)
         if record.held_status is not HeldStatus.pending:
@@ -360,35 +374,89 @@ class InboundService:
                 id=inbound_id, status=record.held_status.value if record.held_status else record.outcome.value))
         return record
 
+    def _awaiting(self, inbound_id: int) -> InboundEmail:
+        record = self.get(inbound_id)
+        if record.outcome not in AWAITING_AGENT:
+            raise InvalidTransition(
+                _("Inbound email {id} was {outcome} on arrival; there is nothing to decide.").format(
+                    id=inbound_id, outcome=record.outcome.value))
+        if record.decision is not None or record.held_status in (HeldStatus.accepted, HeldStatus.rejected):
+            raise InvalidTransition(_("Inbound email {id} was decided already ({decision}).").format(
+                id=inbound_id, decision=(record.decision or record.held_status).value))  # type: ignore[union-attr]
+        return record
+
+    def _decided(self, record: InboundEmail, decision: InboundDecision, agent_id: int) -> None:
+        record.decision = decision
+        if record.held_status is HeldStatus.pending:
+            record.held_status = HeldStatus.accepted if decision is InboundDecision.posted else HeldStatus.rejected
+        record.decided_by_agent_id = agent_id
+        record.decided_at = self.clock.now()
+        self.session.add(record)
+
+    @transactional
+    def post_by_agent(self, inbound_id: int, agent_id: int, *, conversation_id: int | None = None,
+                      new_conversation: bool = False) -> InboundEmail:
+        """An agent posts a held, refused or unmatched email: into the conversation they picked, else into a new
+        one when asked, else into the conversation it matched, else into a new one from its sender."""
+        record = self._awaiting(inbound_id)
+        if self.session.exec(select(Message.id).where(Message.email_message_id == record.message_id)).first():
+            raise InvalidTransition(_("This email is in a conversation already; discard this copy instead."))
+        if conversation_id is not None:
+            target, how = ConversationService(self.session, self.clock).get(conversation_id).id, "picked"
+        elif new_conversation or record.conversation_id is None:
+            target, how = self._new_conversation(IncomingEmail(
+                message_id=record.message_id, sender=record.sender, raw=b"", sender_name=record.sender_name)), "new"
+        else:
+            target, how = record.conversation_id, "matched"
+        if self.session.get(Conversation, target) is None:
+            raise NotFound(_("The conversation this email matched no longer exists; post it into another one."))
+        self._post(record, target, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
+        self._decided(record, InboundDecision.posted, agent_id)
+        record_event(self.session, self.clock.now(), "inbound.accepted", record.conversation_id,
+                     inbound_id=record.id, agent_id=agent_id, target=how, outcome=record.outcome.value,
+                     posted_message_id=record.posted_message_id)
+        return record
+
+    @transactional
+    def discard(self, inbound_id: int, agent_id: int) -> InboundEmail:
+        """An agent turns an email away for good; it stays recorded (with its source, until the retention ends)."""
+        record = self._awaiting(inbound_id)
+        self._decided(record, InboundDecision.discarded, agent_id)
+        record_event(self.session, self.clock.now(), "inbound.rejected", record.conversation_id, inbound_id=record.id,
+                     agent_id=agent_id, outcome=record.outcome.value)
+        return record
+
     @transactional
     def accept_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
         """An agent lets a held email in: it is posted to its conversation, or starts one."""
-        record = self._pending(inbound_id)
-        now = self.clock.now()
-        if self.session.exec(select(Message.id).where(Message.email_message_id == record.message_id)).first():
-            raise InvalidTransition(_("This email is in a conversation already; reject the held copy instead."))
-        conversation_id = record.conversation_id
-        if conversation_id is None:
-            conversation_id = self._new_conversation(IncomingEmail(
-                message_id=record.message_id, sender=record.sender, raw=b"", sender_name=record.sender_name))
-        self._post(record, conversation_id, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
-        record.held_status = HeldStatus.accepted
-        record.decided_by_agent_id = agent_id
-        record.decided_at = now
-        self.session.add(record)
-        record_event(self.session, now, "inbound.accepted", record.conversation_id, inbound_id=record.id,
-                     agent_id=agent_id, posted_message_id=record.posted_message_id)
-        return record
+        self._pending(inbound_id)
+        return self.post_by_agent(inbound_id, agent_id)
 
     @transactional
     def reject_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
         """An agent turns a held email away; it stays recorded with its source."""
-        record = self._pending(inbound_id)
+        self._pending(inbound_id)
+        return self.discard(inbound_id, agent_id)
+
+    # --- retention ---------------------------------------------------------------------------------------------
+    @transactional
+    def clear_old_raw_sources(self, retention_days: int) -> int:
+        """Forget raw sources received more than retention_days ago; returns how many were cleared.
+
+        Emails still waiting for an agent keep theirs until decided: the source may be all an agent has to go on.
+        """
+        if retention_days < 1:
+            raise InvalidInput(_("The raw source retention must be at least 1 day (mail.raw_retention_days)."))
         now = self.clock.now()
-        record.held_status = HeldStatus.rejected
-        record.decided_by_agent_id = agent_id
-        record.decided_at = now
-        self.session.add(record)
-        record_event(self.session, now, "inbound.rejected", record.conversation_id, inbound_id=record.id,
-                     agent_id=agent_id)
-        return record
+        awaiting = and_(col(InboundEmail.outcome).in_(AWAITING_AGENT), col(InboundEmail.decision).is_(None))
+        result = self.session.execute(
+            update(InboundEmail)
+            .where(col(InboundEmail.raw_source).is_not(None),
+                   col(InboundEmail.received_at) < now - timedelta(days=retention_days), not_(awaiting))
+            .values(raw_source=None)
+            .execution_options(synchronize_session=False))
+        cleared = result.rowcount or 0
+        if cleared:
+            record_event(self.session, now, "inbound.raw_sources_cleared", None, count=cleared,
+                         retention_days=retention_days)
+        return cleared

@@ -12,6 +12,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
 from core.i18n import _
+from core.text import MAX_NAME_CHARS, without_control_characters
 
 
 @dataclass(frozen=True)
@@ -139,8 +140,8 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
             continue
         payload = part.get_payload(decode=True)
         size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
-        found.append(Attachment(name=part.get_filename() or _("(unnamed)"), content_type=part.get_content_type(),
-                                size=size))
+        name = without_control_characters(part.get_filename() or "") or _("(unnamed)")
+        found.append(Attachment(name=name, content_type=part.get_content_type(), size=size))
     return found
 
 
@@ -153,11 +154,22 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@threadline.invalid>"
 
 
+ROUGH_TEXT_BYTES = 200_000  # enough for any message body the core stores (10,000 characters)
+
+
+def rough_text(raw: bytes) -> str:
+    """The body of an email that cannot be parsed (too big, broken): bytes after the header block, decoded leniently,
+    so that an agent can still post what the person wrote."""
+    head = raw[:ROUGH_TEXT_BYTES].replace(b"\r\n", b"\n")
+    _headers, separator, body = head.partition(b"\n\n")
+    return without_control_characters((body if separator else head).decode("utf-8", "replace")).strip()
+
+
 def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
                 max_attachment_bytes: int = 10 * 1024 * 1024) -> ParsedEmail:
     """Parse raw bytes once; never raises: unreadable mail comes back with .error set."""
     if len(raw) > max_message_bytes:
-        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw),
+        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw), text=rough_text(raw),
                            error=_("The email is {size} bytes; the limit is {limit} (mail.max_message_bytes).").format(
                                size=len(raw), limit=max_message_bytes))
     try:
@@ -167,17 +179,20 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         if len(parsed.message_id) > 900:  # longer than any real one and than the column: identify it by content
             parsed.message_id = synthetic_message_id(raw)
         name, address = parseaddr(parsed.header("From"))
-        parsed.sender, parsed.sender_name = address.strip(), name.strip()
-        parsed.subject = re.sub(r"[\r\n\t]+", " ", parsed.header("Subject")).strip()
+        # People's text is cleaned here, once, so that no control character refuses the email later on.
+        parsed.sender = address.strip()
+        parsed.sender_name = " ".join(without_control_characters(name).split())[:MAX_NAME_CHARS].rstrip()
+        subject = without_control_characters(parsed.header("Subject"))
+        parsed.subject = " ".join(subject.split())
         for header in ("To", "Cc", "Delivered-To", "X-Original-To"):
             values = message.get_all(header) or []
             parsed.recipients += [addr for _name, addr in getaddresses([str(v) for v in values]) if addr]
         parsed.in_reply_to = _ids(parsed.header("In-Reply-To"))
         parsed.references = _ids(parsed.header("References"))
-        parsed.text = _body_text(message)
+        parsed.text = without_control_characters(_body_text(message))
         parsed.attachments = _attachments(message)
     except Exception as exc:  # malformed MIME of any kind: refuse it with a reason, never crash the poller
-        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw),
+        return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw), text=rough_text(raw),
                            error=_("The email could not be read as MIME ({error}).").format(error=type(exc).__name__))
     broken = [d for d in getattr(message, "defects", []) if type(d).__name__ in _FATAL_DEFECTS]
     if broken:
@@ -185,6 +200,8 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
             defect=type(broken[0]).__name__)
     if not parsed.sender:
         parsed.error = _("The email has no readable From address.")
+    if parsed.error and not parsed.text.strip():
+        parsed.text = rough_text(raw)  # what the person wrote stays postable even when the MIME is broken
     for attachment in parsed.attachments:
         if attachment.size > max_attachment_bytes:
             parsed.error = _("The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes).").format(

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import ssl
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy.exc import DBAPIError
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 FETCH_CHUNK = 50
 # How long stop() lets a session finish the email in hand before cutting it short: SIGTERM ends `serve` within 5 s.
 STOP_GRACE_SECONDS = 3.0
+RAW_CLEANUP_EVERY = timedelta(hours=1)  # how often old raw sources are cleared (mail.raw_retention_days)
 
 
 class ImapError(Exception):
@@ -107,6 +109,7 @@ class ImapPoller:
         self._running = False
         self._session_task: asyncio.Task | None = None
         self._link: ImapLink | None = None
+        self._next_raw_cleanup: datetime | None = None  # by the injected clock, so tests need not wait an hour
         self._worked = False  # whether the current session got through login, select and one full catch-up
 
     @property
@@ -208,6 +211,7 @@ class ImapPoller:
             # "Worked" means logged in, selected and caught up: a session that fails before that (a database that
             # cannot file, a server that breaks on SEARCH) keeps the backoff growing instead of reconnecting hot.
             self._worked = True
+            await self._clear_old_raw_sources()
             if self._stop.is_set():
                 break
             if self.using_idle:
@@ -266,6 +270,17 @@ class ImapPoller:
                 await self._mark_processed(link, uid)
         return last_uid
 
+    async def _clear_old_raw_sources(self) -> None:
+        """At most once per RAW_CLEANUP_EVERY: the one process reading the mailbox also forgets old raw sources."""
+        now = self.clock.now()
+        if self._next_raw_cleanup is not None and now < self._next_raw_cleanup:
+            return
+        self._next_raw_cleanup = now + RAW_CLEANUP_EVERY
+        cleared = await asyncio.to_thread(self._clear_raw_sources)
+        if cleared:
+            log.info("cleared the raw source of %s inbound emails older than %s days", cleared,
+                     self.config.mail.raw_retention_days)
+
     async def _mark_processed(self, link: ImapLink, uid: int) -> None:
         """Only after the commit: flag \\Seen, and move to the processed folder when one is configured."""
         _ok(await link.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "UID STORE")
@@ -288,6 +303,10 @@ class ImapPoller:
         with self.db.session() as session:
             return InboundService(session, self.clock).start_mailbox(self.mailbox, uidvalidity).last_uid
 
+    def _clear_raw_sources(self) -> int:
+        with self.db.session() as session:
+            return InboundService(session, self.clock).clear_old_raw_sources(self.config.mail.raw_retention_days)
+
     def _file(self, raw: bytes, uidvalidity: int, uid: int) -> InboundEmail:
         try:
             with self.db.session() as session:
@@ -299,8 +318,11 @@ class ImapPoller:
             # One email that breaks routing must not stop the mailbox for ever: keep it, refused, for an agent.
             log.exception("inbound email UID %s could not be processed; recorded as refused", uid)
             parsed = parse_email(raw)
+            # The text is kept unstripped (quote stripping may be what failed) so an agent can post it as written.
             incoming = IncomingEmail(message_id=parsed.message_id, sender=parsed.sender[:320], raw=raw,
-                                     mailbox=self.mailbox, uidvalidity=uidvalidity, uid=uid, subject=parsed.subject)
+                                     mailbox=self.mailbox, uidvalidity=uidvalidity, uid=uid, subject=parsed.subject,
+                                     sender_name=parsed.sender_name or None, text=parsed.text,
+                                     original_text=parsed.text)
             verdict = Verdict(InboundOutcome.refused, _("The email could not be processed ({error}).").format(
                 error=type(exc).__name__))
             with self.db.session() as session:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # "On <date>, <who> wrote:" as Gmail, Apple Mail and Thunderbird write it, in English, German, French,
 # Spanish, Portuguese, Dutch and Italian. A header may wrap over two lines, so lines are also tried in pairs.
@@ -48,6 +49,13 @@ _SIGNATURE = re.compile(
 )
 
 
+def _blank_if_spacer(line: str) -> str:
+    """'' for a line that only looks blank: Outlook writes empty paragraphs as NBSP, others use zero-width spaces."""
+    if line and all(char.isspace() or unicodedata.category(char) == "Cf" for char in line):
+        return ""
+    return line
+
+
 def _marker_at(lines: list[str], index: int) -> bool:
     """Whether lines[index] starts the quoted original (attribution, separator or Outlook header block)."""
     line = lines[index]
@@ -88,7 +96,7 @@ def strip_quotes(text: str) -> str:
     that are neither quoted ('>') nor markers. When nothing would be left, the full text is returned instead,
     because losing what the person wrote is worse than showing a quote.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [_blank_if_spacer(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     marker = next((i for i in range(len(lines)) if _marker_at(lines, i)), None)
     unquoted = [line for line in lines if not line.lstrip().startswith(">")]
     if marker is not None and _meaningful([l for l in lines[:marker] if not l.lstrip().startswith(">")]):

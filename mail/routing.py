@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from sqlmodel import Session
 
@@ -10,6 +11,7 @@ from core.config import Config
 from core.end_users import EndUserService
 from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+from core.outbox import OutboxService
 from core.settings import SettingsService
 from core.tokens import TokenSigner
 from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
@@ -23,6 +25,31 @@ class RoutingContext:
     support_address: str
     message_id_domain: str
     signer: TokenSigner | None
+
+
+def seconds_after_our_email(parsed: ParsedEmail, service: InboundService) -> float | None:
+    """Seconds from the sending of our email this one answers to this one's Date header, or None if unknown."""
+    try:
+        written = parsedate_to_datetime(parsed.header("Date"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if written is None or written.tzinfo is None:
+        return None
+    outbox = OutboxService(service.session, service.clock)
+    for message_id in parsed.in_reply_to + parsed.references[::-1]:
+        job = outbox.by_message_id(message_id)
+        if job is not None and job.sent_at is not None:
+            return (written - job.sent_at).total_seconds()
+    return None
+
+
+def _suggested_conversation(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> int | None:
+    """The conversation an email that is not posted would belong to: where an agent's one key posts it."""
+    sent_conversation = service.conversation_for_sent_message_id
+    match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
+    if match.conversation_id is None or service.conversation_end_user(match.conversation_id) is None:
+        return None
+    return match.conversation_id
 
 
 def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
@@ -47,11 +74,13 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         return Verdict(InboundOutcome.refused, _("Mail loop guard: {reason}.").format(reason=loop))
     if is_mailer_daemon(parsed.sender):
         return Verdict(InboundOutcome.refused, _("Mail from {sender} is never posted.").format(sender=parsed.sender))
-    auto = is_auto_reply(parsed)
+    auto = is_auto_reply(parsed, reply_delay=lambda: seconds_after_our_email(parsed, service))
     if auto:
-        return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto))
+        return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto),
+                       conversation_id=_suggested_conversation(parsed, context, service))
     if EndUserService(service.session, service.clock).blocks_mail_from(parsed.sender):
-        return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
+        return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender),
+                       conversation_id=_suggested_conversation(parsed, context, service))
     match = match_thread(parsed, context.signer, context.support_address, sent_conversation, context.message_id_domain)
     if match.conversation_id is not None:
         end_user = service.conversation_end_user(match.conversation_id)

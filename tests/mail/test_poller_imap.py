@@ -55,7 +55,7 @@ async def test_token_reply_is_posted_once_into_its_conversation(imap_target, inb
         assert session.get(Conversation, world.conversation_id).status is ConversationStatus.queued
         assert session.get(EndUser, world.end_user_id).email_verified is True
     [record] = records(world)
-    assert record.outcome is InboundOutcome.posted and record.raw_source is None
+    assert record.outcome is InboundOutcome.posted and b"Thanks, that fixed it." in record.raw_source
     assert "Hello Maria" in record.original_text
 
 

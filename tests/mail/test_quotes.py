@@ -41,3 +41,12 @@ def test_a_reply_that_is_only_a_quote_keeps_the_full_text():
 def test_ordinary_lines_mentioning_from_are_kept():
     text = "From: the start it worked.\nThanks."
     assert strip_quotes(text) == text
+
+
+@pytest.mark.parametrize("spacer", ["\u00a0", "\u00a0\u00a0 ", "\u202f", "\u2007", "\u3000", " \u00a0\t", "\u200b"])
+def test_unicode_whitespace_spacer_lines_are_blank(spacer):
+    # Outlook writes its empty paragraphs as a lone NBSP; they must not survive as blank-looking lines.
+    text = (f"{spacer}\nHello,\n{spacer}\n{spacer}\n{spacer}\nthe fix works.\n{spacer}\nMaria\n{spacer}\n"
+            f"From: Acme Help <help@example.com>\nSent: Tuesday, March 3, 2026 10:00\nTo: Maria\n\nold text")
+    assert strip_quotes(text) == "Hello,\n\nthe fix works.\n\nMaria"
+

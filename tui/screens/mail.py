@@ -1,4 +1,4 @@
-"""Mail that needs an agent: held emails to accept or reject, refused and unmatched emails, failed notifications."""
+"""Mail that needs an agent: held, refused and unmatched emails to post or discard, failed notifications."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from core.inbound import InboundEmail, InboundOutcome, InboundService
 from core.outbox import OutboxService
 from tui.i18n import N_, _, translate_bindings
 from tui.screens.changes import ChangesInWorkers
+from tui.screens.pick_conversation import ConversationPicker
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import TextScreen
 from tui.text import literal, plain, short_time
@@ -38,6 +39,7 @@ class MailRow:
     subject: str
     reason: str
     source: str
+    sender: str = ""  # the bare address, to search the sender's conversations when an agent picks one
 
 
 @dataclass
@@ -54,7 +56,7 @@ def _inbound_row(record: InboundEmail) -> MailRow:
     if record.outcome is not InboundOutcome.held:
         reason = f"{_(OUTCOME_LABELS.get(record.outcome, record.outcome.value))}: {reason}"
     return MailRow(id=record.id, when=record.received_at, address=address, subject=record.subject,
-                   reason=reason, source=source)
+                   reason=reason, source=source, sender=record.sender)
 
 
 def _job_row(job: Any) -> MailRow:
@@ -64,8 +66,10 @@ def _job_row(job: Any) -> MailRow:
 
 class MailScreen(ChangesInWorkers, Screen):
     BINDINGS = [
-        Binding("a", "accept", N_("Accept held email"), id="mail.accept"),
-        Binding("x", "reject", N_("Reject held email"), id="mail.reject"),
+        Binding("a", "accept", N_("Post email"), id="mail.accept"),
+        Binding("c", "post_into", N_("Post into conversation…"), id="mail.post_into"),
+        Binding("n", "post_new", N_("Post as new conversation"), show=False, id="mail.post_new"),
+        Binding("x", "reject", N_("Discard email"), id="mail.reject"),
         Binding("t", "retry", N_("Retry notification"), id="mail.retry"),
         Binding("enter", "show_source", N_("Show source"), id="mail.source"),
         Binding("j", "cursor_down", N_("Down"), show=False, id="mail.down"),
@@ -155,24 +159,49 @@ class MailScreen(ChangesInWorkers, Screen):
         self._tell_outcome(message)
         self.reload()
 
-    def _held_action(self, accept: bool) -> None:
-        row = self._selected("held")
+    def _selected_email(self) -> MailRow | None:
+        """The held or refused email under the cursor of the focused table (the held one when neither has focus)."""
+        table_id = self._focused_table()
+        row = self._selected(table_id if table_id in ("held", "refused") else "held")
         if row is None:
-            self.notify(_("There is no held email to act on."), severity="warning")
-            return
+            self.notify(_("There is no held or refused email to act on; select one first."), severity="warning")
+        return row
+
+    def _post(self, row: MailRow, *, conversation_id: int | None = None, new_conversation: bool = False) -> None:
         clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
-        if accept:
-            self._change("mail.accept", lambda s: InboundService(s, clock).accept_held(record_id, agent_id),
-                         _("The email is added to its conversation."))
-        else:
-            self._change("mail.reject", lambda s: InboundService(s, clock).reject_held(record_id, agent_id),
-                         _("The email is rejected."))
+        self._change("mail.post", lambda s: InboundService(s, clock).post_by_agent(
+            record_id, agent_id, conversation_id=conversation_id, new_conversation=new_conversation),
+            _("The email is posted into the conversation."))
 
     def action_accept(self) -> None:
-        self._held_action(True)
+        """One key: into the conversation the email matched, else a new one from its sender."""
+        row = self._selected_email()
+        if row is not None:
+            self._post(row)
+
+    def action_post_new(self) -> None:
+        row = self._selected_email()
+        if row is not None:
+            self._post(row, new_conversation=True)
+
+    def action_post_into(self) -> None:
+        row = self._selected_email()
+        if row is None:
+            return
+
+        def picked(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self._post(row, conversation_id=conversation_id)
+
+        self.app.push_screen(ConversationPicker(row.sender), picked)
 
     def action_reject(self) -> None:
-        self._held_action(False)
+        row = self._selected_email()
+        if row is None:
+            return
+        clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
+        self._change("mail.discard", lambda s: InboundService(s, clock).discard(record_id, agent_id),
+                     _("The email is discarded; it stays recorded."))
 
     def action_retry(self) -> None:
         row = self._selected("failed")
