@@ -87,7 +87,8 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         if end_user is None:
             return Verdict(InboundOutcome.refused, _("The conversation this email answers no longer exists."))
         if end_user.blocked:
-            return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender))
+            return Verdict(InboundOutcome.refused, _("The sender {sender} is blocked.").format(sender=parsed.sender),
+                           conversation_id=match.conversation_id)
         if not service.is_end_users_address(match.conversation_id, parsed.sender):
             return Verdict(InboundOutcome.held, _(
                 "The reply to conversation {id} came from {sender}, not from the end user's address; "

@@ -1,7 +1,7 @@
 """Inbound recovery: an agent's decision on any email that was not posted (issue 12).
 
 Revision ID: 0004_inbound_recovery
-Revises: 0001
+Revises: 0002_identity
 Create Date: 2026-12-03
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0004_inbound_recovery'
-down_revision = '0001'
+down_revision = '0002_identity'
 branch_labels = None
 depends_on = None
 
