@@ -59,7 +59,7 @@ def clean_name(name: str | None, max_chars: int = MAX_NAME_CHARS) -> str | None:
 
 # CSI, OSC, DCS/SOS/PM/APC and two-character ESC sequences, 7-bit and C1 forms: removed whole, so that no
 # "[2J" or window title is left behind as if the person had typed it.
-_ESCAPE_SEQUENCE = re.compile(
+ESCAPE_SEQUENCE = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"                     # CSI ... final byte
     r"|(?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)"              # OSC ... BEL or ST
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)"  # DCS, SOS, PM, APC ... ST
@@ -73,7 +73,7 @@ _LINE_BREAKS = str.maketrans({"\f": "\n", "\v": "\n", "\x85": "\n", "\u2028": "\
 def without_control_characters(text: str) -> str:
     """Text people sent by email, made storable: escape sequences and control characters other than newline and
     tab removed, page and line separators turned into newlines. Never refuses; the API refuses instead."""
-    text = _ESCAPE_SEQUENCE.sub("", text.translate(_LINE_BREAKS))
+    text = ESCAPE_SEQUENCE.sub("", text.translate(_LINE_BREAKS))
     if find_control_character(text) is None:
         return text
     return "".join(char for char in text if char in _ALLOWED_CONTROLS or unicodedata.category(char) != "Cc")

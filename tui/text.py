@@ -1,27 +1,18 @@
 """Showing text people wrote: literally, as Rich Text, with control characters and escape sequences removed."""
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 
 from rich.text import Text
 
-# CSI, OSC, DCS/PM/APC and two-character ESC sequences, 7-bit and C1 forms: removed whole, so no part is shown.
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"          # CSI ... final byte
-    r"|(?:\x1b\]|\x9d).*?(?:\x07|\x1b\\|\x9c)"   # OSC ... BEL or ST
-    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f]).*?(?:\x1b\\|\x9c)"  # DCS, SOS, PM, APC ... ST
-    r"|\x1b[@-Z\\-_]?",                          # other ESC sequences, or a lone ESC
-    re.DOTALL,
-)
-
+from core.text import ESCAPE_SEQUENCE
 
 def strip_controls(text: str | None, *, keep_newlines: bool = True) -> str:
     """text without escape sequences and control characters (newline and tab kept when asked)."""
     if not text:
         return ""
-    text = _ESCAPE_SEQUENCE.sub("", text)
+    text = ESCAPE_SEQUENCE.sub("", text)
     kept = []
     for char in text:
         if char in "\n\t" and keep_newlines:
