@@ -1,7 +1,6 @@
 """The JSON API (the "API channel"): start a conversation, post, read the transcript, mark read, give an email."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Callable
 
@@ -14,6 +13,7 @@ from core.errors import ThreadlineError
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
+from widget.client_input import parse_json_object, public_id, whole_number, whole_number_text
 from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
 from widget.ratelimit import RateLimiter, retry_after_header
 from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
@@ -77,13 +77,7 @@ class WidgetApi:
         raw = b"".join(chunks)
         if not raw.strip():
             return {}
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("invalid_json", N_("The request body is not valid JSON.")) from None
-        if not isinstance(body, dict):
-            raise ApiError("invalid_json", N_("The request body must be a JSON object."))
-        return body
+        return parse_json_object(raw)
 
     async def respond(self, request: Request, work: Callable[[], Any], *, status: int = 200,
                       token_required: bool = True) -> Response:
@@ -116,21 +110,23 @@ class WidgetApi:
 
     async def transcript(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
-            after = _whole(request.query_params.get("after", "0"), "after")
-            return await run_in_threadpool(self.desk.transcript, end_user_id, request.path_params["id"], after)
+            after = whole_number_text(request.query_params.get("after", "0"), "after")
+            return await run_in_threadpool(self.desk.transcript, end_user_id, public_id(request.path_params["id"]),
+                                           after)
         return await self.respond(request, work)
 
     async def post(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
-            return await run_in_threadpool(self.desk.post, end_user_id, request.path_params["id"], body.get("body"),
-                                           body.get("channel"))
+            return await run_in_threadpool(self.desk.post, end_user_id, public_id(request.path_params["id"]),
+                                           body.get("body"), body.get("channel"))
         return await self.respond(request, work, status=201)
 
     async def mark_read(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
-            return await run_in_threadpool(self.desk.mark_read, end_user_id, request.path_params["id"], body.get("seq"))
+            seq = whole_number(body.get("seq"), "seq")
+            return await run_in_threadpool(self.desk.mark_read, end_user_id, public_id(request.path_params["id"]), seq)
         return await self.respond(request, work)
 
     async def email(self, request: Request) -> Response:
@@ -207,10 +203,3 @@ def _text(body: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise ApiError("invalid_input", N_("{field} must be text."), field=key)
     return value.strip() or None
-
-
-def _whole(value: str, name: str) -> int:
-    if not value.isdigit():
-        raise ApiError("invalid_input", N_("{field} must be a whole number of zero or more."), field=name)
-    return int(value)
-

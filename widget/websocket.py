@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
+from widget.client_input import parse_json, public_id, whole_number
 from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
 from widget.ratelimit import RateLimiter
@@ -54,22 +55,19 @@ class LiveEndpoint:
         client = websocket.client.host if websocket.client else "unknown"
         if self.per_address.hit(f"ip:{client}") > 0:
             raise ApiError("rate_limited", N_("Too many connections; wait a minute and try again."))
-        try:
-            frame = await asyncio.wait_for(websocket.receive_json(), HELLO_TIMEOUT_SECONDS)
-        except (ValueError, KeyError):
-            raise ApiError("invalid_json", N_("Each frame must be a JSON object.")) from None
-        if not isinstance(frame, dict) or frame.get("type") != "hello":
+        frame = await asyncio.wait_for(_receive_frame(websocket), HELLO_TIMEOUT_SECONDS)
+        if frame.get("type") != "hello":
             raise ApiError("invalid_input", N_("Start with a hello frame carrying the end-user token."))
+        token = frame.get("token")
         try:
-            end_user_id = self.signer.verify_end_user_token(str(frame.get("token") or ""))
+            end_user_id = self.signer.verify_end_user_token(token if isinstance(token, str) else "")
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
-        after = frame.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise ApiError("invalid_input", N_("after must be a whole number of zero or more."))
-        public_id = websocket.path_params["id"]
-        conversation_id = await run_in_threadpool(self.desk.authorize, end_user_id, public_id)
-        return {"end_user_id": end_user_id, "public_id": public_id, "conversation_id": conversation_id, "after": after}
+        after = whole_number(frame.get("after", 0), "after")
+        conversation = public_id(websocket.path_params["id"])
+        conversation_id = await run_in_threadpool(self.desk.authorize, end_user_id, conversation)
+        return {"end_user_id": end_user_id, "public_id": conversation, "conversation_id": conversation_id,
+                "after": after}
 
     async def _refuse(self, websocket: WebSocket, error: ApiError, language: str) -> None:
         text = error.text(translations(language))
@@ -132,13 +130,25 @@ class LiveEndpoint:
         """Read frames until the client goes away; heartbeats refresh presence at most twice per interval."""
         while True:
             try:
-                frame = await websocket.receive_json()
-            except ValueError:
+                frame = await _receive_frame(websocket)
+            except ApiError:
                 continue  # a malformed frame is ignored, the connection stays
-            if not isinstance(frame, dict):
-                continue
             if frame.get("type") == "heartbeat":
                 now = self.monotonic()
                 if now - last_report >= heartbeat_seconds / 2:
                     last_report = now
                     await run_in_threadpool(self.desk.report_presence, conversation_id, "heartbeat")
+
+
+async def _receive_frame(websocket: WebSocket) -> dict[str, Any]:
+    """The next frame as a JSON object of storable text; binary or malformed frames raise ApiError."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise ApiError("invalid_json", N_("Each frame must be a JSON object sent as text."))
+    frame = parse_json(text)
+    if not isinstance(frame, dict):
+        raise ApiError("invalid_json", N_("Each frame must be a JSON object sent as text."))
+    return frame
