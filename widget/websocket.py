@@ -21,6 +21,7 @@ from widget.strings import accepted_languages, negotiate_language
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_SECONDS = 10
+_BLOCKED = "blocked"
 # Close codes: 4000 + the HTTP status the same refusal gets from the JSON API.
 _CLOSE_CODES = {"invalid_input": 4400, "invalid_json": 4400, "unauthorized": 4401, "blocked": 4403,
                 "not_found": 4404, "rate_limited": 4429}
@@ -79,7 +80,7 @@ class LiveEndpoint:
 
     async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:
         conversation_id = hello["conversation_id"]
-        subscriber = Subscriber(asyncio.get_running_loop())
+        subscriber = Subscriber(asyncio.get_running_loop(), hello["end_user_id"])
         # Subscribe before reading the backlog, so a message committed in between is pushed (and deduplicated).
         await run_in_threadpool(self.feed.subscribe, conversation_id, subscriber)
         try:
@@ -99,10 +100,19 @@ class LiveEndpoint:
             connected_at = self.monotonic()
             await run_in_threadpool(self.desk.report_presence, conversation_id, "connected")
             pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
+            listener = asyncio.create_task(self._listen(websocket, conversation_id, backlog["heartbeat_seconds"],
+                                                        connected_at))
             try:
-                await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"], connected_at)
+                await asyncio.wait({pusher, listener}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 pusher.cancel()
+                listener.cancel()
+                outcomes = await asyncio.gather(pusher, listener, return_exceptions=True)
+            if outcomes[0] == _BLOCKED:
+                await self._refuse(websocket, ApiError("blocked", N_("This chat is not available to you.")), language)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception) and not isinstance(outcome, WebSocketDisconnect):
+                    log.error("widget socket failed", exc_info=outcome)
         except WebSocketDisconnect:
             pass
         finally:
@@ -111,10 +121,13 @@ class LiveEndpoint:
                 # Leaving never ends the conversation; it only stops presence (the engine may then email replies).
                 await run_in_threadpool(self.desk.report_presence, conversation_id, "left")
 
-    async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> None:
+    async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> str | None:
+        """Send queued items until the client goes away (None) or its end user is blocked (_BLOCKED)."""
         try:
             while True:
                 item = await subscriber.queue.get()
+                if item["type"] == _BLOCKED:
+                    return _BLOCKED  # nothing queued behind the block is sent
                 if item["type"] == "message":
                     if item["message"]["seq"] <= last_seq:
                         continue  # already replayed from the backlog
@@ -124,6 +137,7 @@ class LiveEndpoint:
             pass
         except Exception:
             log.exception("pushing to a widget socket failed")
+        return None
 
     async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int,
                       last_report: float) -> None:
