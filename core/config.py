@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -92,6 +93,9 @@ class WidgetConfig:
     max_message_chars: int = 10_000
     rate_limit_per_minute: int = 60  # per end-user token
     rate_limit_per_minute_per_address: int = 300  # per client IP address (several people may share one)
+    # Peers whose X-Forwarded-For names the client (addresses or CIDRs, as uvicorn's forwarded-allow-ips);
+    # loopback by default: the server listens there, and a local reverse proxy is the usual front.
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
     unverified_emails_per_day: int = 3
     return_link_days: int = 30
 
@@ -234,5 +238,11 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"{name}.tls must be none, starttls or tls, not {section.tls!r}")
         if not 0 < section.port < 65536:
             raise ConfigError(f"{name}.port must be between 1 and 65535, not {section.port}")
+    for entry in config.widget.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"widget.trusted_proxies: {entry!r} is not an IP address or network; use e.g. "
+                              "127.0.0.1, 10.0.0.0/8 or ::1") from None
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

@@ -97,7 +97,9 @@ class Runtime:
         # First in the route list, so the widget's catch-all handlers never see it.
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto")
+                                lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto",
+                                # The widget app reads X-Forwarded-For itself (widget.trusted_proxies).
+                                proxy_headers=False)
         self._server = _OwnSignalsServer(config)
         self._tasks["web"] = asyncio.create_task(self._server.serve(), name="web")
         while not self._server.started:

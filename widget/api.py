@@ -15,7 +15,8 @@ from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
 from widget.client_input import parse_json_object, public_id, whole_number, whole_number_text
 from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
-from widget.ratelimit import RateLimiter, retry_after_header
+from widget.proxies import TrustedProxies
+from widget.ratelimit import RateLimiter, SharedRateLimits, retry_after_header
 from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
 
 log = logging.getLogger(__name__)
@@ -27,19 +28,17 @@ def request_language(request: Request) -> str:
                               *accepted_languages(request.headers.get("accept-language")))
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 class WidgetApi:
     """Route handlers; each checks limits and the token, then runs one WidgetDesk call in a worker thread."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, *, per_token: RateLimiter, per_address: RateLimiter,
-                 max_request_bytes: int) -> None:
+                 shared: SharedRateLimits, proxies: TrustedProxies, max_request_bytes: int) -> None:
         self.desk = desk
         self.signer = signer
         self.per_token = per_token
         self.per_address = per_address
+        self.shared = shared
+        self.proxies = proxies
         self.max_request_bytes = max_request_bytes
 
     # --- plumbing -------------------------------------------------------------------------------------------
@@ -57,15 +56,19 @@ class WidgetApi:
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
 
+    def client_address(self, request: Request) -> str:
+        return self.proxies.client_address(request.client.host if request.client else None,
+                                           request.headers.getlist("x-forwarded-for"))
+
     def check_rate(self, limiter: RateLimiter, key: str) -> None:
-        wait = limiter.hit(key)
-        if wait > 0:
-            raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
-                           headers=retry_after_header(wait), seconds=max(1, round(wait)))
+        _refuse_when_waiting(limiter.hit(key))
+
+    async def check_shared_rate(self, limits: list[tuple[str, int]]) -> None:
+        _refuse_when_waiting(await run_in_threadpool(self.shared.hit, limits))
 
     async def json_body(self, request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_request_bytes):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > self.max_request_bytes):
             raise ApiError("request_too_large", N_("The request is larger than {limit} bytes."), limit=self.max_request_bytes)
         chunks, size = [], 0
         async for chunk in request.stream():
@@ -83,11 +86,20 @@ class WidgetApi:
                       token_required: bool = True) -> Response:
         translator = translations(request_language(request))
         try:
-            # The address is limited before the token is checked, so guessing tokens is throttled too.
-            self.check_rate(self.per_address, f"ip:{client_address(request)}")
-            end_user_id = self.end_user_id(request, required=token_required)
+            # The address is limited before the token is checked, so guessing tokens is throttled too. This
+            # process's buckets turn a flood away first; the database's hold across every process.
+            address_key = f"ip:{self.client_address(request)}"
+            limits = [(address_key, int(self.per_address.capacity))]
+            self.check_rate(self.per_address, address_key)
+            try:
+                end_user_id = self.end_user_id(request, required=token_required)
+            except ApiError:
+                await self.check_shared_rate(limits)  # a wrong token still counts against the address
+                raise
             if end_user_id is not None:
                 self.check_rate(self.per_token, f"user:{end_user_id}")
+                limits.append((f"user:{end_user_id}", int(self.per_token.capacity)))
+            await self.check_shared_rate(limits)
             result = await work(end_user_id)
         except ApiError as error:
             return api_error_response(error, translator)
@@ -194,6 +206,12 @@ class WidgetApi:
             Route("/api/v1/availability", self.availability, methods=["GET"]),
             Route("/widget/strings", self.strings, methods=["GET"]),
         ]
+
+
+def _refuse_when_waiting(wait: float) -> None:
+    if wait > 0:
+        raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
+                       headers=retry_after_header(wait), seconds=max(1, round(wait)))
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:

@@ -15,7 +15,8 @@ from widget.actions import WidgetDesk
 from widget.client_input import parse_json, public_id, whole_number
 from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
-from widget.ratelimit import RateLimiter
+from widget.proxies import TrustedProxies
+from widget.ratelimit import RateLimiter, SharedRateLimits
 from widget.strings import accepted_languages, negotiate_language
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,15 @@ class LiveEndpoint:
     The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter,
+                 shared: SharedRateLimits, proxies: TrustedProxies,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.monotonic = monotonic
         self.desk = desk
         self.signer = signer
         self.feed = feed
         self.per_address = per_address
+        self.shared = shared
+        self.proxies = proxies
 
     async def handle(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -53,8 +57,11 @@ class LiveEndpoint:
         await self._serve(websocket, hello, language)
 
     async def _hello(self, websocket: WebSocket) -> dict[str, Any]:
-        client = websocket.client.host if websocket.client else "unknown"
-        if self.per_address.hit(f"ip:{client}") > 0:
+        client = self.proxies.client_address(websocket.client.host if websocket.client else None,
+                                             websocket.headers.getlist("x-forwarded-for"))
+        key = f"ip:{client}"
+        if (self.per_address.hit(key) > 0
+                or await run_in_threadpool(self.shared.hit, [(key, int(self.per_address.capacity))]) > 0):
             raise ApiError("rate_limited", N_("Too many connections; wait a minute and try again."))
         frame = await asyncio.wait_for(_receive_frame(websocket), HELLO_TIMEOUT_SECONDS)
         if frame.get("type") != "hello":

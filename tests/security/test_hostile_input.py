@@ -25,18 +25,18 @@ def _raw_json(**fields: str) -> bytes:
 
 @pytest.mark.parametrize("field", ["name", "email", "language", "signature", "channel"])
 def test_a_lone_surrogate_in_a_new_conversation_is_refused_with_400(server, http, db, field):
-    before = dump_tables(db, frozenset({"ratelimitbucket"}))
+    before = dump_tables(db, frozenset({"rate_limit"}))
     response = http.post("/api/v1/conversations", content=_raw_json(**{field: SURROGATE}),
                          headers={"Content-Type": "application/json"})
     assert response.status_code == 400 and _error(response) == "invalid_input", response.text
-    assert dump_tables(db, frozenset({"ratelimitbucket"})) == before
+    assert dump_tables(db, frozenset({"rate_limit"})) == before
 
 
 def test_a_lone_surrogate_in_a_message_body_or_a_key_is_refused_with_400(server, http, db):
     started = start_conversation(http, name="Eve")
     auth = {"Authorization": f"Bearer {started['token']}", "Content-Type": "application/json"}
     path = f"/api/v1/conversations/{started['conversation']['id']}/messages"
-    before = dump_tables(db, frozenset({"ratelimitbucket"}))
+    before = dump_tables(db, frozenset({"rate_limit"}))
     for body in (_raw_json(body=SURROGATE), _raw_json(body='"hello \\udfff there"'), b'{"\\ud800": "x", "body": "hi"}',
                  _raw_json(body='["nested", {"deep": "\\ud83d"}]')):
         response = http.post(path, content=body, headers=auth)
@@ -48,7 +48,7 @@ def test_a_lone_surrogate_in_a_message_body_or_a_key_is_refused_with_400(server,
                                 ("/api/v1/return", "POST", _raw_json(token=SURROGATE))):
         response = http.request(method, route, content=body, headers=auth)
         assert response.status_code == 400 and _error(response) == "invalid_input", (route, response.text)
-    assert dump_tables(db, frozenset({"ratelimitbucket"})) == before
+    assert dump_tables(db, frozenset({"rate_limit"})) == before
 
 
 @pytest.mark.parametrize("after", ["1" * 40, "9223372036854775808", "2147483648", "١٢", "²", "-1", "1e3", " 1", ""])
