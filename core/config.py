@@ -13,6 +13,8 @@ from typing import Any, get_type_hints
 import platformdirs
 
 from core.errors import ConfigError
+from core.masking import MASK, mask_url_passwords
+from core.private_files import make_private_dir
 
 APP_NAME = "threadline"
 ENV_PREFIX = "THREADLINE_"
@@ -131,30 +133,44 @@ class Config:
             return self.general.secret
         path = self.data_path / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (for core.masking): passwords, also inside the database URL, the
+        token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
+        values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
+        try:
+            from sqlalchemy.engine import make_url
+
+            values.append(make_url(self.database_url).password or "")
+        except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
+            pass
+        key_file = self.data_path / "secret.key"
+        if not self.general.secret and key_file.is_file():
+            try:
+                values.append(key_file.read_text().strip())
+            except OSError:
+                pass
+        return [value for value in values if value]
 
     def as_dict(self, mask_secrets: bool = True) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
         for section in _sections():
             values = dataclasses.asdict(getattr(self, section.name))
             if mask_secrets:
-                values = {k: ("****" if k in SECRET_KEYS and v else v) for k, v in values.items()}
+                values = {k: (MASK if k in SECRET_KEYS and v else _masked(v)) for k, v in values.items()}
             result[section.name] = values
-        result["database"]["effective_url"] = _mask_url(self.database_url) if mask_secrets else self.database_url
+        result["database"]["effective_url"] = _masked(self.database_url) if mask_secrets else self.database_url
         return result
 
 
-def _mask_url(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+def _masked(value: Any) -> Any:
+    """A configuration value as shown to people: passwords inside URLs (database.url) replaced by ****."""
+    return mask_url_passwords(value) if isinstance(value, str) else value
 
 
 def _sections() -> list[dataclasses.Field]:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from core.masking import mask_log_handlers
 from threadline.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -189,8 +190,9 @@ class KeyValueFormatter(logging.Formatter):
         fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
                   "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
         fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         return " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
 
 
@@ -201,8 +203,9 @@ class JsonFormatter(logging.Formatter):
         fields: dict[str, Any] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
                                   "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
         fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(fields, default=str, ensure_ascii=False)
 
 
@@ -223,6 +226,7 @@ def configure_logging(style: str = "keyvalue", level: int | None = None) -> None
         root.addHandler(logging.StreamHandler())
     for handler in root.handlers:
         handler.setFormatter(formatter)
+    mask_log_handlers(root)  # also on handlers set up after the command line's (the demo's log file)
     if level is not None:
         root.setLevel(level)
     for noisy in ("uvicorn.error", "uvicorn.access", "mail.log"):
