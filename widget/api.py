@@ -13,7 +13,7 @@ from core.errors import ThreadlineError
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
-from widget.client_input import parse_json_object, public_id, whole_number, whole_number_text
+from widget.client_input import looks_like_token, parse_json_object, public_id, whole_number, whole_number_text
 from widget.errors import ERROR_CODES, ApiError, api_error_response, error_response
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits, retry_after_header
@@ -52,6 +52,8 @@ class WidgetApi:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError("unauthorized", N_("Send the end-user token as 'Authorization: Bearer <token>'."))
         try:
+            if not looks_like_token(token):
+                raise InvalidToken("not a token")
             return self.signer.verify_end_user_token(token.strip())
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
@@ -171,7 +173,7 @@ class WidgetApi:
         async def work(_end_user_id: None) -> Any:
             body = await self.json_body(request)
             token = _text(body, "token")
-            if not token:
+            if not token or not looks_like_token(token):
                 raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
             return await run_in_threadpool(self.desk.resume, token)
         return await self.respond(request, work, token_required=False)

@@ -15,6 +15,9 @@ _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 # Lone surrogates (valid as JSON escapes, not encodable as UTF-8) and NUL (which PostgreSQL text cannot hold).
 _NOT_TEXT = re.compile("[\ud800-\udfff\x00]")
+# Our tokens are short printable ASCII; anything else is not one (and must not reach hmac.compare_digest on str,
+# which raises on non-ASCII text).
+_TOKEN = re.compile(r"[!-~]{1,512}")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -69,6 +72,11 @@ def whole_number(value: Any, name: str) -> int:
         raise ApiError("invalid_input", N_("{field} must be a whole number from 0 to {limit}."), field=name,
                        limit=MAX_WHOLE_NUMBER)
     return value
+
+
+def looks_like_token(value: object) -> bool:
+    """Whether value could be one of our tokens at all (printable ASCII, bounded); say no before verifying."""
+    return isinstance(value, str) and _TOKEN.fullmatch(value.strip()) is not None
 
 
 def public_id(value: str) -> str:

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
-from widget.client_input import parse_json, public_id, whole_number
+from widget.client_input import looks_like_token, parse_json, public_id, whole_number
 from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
 from widget.proxies import TrustedProxies
@@ -68,7 +68,7 @@ class LiveEndpoint:
             raise ApiError("invalid_input", N_("Start with a hello frame carrying the end-user token."))
         token = frame.get("token")
         try:
-            end_user_id = self.signer.verify_end_user_token(token if isinstance(token, str) else "")
+            end_user_id = self.signer.verify_end_user_token(token if looks_like_token(token) else "")
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
         after = whole_number(frame.get("after", 0), "after")

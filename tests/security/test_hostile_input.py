@@ -120,3 +120,16 @@ def test_a_binary_or_broken_frame_after_hello_keeps_the_socket_and_no_500(server
             item = json.loads(ws.recv(timeout=10))
             if item["type"] == "message" and item["message"]["body"] == "still here":
                 break
+
+
+def test_tokens_with_characters_outside_ascii_are_refused_not_a_500(server, http):
+    started = start_conversation(http)
+    token_head = started["token"].rsplit("-", 1)[0]
+    for header in (f"Bearer {token_head}-é", "Bearer 1-ÿÿ", "Bearer é"):
+        response = http.get("/api/v1/me", headers={"Authorization": header.encode("latin-1")})
+        assert response.status_code == 401 and _error(response) == "unauthorized", (header, response.text)
+    response = http.post("/api/v1/return", json={"token": "1-2-é"})
+    assert response.status_code == 401 and _error(response) == "invalid_return_link", response.text
+    received, code = _closed_code(server.ws_url, started["conversation"]["id"],
+                                  json.dumps({"type": "hello", "token": f"{token_head}-é", "after": 0}))
+    assert code == 4401 and received[-1]["error"]["code"] == "unauthorized", (received, code)
