@@ -132,12 +132,15 @@ def test_no_websocket_frame_gets_a_dropped_socket_or_a_server_error(server, http
     public_id = mine["conversation"]["id"]
     frames = json_values.map(json.dumps) | any_text.filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t)) \
         | st.binary(max_size=20)
-    # Mostly well-formed hellos with one odd field (where the server must check types and ranges), else noise.
-    hellos = st.fixed_dictionaries({
-        "type": st.just("hello"),
-        "token": st.just(mine["token"]) | json_values,
-        "after": st.sampled_from([0, 2**31, 2**63, 10**40]) | json_values,
-    }).map(json.dumps) | frames
+    # Well-formed hellos with an odd `after` (where the server must check types and ranges), hellos with odd
+    # fields anywhere, and noise.
+    odd_after = st.sampled_from([0, 2**31, 2**63, 10**40, -1, True, 1.5, "1"]) | json_values
+    hellos = st.one_of(
+        odd_after.map(lambda after: json.dumps({"type": "hello", "token": mine["token"], "after": after})),
+        st.fixed_dictionaries({"type": st.just("hello") | json_values, "token": st.just(mine["token"]) | json_values,
+                               "after": odd_after}).map(json.dumps),
+        frames,
+    )
 
     @FUZZ
     @given(hello=hellos, then=st.lists(frames, max_size=3))
