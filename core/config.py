@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -13,6 +14,8 @@ import platformdirs
 
 from core.errors import ConfigError
 from core.i18n import _
+from core.masking import MASK, mask_url_passwords
+from core.private_files import make_private_dir
 
 APP_NAME = "threadline"
 ENV_PREFIX = "THREADLINE_"
@@ -100,6 +103,9 @@ class WidgetConfig:
     max_message_chars: int = 10_000
     rate_limit_per_minute: int = 60  # per end-user token
     rate_limit_per_minute_per_address: int = 300  # per client IP address (several people may share one)
+    # Peers whose X-Forwarded-For names the client (addresses or CIDRs, as uvicorn's forwarded-allow-ips);
+    # loopback by default: the server listens there, and a local reverse proxy is the usual front.
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
     unverified_emails_per_day: int = 3  # notifications per unproven address, across all end users
     return_link_days: int = 30  # each link opens its conversation once, within this many days
     session_days: int = 90  # a widget token older than this is refused; the widget renews it on every visit
@@ -136,30 +142,44 @@ class Config:
             return self.general.secret
         path = self.data_path / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (for core.masking): passwords, also inside the database URL, the
+        token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
+        values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
+        try:
+            from sqlalchemy.engine import make_url
+
+            values.append(make_url(self.database_url).password or "")
+        except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
+            pass
+        key_file = self.data_path / "secret.key"
+        if not self.general.secret and key_file.is_file():
+            try:
+                values.append(key_file.read_text().strip())
+            except OSError:
+                pass
+        return [value for value in values if value]
 
     def as_dict(self, mask_secrets: bool = True) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
         for section in _sections():
             values = dataclasses.asdict(getattr(self, section.name))
             if mask_secrets:
-                values = {k: ("****" if k in SECRET_KEYS and v else v) for k, v in values.items()}
+                values = {k: (MASK if k in SECRET_KEYS and v else _masked(v)) for k, v in values.items()}
             result[section.name] = values
-        result["database"]["effective_url"] = _mask_url(self.database_url) if mask_secrets else self.database_url
+        result["database"]["effective_url"] = _masked(self.database_url) if mask_secrets else self.database_url
         return result
 
 
-def _mask_url(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+def _masked(value: Any) -> Any:
+    """A configuration value as shown to people: passwords inside URLs (database.url) replaced by ****."""
+    return mask_url_passwords(value) if isinstance(value, str) else value
 
 
 def _sections() -> list[dataclasses.Field]:
@@ -252,5 +272,11 @@ def _validate(config: Config) -> None:
     if config.mail.raw_retention_days < 1:
         raise ConfigError(_("mail.raw_retention_days must be at least 1, not {value}").format(
             value=config.mail.raw_retention_days))
+    for entry in config.widget.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(f"widget.trusted_proxies: {entry!r} is not an IP address or network; use e.g. "
+                              "127.0.0.1, 10.0.0.0/8 or ::1") from None
     if config.general.secret and len(config.general.secret) < 16:
         raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")

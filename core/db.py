@@ -19,6 +19,8 @@ from core.database_faults import database_fault
 from core.errors import ConfigError, DatabaseBusy
 from core.health import HealthBoard
 from core.i18n import _
+from core.masking import mask_url_passwords
+from core.private_files import create_private_file, make_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +91,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
-        raise ConfigError(f"database URL {url!r} is not valid ({exc}); use e.g. sqlite:///path/threadline.db") from exc
+        raise ConfigError(f"database URL {mask_url_passwords(url)!r} is not valid ({mask_url_passwords(str(exc))}); "
+                          "use e.g. sqlite:///path/threadline.db") from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # Conversations and addresses are nobody else's business: a new database is 0600 in a 0700 folder
+            # (SQLite gives its -wal and -shm files the database's mode).
+            make_private_dir(Path(database).expanduser().parent)
+            create_private_file(Path(database).expanduser())
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         engine = create_engine(url, **kwargs)
         _tune_sqlite(engine)

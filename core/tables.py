@@ -4,3 +4,4 @@ from core import email_templates  # noqa: F401
 from core import triggers  # noqa: F401
 from core import listing  # noqa: F401
 from core import inbound  # noqa: F401
+from core import rate_limits  # noqa: F401

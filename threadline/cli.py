@@ -6,8 +6,11 @@ import importlib
 import logging
 import sys
 
+from sqlalchemy.exc import DBAPIError
+
 from core.config import load_config
 from core.errors import ThreadlineError
+from core.masking import mask, mask_log_handlers
 from core.i18n import _
 from threadline import __version__
 from threadline.commands import COMMAND_MODULES
@@ -44,16 +47,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         config = load_config(args.config)
+        # From here on, errors and log lines show the configuration's secrets as ****.
+        mask.add(*config.secret_values())
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else getattr(logging, config.general.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        mask_log_handlers()
         if not args.verbose:
             logging.getLogger("alembic").setLevel(logging.WARNING)
         context = AppContext(config)
         return int(modules[args._command].run(args, context) or 0)  # type: ignore[attr-defined]
     except ThreadlineError as exc:
-        print(_("threadline: error: {message}").format(message=exc.message), file=sys.stderr)
+        print(mask(_("threadline: error: {message}").format(message=exc.message)), file=sys.stderr)
+        return 1
+    except DBAPIError as exc:  # the database is unreachable or refused us: one line, not a traceback
+        print(mask(_("threadline: error: the database refused or could not be reached ({error}); check database.url "
+                     "and that the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__)),
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import socket
 from dataclasses import asdict, dataclass, field
@@ -13,6 +12,7 @@ from core import schema
 from core.agents import AgentService
 from core.config import Config
 from core.continuous import ContinuousConversations
+from core.private_files import write_private_file
 from core.settings import SettingsService
 from threadline.context import AppContext
 from threadline.embedded_imap import EmbeddedImap
@@ -48,10 +48,9 @@ class DemoState:
     inactivity_seconds: int = 30
 
     def write(self, path: Path) -> None:
-        # Written whole under another name, then renamed: a reader never sees half a file.
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(partial, path)
+        # Written whole under another name, then renamed: a reader never sees half a file. It holds the token
+        # secret, so it is 0600.
+        write_private_file(path, json.dumps(asdict(self), indent=2))
 
 
 def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:

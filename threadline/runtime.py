@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from core.masking import mask_log_handlers
 from threadline.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ class Runtime:
         # First in the route list, so the widget's catch-all handlers never see it.
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto")
+                                lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto",
+                                # The widget app reads X-Forwarded-For itself (widget.trusted_proxies).
+                                proxy_headers=False)
         self._server = _OwnSignalsServer(config)
         self._tasks["web"] = asyncio.create_task(self._server.serve(), name="web")
         while not self._server.started:
@@ -187,8 +190,9 @@ class KeyValueFormatter(logging.Formatter):
         fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
                   "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
         fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         return " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
 
 
@@ -199,8 +203,9 @@ class JsonFormatter(logging.Formatter):
         fields: dict[str, Any] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
                                   "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
         fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
+            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(fields, default=str, ensure_ascii=False)
 
 
@@ -221,6 +226,7 @@ def configure_logging(style: str = "keyvalue", level: int | None = None) -> None
         root.addHandler(logging.StreamHandler())
     for handler in root.handlers:
         handler.setFormatter(formatter)
+    mask_log_handlers(root)  # also on handlers set up after the command line's (the demo's log file)
     if level is not None:
         root.setLevel(level)
     for noisy in ("uvicorn.error", "uvicorn.access", "mail.log"):

@@ -1,7 +1,6 @@
 """The JSON API (the "API channel"): start a conversation, post, read the transcript, mark read, give an email."""
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Callable
 
@@ -15,8 +14,10 @@ from core.i18n import N_, translations
 from core.identity import IdentityClaim
 from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
+from widget.client_input import looks_like_token, parse_json_object, public_id, whole_number, whole_number_text
 from widget.errors import ERROR_CODES, ApiError, api_error_response, database_busy_error, error_response
-from widget.ratelimit import RateLimiter, retry_after_header
+from widget.proxies import TrustedProxies
+from widget.ratelimit import RateLimiter, SharedRateLimits, retry_after_header
 from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
 
 log = logging.getLogger(__name__)
@@ -28,19 +29,17 @@ def request_language(request: Request) -> str:
                               *accepted_languages(request.headers.get("accept-language")))
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 class WidgetApi:
     """Route handlers; each checks limits and the token, then runs one WidgetDesk call in a worker thread."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, *, per_token: RateLimiter, per_address: RateLimiter,
-                 max_request_bytes: int) -> None:
+                 shared: SharedRateLimits, proxies: TrustedProxies, max_request_bytes: int) -> None:
         self.desk = desk
         self.signer = signer
         self.per_token = per_token
         self.per_address = per_address
+        self.shared = shared
+        self.proxies = proxies
         self.max_request_bytes = max_request_bytes
 
     # --- plumbing -------------------------------------------------------------------------------------------
@@ -55,19 +54,25 @@ class WidgetApi:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError("unauthorized", N_("Send the end-user token as 'Authorization: Bearer <token>'."))
         try:
+            if not looks_like_token(token):
+                raise InvalidToken("not a token")
             return self.signer.verify_end_user_token(token.strip())
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
 
+    def client_address(self, request: Request) -> str:
+        return self.proxies.client_address(request.client.host if request.client else None,
+                                           request.headers.getlist("x-forwarded-for"))
+
     def check_rate(self, limiter: RateLimiter, key: str) -> None:
-        wait = limiter.hit(key)
-        if wait > 0:
-            raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
-                           headers=retry_after_header(wait), seconds=max(1, round(wait)))
+        _refuse_when_waiting(limiter.hit(key))
+
+    async def check_shared_rate(self, limits: list[tuple[str, int]]) -> None:
+        _refuse_when_waiting(await run_in_threadpool(self.shared.hit, limits))
 
     async def json_body(self, request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_request_bytes):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > self.max_request_bytes):
             raise ApiError("request_too_large", N_("The request is larger than {limit} bytes."), limit=self.max_request_bytes)
         chunks, size = [], 0
         async for chunk in request.stream():
@@ -79,24 +84,28 @@ class WidgetApi:
         raw = b"".join(chunks)
         if not raw.strip():
             return {}
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError("invalid_json", N_("The request body is not valid JSON.")) from None
-        if not isinstance(body, dict):
-            raise ApiError("invalid_json", N_("The request body must be a JSON object."))
-        return body
+        return parse_json_object(raw)
 
     async def respond(self, request: Request, work: Callable[[], Any], *, status: int = 200,
                       token_required: bool = True) -> Response:
         translator = translations(request_language(request))
         try:
-            # The address is limited before the token is checked, so guessing tokens is throttled too.
-            self.check_rate(self.per_address, f"ip:{client_address(request)}")
-            claim = self.end_user_claim(request, required=token_required)
-            end_user_id = None
+            # The address is limited before the token is checked, so guessing tokens is throttled too. This
+            # process's buckets turn a flood away first; the database's hold across every process.
+            address_key = f"ip:{self.client_address(request)}"
+            limits = [(address_key, int(self.per_address.capacity))]
+            self.check_rate(self.per_address, address_key)
+            try:
+                claim = self.end_user_claim(request, required=token_required)
+            except ApiError:
+                await self.check_shared_rate(limits)  # a wrong token still counts against the address
+                raise
             if claim is not None:
                 self.check_rate(self.per_token, f"user:{claim.end_user_id}")
+                limits.append((f"user:{claim.end_user_id}", int(self.per_token.capacity)))
+            await self.check_shared_rate(limits)
+            end_user_id = None
+            if claim is not None:
                 end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
             result = await work(end_user_id)
         except ApiError as error:
@@ -123,21 +132,23 @@ class WidgetApi:
 
     async def transcript(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
-            after = _whole(request.query_params.get("after", "0"), "after")
-            return await run_in_threadpool(self.desk.transcript, end_user_id, request.path_params["id"], after)
+            after = whole_number_text(request.query_params.get("after", "0"), "after")
+            return await run_in_threadpool(self.desk.transcript, end_user_id, public_id(request.path_params["id"]),
+                                           after)
         return await self.respond(request, work)
 
     async def post(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
-            return await run_in_threadpool(self.desk.post, end_user_id, request.path_params["id"], body.get("body"),
-                                           body.get("channel"))
+            return await run_in_threadpool(self.desk.post, end_user_id, public_id(request.path_params["id"]),
+                                           body.get("body"), body.get("channel"))
         return await self.respond(request, work, status=201)
 
     async def mark_read(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
-            return await run_in_threadpool(self.desk.mark_read, end_user_id, request.path_params["id"], body.get("seq"))
+            seq = whole_number(body.get("seq"), "seq")
+            return await run_in_threadpool(self.desk.mark_read, end_user_id, public_id(request.path_params["id"]), seq)
         return await self.respond(request, work)
 
     async def email(self, request: Request) -> Response:
@@ -167,7 +178,7 @@ class WidgetApi:
         async def work(end_user_id: int | None) -> Any:
             body = await self.json_body(request)
             token = _text(body, "token")
-            if not token:
+            if not token or not looks_like_token(token):
                 raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email."))
             confirm = body.get("confirm", False)
             if not isinstance(confirm, bool):
@@ -207,6 +218,12 @@ class WidgetApi:
         ]
 
 
+def _refuse_when_waiting(wait: float) -> None:
+    if wait > 0:
+        raise ApiError("rate_limited", N_("Too many requests; wait {seconds} seconds and try again."),
+                       headers=retry_after_header(wait), seconds=max(1, round(wait)))
+
+
 def _text(body: dict[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is None:
@@ -227,10 +244,3 @@ def _identity_claim(body: dict[str, Any]) -> IdentityClaim:
         raise ApiError("invalid_input", N_("{field} is out of range."), field="user_id/expires_at")
     return IdentityClaim(user_id=user_id, email=email, expires_at=expires_at, signature=signature,
                          name=_text(body, "name"))
-
-
-def _whole(value: str, name: str) -> int:
-    if not value.isdigit():
-        raise ApiError("invalid_input", N_("{field} must be a whole number of zero or more."), field=name)
-    return int(value)
-

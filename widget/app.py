@@ -27,7 +27,8 @@ from widget.api import WidgetApi, request_language
 from widget.errors import error_response
 from widget.live import ConversationFeed
 from widget.pages import conversation_page, demo_page
-from widget.ratelimit import RateLimiter
+from widget.proxies import TrustedProxies
+from widget.ratelimit import RateLimiter, SharedRateLimits
 from widget.security import OriginPolicy, SecurityMiddleware
 from widget.websocket import LiveEndpoint
 from widget.write_slots import WriteSlots, WriteSlotsMiddleware
@@ -51,12 +52,14 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     desk = WidgetDesk(db, clock, signer, secret, max_message_chars=settings.max_message_chars,
                       return_link_days=settings.return_link_days, session_days=settings.session_days)
     per_address = RateLimiter(settings.rate_limit_per_minute_per_address, monotonic)
+    shared = SharedRateLimits(db, clock)
+    proxies = TrustedProxies(settings.trusted_proxies)
     api = WidgetApi(desk, signer, per_token=RateLimiter(settings.rate_limit_per_minute, monotonic),
-                    per_address=per_address,
+                    per_address=per_address, shared=shared, proxies=proxies,
                     max_request_bytes=settings.max_message_chars * 6 + _REQUEST_OVERHEAD_BYTES)
     feed = ConversationFeed(db, wakeup, poll_interval)
     writes = WriteSlots(db.write_timeout)
-    live = LiveEndpoint(desk, signer, feed, per_address, monotonic, writes=writes)
+    live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

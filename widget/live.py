@@ -20,14 +20,20 @@ log = logging.getLogger(__name__)
 # Event kinds a widget cares about; everything else only moves the cursor.
 _MESSAGE = "message.posted"
 _READ = "read.end_user"
+# Blocking is an end user's event (no conversation): every socket of theirs, in any process, is closed on it.
+_BLOCKED = "end_user.blocked"
 _LATEST_EVENT = "SELECT max(id) FROM event"
 
 
 class Subscriber:
-    """One socket's inbox: the follower thread puts items, the socket's task takes them on its own loop."""
+    """One socket's inbox: the follower thread puts items, the socket's task takes them on its own loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    end_user_id is whose socket it is, so an item {"type": "blocked"} reaches it when that end user is blocked.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, end_user_id: int | None = None) -> None:
         self.loop = loop
+        self.end_user_id = end_user_id
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def deliver(self, item: dict[str, Any]) -> None:
@@ -142,6 +148,7 @@ class ConversationFeed:
                 return False
             with self._lock:
                 watched = set(self._subscribers)
+                watched_end_users = self._watched_end_users()
             message_ids = [e.payload.get("message_id") for e in events
                            if e.kind == _MESSAGE and e.conversation_id in watched]
             messages: dict[int, dict[str, Any]] = {}
@@ -153,6 +160,11 @@ class ConversationFeed:
             self.cursor = events[-1].id
             by_conversation: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for event in events:
+                if event.kind == _BLOCKED:
+                    # In log order with the messages, so nothing written after the block is pushed first.
+                    for conversation_id in watched_end_users.get(event.payload.get("end_user_id"), ()):
+                        by_conversation[conversation_id].append({"type": "blocked"})
+                    continue
                 if event.conversation_id not in watched:
                     continue
                 if event.kind == _MESSAGE:
@@ -168,3 +180,12 @@ class ConversationFeed:
                 for item in items:
                     subscriber.deliver(item)
         return len(events) == 500
+
+    def _watched_end_users(self) -> dict[int, set[int]]:
+        """end user id -> the conversations their sockets follow (call with the lock held)."""
+        found: dict[int, set[int]] = defaultdict(set)
+        for conversation_id, subscribers in self._subscribers.items():
+            for subscriber in subscribers:
+                if subscriber.end_user_id is not None:
+                    found[subscriber.end_user_id].add(conversation_id)
+        return found

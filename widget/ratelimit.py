@@ -1,14 +1,25 @@
-"""Token-bucket rate limits per end-user token and per client address, kept in memory per server process."""
+"""Token-bucket rate limits per end-user token and per client address: a per-process filter, then the database's."""
 from __future__ import annotations
 
+import itertools
+import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from core.clock import Clock
+from core.db import Database
+from core.rate_limits import RateLimits
+
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
-    """Allows `per_minute` requests per key, refilled evenly; a burst of `per_minute` is allowed."""
+    """Allows `per_minute` requests per key, refilled evenly; a burst of `per_minute` is allowed.
+
+    Kept in this process's memory: a fast first filter that turns a flood away before it costs a database write.
+    """
 
     # Above this many keys, full buckets (idle keys) are dropped so memory stays bounded.
     MAX_KEYS = 50_000
@@ -38,6 +49,29 @@ class RateLimiter:
         for key, (tokens, last) in list(self._buckets.items()):
             if tokens + (now - last) * self.rate >= self.capacity:
                 del self._buckets[key]
+
+
+class SharedRateLimits:
+    """The limits that hold across processes: core.rate_limits' buckets, one short transaction per request.
+
+    Synchronous (call it in a worker thread). Every PRUNE_EVERY requests, full buckets are deleted so the table
+    holds only keys seen in the last minute.
+    """
+
+    PRUNE_EVERY = 1000
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._count = itertools.count(1)
+
+    def hit(self, limits: Iterable[tuple[str, int]]) -> float:
+        """Take one request for each (key, per_minute): 0.0 when allowed, else the seconds to wait."""
+        with self.db.session() as session:
+            wait = RateLimits(session, self.clock).take(limits)
+            if next(self._count) % self.PRUNE_EVERY == 0:
+                log.debug("rate limit buckets pruned", extra={"rows": RateLimits(session, self.clock).prune()})
+        return wait
 
 
 def retry_after_header(wait_seconds: float) -> dict[str, str]:

@@ -40,6 +40,7 @@ class OriginPolicy:
     """Which origins may call the API and embed the widget: this server, its public URL, and the allowlist."""
 
     def __init__(self, allowed_origins: list[str], public_url: str = "") -> None:
+        self.public_url = public_url
         self.allow_any = "*" in allowed_origins
         self.allowed = {origin_of(o) for o in allowed_origins if o != "*"} - {""}
         if public_url and origin_of(public_url):
@@ -55,16 +56,21 @@ class OriginPolicy:
         return " ".join(["'self'", *sorted(self.allowed)])
 
 
-def content_security_policy(scope: Scope, policy: OriginPolicy) -> str:
-    """CSP for the pages this server serves: scripts and styles from here only, no inline code, no plugins."""
-    origin = own_origin(scope)
-    socket_origin = origin.replace("http", "ws", 1)
+def content_security_policy(policy: OriginPolicy, public_url: str = "") -> str:
+    """CSP for the pages this server serves: scripts and styles from here only, no inline code, no plugins.
+
+    Built once from the configuration: never from request headers, so a forged Host cannot add a source or a
+    report-uri to it. 'self' covers the page's own WebSocket in CSP 3 browsers; the public URL's socket origin is
+    named too, for a server reached through a proxy under that name.
+    """
+    public_origin = origin_of(public_url)
+    socket_origin = public_origin.replace("http", "ws", 1) if public_origin else ""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        f"connect-src 'self' {socket_origin}",
+        " ".join(filter(None, ["connect-src 'self'", socket_origin])),
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -78,6 +84,7 @@ class SecurityMiddleware:
     def __init__(self, app: ASGIApp, policy: OriginPolicy) -> None:
         self.app = app
         self.policy = policy
+        self.content_security_policy = content_security_policy(policy, policy.public_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -104,7 +111,7 @@ class SecurityMiddleware:
                 for name, value in _BASE_HEADERS:
                     headers.append(name.decode(), value.decode())
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = content_security_policy(scope, self.policy)
+                    headers["Content-Security-Policy"] = self.content_security_policy
                 if cross_origin:
                     headers["Access-Control-Allow-Origin"] = origin or ""
                     headers["Access-Control-Expose-Headers"] = "Retry-After"

@@ -13,15 +13,18 @@ from core.errors import DatabaseBusy
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
+from widget.client_input import looks_like_token, parse_json, public_id, whole_number
 from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
-from widget.ratelimit import RateLimiter
+from widget.proxies import TrustedProxies
+from widget.ratelimit import RateLimiter, SharedRateLimits
 from widget.strings import accepted_languages, negotiate_language
 from widget.write_slots import WriteSlots
 
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_SECONDS = 10
+_BLOCKED = "blocked"
 # Close codes: 4000 + the HTTP status the same refusal gets from the JSON API.
 _CLOSE_CODES = {"invalid_input": 4400, "invalid_json": 4400, "unauthorized": 4401, "blocked": 4403,
                 "not_found": 4404, "rate_limited": 4429}
@@ -33,6 +36,7 @@ class LiveEndpoint:
     The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter,
+                 shared: SharedRateLimits, proxies: TrustedProxies,
                  monotonic: Callable[[], float] = time.monotonic, *, writes: WriteSlots) -> None:
         self.monotonic = monotonic
         self.writes = writes
@@ -40,6 +44,8 @@ class LiveEndpoint:
         self.signer = signer
         self.feed = feed
         self.per_address = per_address
+        self.shared = shared
+        self.proxies = proxies
 
     async def handle(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -54,26 +60,26 @@ class LiveEndpoint:
         await self._serve(websocket, hello, language)
 
     async def _hello(self, websocket: WebSocket) -> dict[str, Any]:
-        client = websocket.client.host if websocket.client else "unknown"
-        if self.per_address.hit(f"ip:{client}") > 0:
+        client = self.proxies.client_address(websocket.client.host if websocket.client else None,
+                                             websocket.headers.getlist("x-forwarded-for"))
+        key = f"ip:{client}"
+        if (self.per_address.hit(key) > 0
+                or await run_in_threadpool(self.shared.hit, [(key, int(self.per_address.capacity))]) > 0):
             raise ApiError("rate_limited", N_("Too many connections; wait a minute and try again."))
-        try:
-            frame = await asyncio.wait_for(websocket.receive_json(), HELLO_TIMEOUT_SECONDS)
-        except (ValueError, KeyError):
-            raise ApiError("invalid_json", N_("Each frame must be a JSON object.")) from None
-        if not isinstance(frame, dict) or frame.get("type") != "hello":
+        frame = await asyncio.wait_for(_receive_frame(websocket), HELLO_TIMEOUT_SECONDS)
+        if frame.get("type") != "hello":
             raise ApiError("invalid_input", N_("Start with a hello frame carrying the end-user token."))
+        token = frame.get("token")
         try:
-            claim = self.signer.verify_end_user_token(str(frame.get("token") or ""))
+            claim = self.signer.verify_end_user_token(token if looks_like_token(token) else "")
         except InvalidToken:
             raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
         end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
-        after = frame.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise ApiError("invalid_input", N_("after must be a whole number of zero or more."))
-        public_id = websocket.path_params["id"]
-        conversation_id = await run_in_threadpool(self.desk.authorize, end_user_id, public_id)
-        return {"end_user_id": end_user_id, "public_id": public_id, "conversation_id": conversation_id, "after": after}
+        after = whole_number(frame.get("after", 0), "after")
+        conversation = public_id(websocket.path_params["id"])
+        conversation_id = await run_in_threadpool(self.desk.authorize, end_user_id, conversation)
+        return {"end_user_id": end_user_id, "public_id": conversation, "conversation_id": conversation_id,
+                "after": after}
 
     async def _refuse(self, websocket: WebSocket, error: ApiError, language: str) -> None:
         text = error.text(translations(language))
@@ -85,7 +91,7 @@ class LiveEndpoint:
 
     async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:
         conversation_id = hello["conversation_id"]
-        subscriber = Subscriber(asyncio.get_running_loop())
+        subscriber = Subscriber(asyncio.get_running_loop(), hello["end_user_id"])
         # Subscribe before reading the backlog, so a message committed in between is pushed (and deduplicated).
         await run_in_threadpool(self.feed.subscribe, conversation_id, subscriber)
         try:
@@ -105,10 +111,19 @@ class LiveEndpoint:
             connected_at = self.monotonic()
             await self._report_presence(conversation_id, "connected")
             pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
+            listener = asyncio.create_task(self._listen(websocket, conversation_id, backlog["heartbeat_seconds"],
+                                                        connected_at))
             try:
-                await self._listen(websocket, conversation_id, backlog["heartbeat_seconds"], connected_at)
+                await asyncio.wait({pusher, listener}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 pusher.cancel()
+                listener.cancel()
+                outcomes = await asyncio.gather(pusher, listener, return_exceptions=True)
+            if outcomes[0] == _BLOCKED:
+                await self._refuse(websocket, ApiError("blocked", N_("This chat is not available to you.")), language)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception) and not isinstance(outcome, WebSocketDisconnect):
+                    log.error("widget socket failed", exc_info=outcome)
         except WebSocketDisconnect:
             pass
         finally:
@@ -124,10 +139,13 @@ class LiveEndpoint:
         except DatabaseBusy:
             log.warning("presence %s for conversation %s not recorded: the database is busy", state, conversation_id)
 
-    async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> None:
+    async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> str | None:
+        """Send queued items until the client goes away (None) or its end user is blocked (_BLOCKED)."""
         try:
             while True:
                 item = await subscriber.queue.get()
+                if item["type"] == _BLOCKED:
+                    return _BLOCKED  # nothing queued behind the block is sent
                 if item["type"] == "message":
                     if item["message"]["seq"] <= last_seq:
                         continue  # already replayed from the backlog
@@ -137,19 +155,32 @@ class LiveEndpoint:
             pass
         except Exception:
             log.exception("pushing to a widget socket failed")
+        return None
 
     async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int,
                       last_report: float) -> None:
         """Read frames until the client goes away; heartbeats refresh presence at most twice per interval."""
         while True:
             try:
-                frame = await websocket.receive_json()
-            except ValueError:
+                frame = await _receive_frame(websocket)
+            except ApiError:
                 continue  # a malformed frame is ignored, the connection stays
-            if not isinstance(frame, dict):
-                continue
             if frame.get("type") == "heartbeat":
                 now = self.monotonic()
                 if now - last_report >= heartbeat_seconds / 2:
                     last_report = now
                     await self._report_presence(conversation_id, "heartbeat")
+
+
+async def _receive_frame(websocket: WebSocket) -> dict[str, Any]:
+    """The next frame as a JSON object of storable text; binary or malformed frames raise ApiError."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise ApiError("invalid_json", N_("Each frame must be a JSON object sent as text."))
+    frame = parse_json(text)
+    if not isinstance(frame, dict):
+        raise ApiError("invalid_json", N_("Each frame must be a JSON object sent as text."))
+    return frame

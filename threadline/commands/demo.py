@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 from core.i18n import _
+from core.private_files import make_private_dir
 from threadline import demo, parts
 from threadline.context import AppContext
 from threadline.demo_mailbox import Mailboxes, mailbox_routes
@@ -56,7 +57,7 @@ def _data_dir(given: str | None) -> tuple[Path, bool]:
     folder = Path(given).expanduser().resolve()
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(_("The demo folder {folder} is not empty; give an empty or new folder.").format(folder=folder))
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dir(folder)
     return folder, False
 
 

@@ -1,28 +1,73 @@
-"""`threadline doctor`: show the effective configuration (secrets masked) and check the database."""
+"""`threadline doctor`: show the effective configuration (secrets masked), check the database and who can read it."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from core.config import Config
 from core.database_checks import check_database
 from core.i18n import _
+from core.masking import mask
+from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
 from threadline.context import AppContext
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         "doctor", help=_("show the configuration and check the database"),
-        description=_("Print the effective configuration, secrets masked, and check that the database is reachable and up to date."),
+        description=_("Print the effective configuration, secrets masked, check that the database is reachable and "
+                      "up to date, and warn about data files other users of this machine can read."),
     )
+
+
+def _say(line: str) -> None:
+    # Every line goes through the mask: an error text from a driver may quote a URL or a password.
+    print(mask(line))
+
+
+def private_paths(config: Config) -> list[tuple[Path, int]]:
+    """The data folder, the token secret, the SQLite database and its -wal/-shm files, and the configuration file
+    when it holds a secret, each with the mode it should have."""
+    paths = [(config.data_path, PRIVATE_DIR_MODE), (config.data_path / "secret.key", PRIVATE_FILE_MODE)]
+    try:
+        url = make_url(config.database_url)
+    except Exception:
+        url = None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        database = Path(url.database).expanduser()
+        paths.append((database.parent, PRIVATE_DIR_MODE))
+        paths += [(Path(f"{database}{suffix}"), PRIVATE_FILE_MODE) for suffix in ("", "-wal", "-shm")]
+    if config.source and config.secret_values():
+        paths.append((Path(config.source), PRIVATE_FILE_MODE))
+    unique: dict[Path, int] = {}
+    for path, mode in paths:
+        unique.setdefault(path.resolve(), mode)
+    return list(unique.items())
+
+
+def permission_warnings(config: Config) -> list[str]:
+    warnings = []
+    for path, wanted in private_paths(config):
+        mode = open_to_others(path)
+        if mode is not None:
+            warnings.append(_("warning: {path} can be read by other users of this machine (mode {mode:o}); make it "
+                              "private with: chmod {wanted:o} {path}").format(path=path, mode=mode, wanted=wanted))
+    return warnings
 
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
     config = context.config
-    print(_("Configuration file: {path}").format(path=config.source or _("(none; using defaults and environment)")))
+    _say(_("Configuration file: {path}").format(path=config.source or _("(none; using defaults and environment)")))
     for section, values in config.as_dict(mask_secrets=True).items():
-        print(f"[{section}]")
+        _say(f"[{section}]")
         for key, value in values.items():
-            print(f"  {key} = {value!r}")
+            _say(f"  {key} = {value!r}")
+    for warning in permission_warnings(config):
+        _say(warning)
     checks = check_database(context.db.engine, context.db.url)
     for check in checks:
-        print(check.line)
+        _say(check.line)
     return 0 if all(check.ok for check in checks) else 1

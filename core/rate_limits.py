@@ -1,0 +1,90 @@
+"""Rate limits held in the database: one token bucket row per key, so every process shares one budget."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Float, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.clock import Clock
+from core.models import UTCDateTime
+
+# Buckets refill their whole capacity in one minute, so a row untouched for longer is the same as no row.
+REFILL_SECONDS = 60.0
+MAX_KEY_CHARS = 200
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """Requests left for one key (an address or an end user) when last counted; refilled evenly over a minute."""
+
+    __tablename__ = "rate_limit"
+
+    key: str = Field(primary_key=True, max_length=MAX_KEY_CHARS)
+    tokens: float = Field(sa_type=Float)
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class RateLimits:
+    """Takes one request from each key's bucket in one short transaction (rows locked in key order)."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        self.session = session
+        self.clock = clock
+
+    def take(self, limits: Iterable[tuple[str, int]]) -> float:
+        """For each (key, per_minute): take one request if the bucket holds one. Returns 0.0 when every key
+        allowed it, else the seconds until the most starved key allows one; commits either way."""
+        wanted = {key[:MAX_KEY_CHARS]: max(1, per_minute) for key, per_minute in limits}
+        if not wanted:
+            return 0.0
+        now = self.clock.now()
+        try:
+            self._create_missing(wanted, now)
+            rows = self.session.exec(select(RateLimitBucket).where(col(RateLimitBucket.key).in_(wanted))
+                                     .order_by(col(RateLimitBucket.key)).with_for_update()).all()
+            wait = 0.0
+            for row in rows:
+                capacity = float(wanted[row.key])
+                rate = capacity / REFILL_SECONDS
+                # Another process's clock may be a little behind ours: time never runs backwards for a bucket.
+                elapsed = max(0.0, (now - row.updated_at).total_seconds())
+                tokens = min(capacity, row.tokens + elapsed * rate)
+                if tokens >= 1.0:
+                    tokens -= 1.0
+                else:
+                    wait = max(wait, (1.0 - tokens) / rate)
+                row.tokens = tokens
+                row.updated_at = max(now, row.updated_at)
+                self.session.add(row)
+            self.session.commit()
+            return wait
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    def prune(self) -> int:
+        """Drop buckets that have refilled completely (equivalent to no row); returns how many went."""
+        cutoff = self.clock.now() - timedelta(seconds=REFILL_SECONDS + 1)
+        try:
+            result = self.session.execute(delete(RateLimitBucket).where(col(RateLimitBucket.updated_at) < cutoff))
+            self.session.commit()
+            return result.rowcount or 0
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    def _create_missing(self, wanted: dict[str, int], now: datetime) -> None:
+        """Insert full buckets for new keys; two processes inserting the same key at once must not fail."""
+        values = [{"key": key, "tokens": float(capacity), "updated_at": now} for key, capacity in sorted(wanted.items())]
+        dialect = self.session.get_bind().dialect.name
+        if dialect in ("sqlite", "postgresql"):
+            insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(RateLimitBucket)
+            self.session.execute(insert.values(values).on_conflict_do_nothing(index_elements=["key"]))
+            return
+        existing = set(self.session.exec(select(RateLimitBucket.key).where(col(RateLimitBucket.key).in_(wanted))))
+        for value in values:
+            if value["key"] not in existing:
+                self.session.add(RateLimitBucket(**value))
+        self.session.flush()
