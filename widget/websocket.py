@@ -130,7 +130,9 @@ class LiveEndpoint:
             self.feed.unsubscribe(conversation_id, subscriber)
             if self.feed.subscriber_count(conversation_id) == 0:
                 # Leaving never ends the conversation; it only stops presence (the engine may then email replies).
-                await self._report_presence(conversation_id, "left")
+                # Shielded: a server cancels a handler whose client went away, and a lost "left" would keep the
+                # end user present (and their replies unemailed) until the presence timeout.
+                await asyncio.shield(self._report_presence(conversation_id, "left"))
 
     async def _report_presence(self, conversation_id: int, state: str) -> None:
         """A report lost to a busy database is only logged: the next heartbeat (or the presence timeout) mends it."""
