@@ -9,10 +9,14 @@ import time
 from collections.abc import Callable, Iterable
 
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, write_deadline
+from core.errors import DatabaseBusy
 from core.rate_limits import RateLimits
 
 log = logging.getLogger(__name__)
+
+# How long counting in the shared buckets may wait for another process's write lock before it is skipped.
+SHARED_COUNT_WAIT_SECONDS = 0.2
 
 
 class RateLimiter:
@@ -66,11 +70,19 @@ class SharedRateLimits:
         self._count = itertools.count(1)
 
     def hit(self, limits: Iterable[tuple[str, int]]) -> float:
-        """Take one request for each (key, per_minute): 0.0 when allowed, else the seconds to wait."""
-        with self.db.session() as session:
-            wait = RateLimits(session, self.clock).take(limits)
-            if next(self._count) % self.PRUNE_EVERY == 0:
-                log.debug("rate limit buckets pruned", extra={"rows": RateLimits(session, self.clock).prune()})
+        """Take one request for each (key, per_minute): 0.0 when allowed, else the seconds to wait.
+
+        While another process holds the write lock, counting is skipped after a short wait and the request is let
+        through on this process's own buckets: bookkeeping must never make reads wait on the lock or fail.
+        """
+        try:
+            with write_deadline(time.monotonic() + SHARED_COUNT_WAIT_SECONDS), self.db.session() as session:
+                wait = RateLimits(session, self.clock).take(limits)
+                if next(self._count) % self.PRUNE_EVERY == 0:
+                    log.debug("rate limit buckets pruned", extra={"rows": RateLimits(session, self.clock).prune()})
+        except DatabaseBusy:
+            log.warning("shared rate limits not counted: the database is busy; the per-process limits still apply")
+            return 0.0
         return wait
 
 
