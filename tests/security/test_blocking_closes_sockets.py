@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import re
 import signal
-import time
-from pathlib import Path
 
 import httpx
 from sqlmodel import select
@@ -17,18 +14,7 @@ from core.clock import SystemClock
 from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.models import Conversation
-from tests.system.processes import stop, threadline, write_config
-
-
-def _wait_for_url(log_path: Path, process, timeout: float = 30.0) -> str:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"web server listening\" url=(\S+)", log_path.read_text(errors="replace")) if log_path.exists() else None
-        if found:
-            return found.group(1)
-        assert process.poll() is None, log_path.read_text(errors="replace")
-        time.sleep(0.05)
-    raise AssertionError(log_path.read_text(errors="replace"))
+from tests.system.processes import stop, threadline, wait_for_url, write_config
 
 
 def _agent_says(db, public_id: str, body: str) -> None:  # noqa: ANN001
@@ -61,7 +47,7 @@ def test_blocking_in_another_process_closes_the_open_socket_with_4403(db, tmp_pa
     log_path = tmp_path / "serve.log"
     serve = threadline(config, "serve", "--port", "0", log_path=log_path)
     try:
-        url = _wait_for_url(log_path, serve)
+        url = wait_for_url(log_path, serve)
         ws_base = url.replace("http://", "ws://", 1)
         with httpx.Client(base_url=url, timeout=10) as http:
             mallory = http.post("/api/v1/conversations", json={"name": "Mallory"}).json()

@@ -11,7 +11,6 @@ import time
 from datetime import timedelta
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -2,14 +2,12 @@
 several `serve` processes on one database together allow only the configured rate."""
 from __future__ import annotations
 
-import re
 import signal
 import time
-from pathlib import Path
 
 import httpx
 
-from tests.system.processes import stop, threadline, write_config
+from tests.system.processes import stop, threadline, wait_for_url, write_config
 
 PROXY, STRANGER = "127.0.0.2", "127.0.0.3"  # loopback addresses a client can bind to on Linux
 
@@ -42,17 +40,6 @@ def test_visitors_behind_a_trusted_proxy_are_limited_one_by_one_and_forgeries_do
         assert _status(proxy, "203.0.113.20") == 429  # the same visitor, reached through one proxy fewer
 
 
-def _wait_for_url(log_path: Path, process, timeout: float = 30.0) -> str:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(r"web server listening\" url=(\S+)", log_path.read_text(errors="replace")) if log_path.exists() else None
-        if found:
-            return found.group(1)
-        assert process.poll() is None, log_path.read_text(errors="replace")
-        time.sleep(0.05)
-    raise AssertionError(log_path.read_text(errors="replace"))
-
-
 def test_two_serve_processes_on_one_database_together_allow_only_the_configured_rate(db, tmp_path):
     limit = 6
     config = write_config(tmp_path, db.url, 25)
@@ -61,7 +48,7 @@ def test_two_serve_processes_on_one_database_together_allow_only_the_configured_
     processes = [threadline(config, "serve", "--port", "0", "--worker-id", f"serve-{n}",
                             log_path=tmp_path / f"serve-{n}.log") for n in (1, 2)]
     try:
-        urls = [_wait_for_url(tmp_path / f"serve-{n}.log", process) for n, process in zip((1, 2), processes)]
+        urls = [wait_for_url(tmp_path / f"serve-{n}.log", process) for n, process in zip((1, 2), processes)]
         started = time.monotonic()
         statuses = []
         with httpx.Client(timeout=10) as client:

@@ -2,7 +2,6 @@
 secrets are masked wherever a person or a log collector could read them."""
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 

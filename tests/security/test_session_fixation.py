@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from core.models import Message
 from tests.widget.conftest import conversation_row
-from tests.widget.test_browser import _stored, browser, page, site  # noqa: F401  (fixtures)
+from tests.widget.test_browser import browser, page, site  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 

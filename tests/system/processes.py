@@ -5,11 +5,13 @@ import asyncio
 import email
 import email.policy
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -118,6 +120,23 @@ def threadline(config: Path, *args: str, log_path: Path | None = None) -> subpro
     output = open(log_path, "wb") if log_path else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "threadline", "--config", str(config), *args],
                             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_for_log(path: Path, pattern: str, process: subprocess.Popen, timeout: float = 30.0) -> re.Match:
+    """Read the process's log until pattern shows up (the process writes it once it listens)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, path.read_text(errors="replace")) if path.exists() else None
+        if found:
+            return found
+        assert process.poll() is None, path.read_text(errors="replace")
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not logged:\n{path.read_text(errors='replace')}")
+
+
+def wait_for_url(path: Path, process: subprocess.Popen, timeout: float = 30.0) -> str:
+    """The widget server's address, once the process logs that it listens."""
+    return wait_for_log(path, r"web server listening\" url=(\S+)", process, timeout).group(1)
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:

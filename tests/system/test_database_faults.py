@@ -18,8 +18,7 @@ from core.db import Database
 from tests.fixtures.database_faults import (
     damaged_copy, fill_disk, sqlite_path, tiny_disk, write_lock_held_by_another_process,
 )
-from tests.system.processes import stop, threadline, write_config
-from tests.system.test_serve import _wait_for_log
+from tests.system.processes import stop, threadline, wait_for_url, write_config
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("THREADLINE_TEST_DATABASE_URL")),
                                 reason="SQLite's file lock, pages and disk; PostgreSQL has its own server")
@@ -45,7 +44,7 @@ class Serve:
     def __init__(self, folder: Path, url: str, **config: Any) -> None:
         self.log = folder / "serve.log"
         self.process = threadline(write_config(folder, url, 25, **config), "serve", "--port", "0", log_path=self.log)
-        self.url = _wait_for_log(self.log, r"web server listening\" url=(\S+)", self.process).group(1)
+        self.url = wait_for_url(self.log, self.process)
 
     def start_conversation(self) -> tuple[str, str]:
         status, _headers, body = call(f"{self.url}/api/v1/conversations", "POST", {"name": "Ann"})

@@ -13,24 +13,13 @@ from pathlib import Path
 import pytest
 
 from core.db import Database
-from tests.system.processes import ImapInThread, SmtpSink, outbox_counts, seed_due_notifications, stop, threadline, write_config
+from tests.system.processes import (ImapInThread, SmtpSink, outbox_counts, seed_due_notifications, stop, threadline,
+                                    wait_for_url, write_config)
 
 
 
 def _recipients(received) -> collections.Counter:  # noqa: ANN001
     return collections.Counter(d.recipient for d in received)
-
-
-def _wait_for_log(path: Path, pattern: str, process, timeout: float = 20.0) -> re.Match:  # noqa: ANN001
-    """Read the process's log until pattern shows up (the process writes it once it listens)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(pattern, path.read_text(errors="replace")) if path.exists() else None
-        if found:
-            return found
-        assert process.poll() is None, path.read_text(errors="replace")
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} not logged:\n{path.read_text(errors='replace')}")
 
 
 def test_health_then_sigterm_records_the_email_in_flight_and_exits_0(db: Database, tmp_path: Path) -> None:
@@ -40,7 +29,7 @@ def test_health_then_sigterm_records_the_email_in_flight_and_exits_0(db: Databas
         log_path = tmp_path / "serve.log"
         serve = threadline(config, "serve", "--port", "0", log_path=log_path)
         try:
-            url = _wait_for_log(log_path, r"web server listening\" url=(\S+)", serve).group(1)
+            url = wait_for_url(log_path, serve)
             with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
                 health = json.load(response)
             assert response.status == 200
@@ -67,7 +56,7 @@ def test_serve_runs_the_poller_when_imap_is_enabled_files_a_reply_and_stops_it_o
         log_path = tmp_path / "serve.log"
         serve = threadline(config, "serve", "--port", "0", log_path=log_path)
         try:
-            url = _wait_for_log(log_path, r"web server listening\" url=(\S+)", serve).group(1)
+            url = wait_for_url(log_path, serve)
             assert sink.handler.wait_for(lambda received: len(received) == 1, 20)
             with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
                 assert json.load(response)["workers"] == {"outbound": "alive", "inbound": "alive"}
