@@ -145,8 +145,10 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     return process.wait(timeout)
 
 
-def seed_due_notifications(db: Database, count: int) -> None:
-    """count conversations whose one unread agent reply is due to be emailed now (continuous conversations on)."""
+def seed_due_notifications(db: Database, count: int, *, shared_address: str | None = None,
+                           due_in: timedelta = timedelta(seconds=-1)) -> None:
+    """count conversations whose one unread agent reply is due to be emailed after due_in (now by default), each of
+    its own end user with a proven address; with shared_address, all of them typed that one address, unproven."""
     from core.agents import AgentService
     from core.models import AuthorKind, Conversation, EndUser, Message, VerifiedAddress
     from core.settings import SettingsService
@@ -158,14 +160,15 @@ def seed_due_notifications(db: Database, count: int) -> None:
         agent = AgentService(session, clock).add("sys", "System Agent")
     now = clock.now()
     with db.session() as session:
-        users = [EndUser(name=f"User {i}", email=f"user{i}@example.org", email_verified=True, language="en",
-                         created_at=now) for i in range(count)]
+        users = [EndUser(name=f"User {i}", email=shared_address or f"user{i}@example.org",
+                         email_verified=shared_address is None, language="en", created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
-        session.add_all([VerifiedAddress(end_user_id=u.id, address=u.email, method="identify", verified_at=now)
-                         for u in users])
+        if shared_address is None:
+            session.add_all([VerifiedAddress(end_user_id=u.id, address=u.email, method="identify", verified_at=now)
+                             for u in users])
         conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2,
-                                      notify_due_at=now - timedelta(seconds=1), notify_email=u.email) for u in users]
+                                      notify_due_at=now + due_in, notify_email=u.email) for u in users]
         session.add_all(conversations)
         session.flush()
         for c in conversations:

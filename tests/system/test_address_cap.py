@@ -9,39 +9,13 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from core.agents import AgentService
 from core.clock import SystemClock
 from core.db import Database
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob
-from core.settings import SettingsService
-from tests.system.processes import SmtpSink, stop, threadline, wait_for_log, write_config
+from core.models import Conversation, OutboxJob
+from tests.system.processes import SmtpSink, seed_due_notifications, stop, threadline, wait_for_log, write_config
 
 VICTIM = "victim@example.org"
 PEOPLE = 40
-
-
-def _seed_typed_addresses(db: Database, due_in: timedelta) -> None:
-    """PEOPLE conversations, each of its own end user who typed VICTIM unproven, each with a reply due soon."""
-    clock = SystemClock()
-    with db.session() as session:
-        SettingsService(session, clock).update(support_address="help@example.com", brand_name="Cap Test",
-                                               continuous_conversations=True)
-        agent = AgentService(session, clock).add("cap", "Cap Agent")
-    now = clock.now()
-    with db.session() as session:
-        users = [EndUser(name=f"Visitor {i}", email=VICTIM, created_at=now) for i in range(PEOPLE)]
-        session.add_all(users)
-        session.flush()
-        conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2, notify_email=VICTIM,
-                                      notify_due_at=now + due_in) for u in users]
-        session.add_all(conversations)
-        session.flush()
-        for c in conversations:
-            session.add(Message(conversation_id=c.id, seq=1, author_kind=AuthorKind.end_user,
-                                author_end_user_id=c.end_user_id, body="Hello", created_at=now - timedelta(hours=1)))
-            session.add(Message(conversation_id=c.id, seq=2, author_kind=AuthorKind.agent, author_agent_id=agent.id,
-                                body="An answer", created_at=now - timedelta(minutes=59)))
-        session.commit()
 
 
 def _settled(db: Database) -> tuple[int, int]:
@@ -56,7 +30,7 @@ def _settled(db: Database) -> tuple[int, int]:
 
 def test_two_serve_processes_send_an_unproven_address_three_notifications_in_all(db: Database, tmp_path: Path) -> None:
     # Due a few seconds from now: both processes have started and sleep until the same due time, then claim at once.
-    _seed_typed_addresses(db, due_in=timedelta(seconds=4))
+    seed_due_notifications(db, PEOPLE, shared_address=VICTIM, due_in=timedelta(seconds=4))
     with SmtpSink() as sink:
         config = write_config(tmp_path, db.url, sink.port)
         processes = [threadline(config, "serve", "--no-widget", "--worker-id", f"cap-{n}",
