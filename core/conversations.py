@@ -12,6 +12,7 @@ from core.clock import Clock
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.events import record_event
 from core.i18n import _
+from core.identity import PROOF_IDENTIFY
 from core.models import (
     Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress,
 )
@@ -94,7 +95,8 @@ class ConversationService:
         self.session.flush()
         if end_user.email_verified:
             # Only a caller holding proof (a checked identify signature) passes email_verified.
-            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=email, method="identify", verified_at=now))
+            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=email, method=PROOF_IDENTIFY,
+                                             verified_at=now))
         record_event(self.session, now, "end_user.created", None, end_user_id=end_user.id)
         return end_user
 
