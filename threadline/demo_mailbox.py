@@ -27,7 +27,8 @@ MAX_REPLY_CHARS = 10_000
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 section{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;margin-bottom:1.5rem}
 article{border-top:1px solid #eee;padding-top:.5rem}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5rem}
-textarea{width:100%;min-height:5rem}.meta{color:#555;font-size:.9rem}.notice{background:#e8f5e9;padding:.5rem}"""
+textarea{width:100%;min-height:5rem}.meta{color:#555;font-size:.9rem}.notice{background:#e8f5e9;padding:.5rem}
+.problem{background:#fdecea;padding:.5rem}"""
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,16 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
     return "".join(parts)
 
 
+def _problem(text: str, status: int) -> HTMLResponse:
+    """Why a reply was not sent, as a page a person reads, with the way back to the mailboxes."""
+    e = html.escape
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(_('Demo mailboxes'))}</title>"
+            f"<link rel='stylesheet' href='/demo/mailbox.css'></head><body><h1>{e(_('Demo mailboxes'))}</h1>"
+            f"<p class='problem' role='alert'>{e(text)}</p><p><a href='/demo/mailbox'>{e(_('Back to the mailboxes'))}</a>"
+            f"</p></body></html>")
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
+
+
 def mailbox_routes(mailboxes: Mailboxes) -> list[BaseRoute]:
     """The routes to add to the widget app (runtime mounts them next to /healthz)."""
 
@@ -157,15 +168,14 @@ def mailbox_routes(mailboxes: Mailboxes) -> list[BaseRoute]:
         text = (form.get("body") or [""])[0].strip()
         if address not in mailboxes.users or not uid.isdigit() or not text or len(text) > MAX_REPLY_CHARS:
             message = _("A reply needs a demo mailbox, an email to answer and a text of at most {limit} characters.")
-            return HTMLResponse(html.escape(message.format(limit=MAX_REPLY_CHARS)), status_code=400)
+            return _problem(message.format(limit=MAX_REPLY_CHARS), 400)
         try:
             await run_in_threadpool(mailboxes.reply, address, uid, text)
         except LookupError:
-            return HTMLResponse(html.escape(_("That email is no longer in the inbox.")), status_code=404)
+            return _problem(_("That email is no longer in the inbox."), 404)
         except (OSError, smtplib.SMTPException, imaplib.IMAP4.error) as exc:
             log.warning("demo mailbox: reply from %s failed: %s", address, exc)
-            return HTMLResponse(html.escape(_("The reply could not be sent ({error}); try again.").format(error=exc)),
-                                status_code=502)
+            return _problem(_("The reply could not be sent ({error}); try again.").format(error=exc), 502)
         return RedirectResponse("/demo/mailbox?sent=1", status_code=303)
 
     return [Route("/demo/mailbox", page, methods=["GET"]), Route("/demo/mailbox.css", style, methods=["GET"]),
