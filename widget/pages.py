@@ -17,7 +17,7 @@ def demo_page(language: str) -> str:
     try_it = escape(gettext("Try the JavaScript API a website can call:"))
     snippet = '<script src="/widget/threadline.js" defer></script>'
     buttons = "".join(
-        f'<button type="button" id="demo-{key}">{escape(label)}</button>'
+        f'<button type="button" id="demo-{key}" dir="ltr">{escape(label)}</button>'
         for key, label in (("open", "Threadline.open()"), ("close", "Threadline.close()"),
                            ("de", 'Threadline.setLocale("de")'), ("en", 'Threadline.setLocale("en")'))
     )
@@ -26,7 +26,7 @@ def demo_page(language: str) -> str:
   <p>{try_it}</p>
   <p class="demo-controls">{buttons}</p>
   <p>{intro}</p>
-  <pre>{escape(snippet)}</pre>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
+  <pre dir="ltr">{escape(snippet)}</pre>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
 
 
 def conversation_page(language: str, brand: str) -> str:

@@ -195,9 +195,16 @@ def test_the_return_page_labels_the_end_users_own_message(context_for, site):  #
         conversation = conversations.start_conversation(end_user.id)
         conversations.post_end_user_message(conversation.id, "My parcel is late")
     agent_reply(site.db, site.clock, conversation.public_id, "It arrives tomorrow.")
+    # The widget's strings arrive after the conversation (a slow network): labels must be filled in then.
+    held = []
+    page.route("**/widget/strings*", lambda route: held.append(route))
     page.goto(f"{site.url}/return/{site.app.state.desk.return_link_token(conversation.id)}")
     expect(page.locator(".tl-agent .tl-body")).to_have_text("It arrives tomorrow.")
+    assert held, "the strings request was not held"
+    for route in held:
+        route.continue_()
     expect(page.locator(".tl-end_user .tl-author")).to_have_text("You")
+    expect(page.locator(".tl-agent .tl-author")).to_have_text("Ana Agent")
 
 
 # --- 5. the open panel beside the page's own controls ---------------------------------------------------------

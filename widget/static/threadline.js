@@ -285,7 +285,7 @@
   // expected wait is long. reason: "unread" | "leaving" | "wait". Returns whether the offer is now newly shown.
   function offerEmail(reason) {
     if (!ui.offer || !S.conversation || S.offerDismissed || (S.profile && S.profile.email)) return false;
-    if (!ui.offer.hidden) return false;
+    if (!ui.offer.hidden || ui.list.querySelector(".tl-email-form")) return false;  // already asked
     ui.offer.textContent = "";
     ui.offer.setAttribute("data-reason", reason);
     ui.offer.appendChild(label("p", "tl-offer-title", "email_offer_title"));
