@@ -110,10 +110,15 @@ def _summary(uid: str, message: EmailMessage) -> InboxEmail:
 
 def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], notice: str) -> str:
     e = html.escape  # every header and body is user text: shown, never interpreted
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(_('Demo mailboxes'))}</title>",
+    # Translated outside the f-strings, where pybabel extract can see them (it skips calls inside f-strings).
+    title = e(_("Demo mailboxes"))
+    intro = e(_("The inboxes of the demo end users, as a mail client would show them. Give one of these addresses "
+                "in the chat widget, leave, and the unread reply arrives here after the inactivity period."))
+    empty, sender_label, reply_label, send_label = e(_("No emails yet.")), e(_("From")), e(_("Reply")), e(_("Send reply"))
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>",
              "<link rel='stylesheet' href='/demo/mailbox.css'></head><body>",
-             f"<h1>{e(_('Demo mailboxes'))}</h1>",
-             f"<p>{e(_('The inboxes of the demo end users, as a mail client would show them. Give one of these addresses in the chat widget, leave, and the unread reply arrives here after the inactivity period.'))}</p>"]
+             f"<h1>{title}</h1>",
+             f"<p>{intro}</p>"]
     if notice:
         parts.append(f"<p class='notice'>{e(notice)}</p>")
     for address, found in inboxes.items():
@@ -121,14 +126,14 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
         if isinstance(found, str):
             parts.append(f"<p>{e(found)}</p>")
         elif not found:
-            parts.append(f"<p>{e(_('No emails yet.'))}</p>")
+            parts.append(f"<p>{empty}</p>")
         for item in found if not isinstance(found, str) else []:
             parts.append(
-                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{e(_('From'))}: {e(item.sender)} · {e(item.date)}</p>"
+                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
                 f"<pre>{e(item.text)}</pre><form method='post' action='/demo/mailbox/reply'>"
                 f"<input type='hidden' name='address' value='{e(address)}'><input type='hidden' name='uid' value='{e(item.uid)}'>"
-                f"<label>{e(_('Reply'))}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
-                f"<button type='submit'>{e(_('Send reply'))}</button></form></article>")
+                f"<label>{reply_label}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
+                f"<button type='submit'>{send_label}</button></form></article>")
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -137,10 +142,11 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
 def _problem(text: str, status: int) -> HTMLResponse:
     """Why a reply was not sent, as a page a person reads, with the way back to the mailboxes."""
     e = html.escape
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(_('Demo mailboxes'))}</title>"
-            f"<link rel='stylesheet' href='/demo/mailbox.css'></head><body><h1>{e(_('Demo mailboxes'))}</h1>"
-            f"<p class='problem' role='alert'>{e(text)}</p><p><a href='/demo/mailbox'>{e(_('Back to the mailboxes'))}</a>"
-            f"</p></body></html>")
+    # Translated outside the f-strings, where pybabel extract can see them.
+    title, back = e(_("Demo mailboxes")), e(_("Back to the mailboxes"))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<link rel='stylesheet' href='/demo/mailbox.css'></head><body><h1>{title}</h1>"
+            f"<p class='problem' role='alert'>{e(text)}</p><p><a href='/demo/mailbox'>{back}</a></p></body></html>")
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
