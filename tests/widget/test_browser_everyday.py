@@ -41,8 +41,7 @@ def page(context_for):
 @pytest.fixture
 def agent_online(site):  # noqa: F811
     """The agent the replies come from, online (the team is online, so the built-in trigger does not ask)."""
-    agent_reply_setup = site.db.session()
-    with agent_reply_setup as session:
+    with site.db.session() as session:
         agents = AgentService(session, site.clock)
         existing = [a for a in agents.list() if a.handle == "ana"]
         agent = existing[0] if existing else agents.add("ana", "Ana Agent")
@@ -65,7 +64,7 @@ def _give_email_in_offer(page, address: str) -> None:
 
 
 # --- 1. "Get the reply by email" while an agent is online ---------------------------------------------------
-def test_an_unread_agent_reply_brings_the_email_offer(page, site, agent_online):  # noqa: F811
+def test_hiding_the_tab_with_a_conversation_brings_the_email_offer_and_saves_the_address(page, site, agent_online):  # noqa: F811
     public_id = _start(page, site)
     expect(page.locator(".tl-status")).to_have_class("tl-status tl-online")
     offer = page.locator(".tl-offer")
