@@ -27,7 +27,8 @@ MAX_REPLY_CHARS = 10_000
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 section{border:1px solid #ccc;border-radius:6px;padding:0 1rem 1rem;margin-bottom:1.5rem}
 article{border-top:1px solid #eee;padding-top:.5rem}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5rem}
-textarea{width:100%;min-height:5rem}.meta{color:#555;font-size:.9rem}.notice{background:#e8f5e9;padding:.5rem}"""
+textarea{width:100%;min-height:5rem}.meta{color:#555;font-size:.9rem}.notice{background:#e8f5e9;padding:.5rem}
+.problem{background:#fdecea;padding:.5rem}"""
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,15 @@ def _summary(uid: str, message: EmailMessage) -> InboxEmail:
 
 def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], notice: str) -> str:
     e = html.escape  # every header and body is user text: shown, never interpreted
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(_('Demo mailboxes'))}</title>",
+    # Translated outside the f-strings, where pybabel extract can see them (it skips calls inside f-strings).
+    title = e(_("Demo mailboxes"))
+    intro = e(_("The inboxes of the demo end users, as a mail client would show them. Give one of these addresses "
+                "in the chat widget, leave, and the unread reply arrives here after the inactivity period."))
+    empty, sender_label, reply_label, send_label = e(_("No emails yet.")), e(_("From")), e(_("Reply")), e(_("Send reply"))
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>",
              "<link rel='stylesheet' href='/demo/mailbox.css'></head><body>",
-             f"<h1>{e(_('Demo mailboxes'))}</h1>",
-             f"<p>{e(_('The inboxes of the demo end users, as a mail client would show them. Give one of these addresses in the chat widget, leave, and the unread reply arrives here after the inactivity period.'))}</p>"]
+             f"<h1>{title}</h1>",
+             f"<p>{intro}</p>"]
     if notice:
         parts.append(f"<p class='notice'>{e(notice)}</p>")
     for address, found in inboxes.items():
@@ -120,17 +126,28 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
         if isinstance(found, str):
             parts.append(f"<p>{e(found)}</p>")
         elif not found:
-            parts.append(f"<p>{e(_('No emails yet.'))}</p>")
+            parts.append(f"<p>{empty}</p>")
         for item in found if not isinstance(found, str) else []:
             parts.append(
-                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{e(_('From'))}: {e(item.sender)} · {e(item.date)}</p>"
+                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
                 f"<pre>{e(item.text)}</pre><form method='post' action='/demo/mailbox/reply'>"
                 f"<input type='hidden' name='address' value='{e(address)}'><input type='hidden' name='uid' value='{e(item.uid)}'>"
-                f"<label>{e(_('Reply'))}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
-                f"<button type='submit'>{e(_('Send reply'))}</button></form></article>")
+                f"<label>{reply_label}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
+                f"<button type='submit'>{send_label}</button></form></article>")
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _problem(text: str, status: int) -> HTMLResponse:
+    """Why a reply was not sent, as a page a person reads, with the way back to the mailboxes."""
+    e = html.escape
+    # Translated outside the f-strings, where pybabel extract can see them.
+    title, back = e(_("Demo mailboxes")), e(_("Back to the mailboxes"))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            f"<link rel='stylesheet' href='/demo/mailbox.css'></head><body><h1>{title}</h1>"
+            f"<p class='problem' role='alert'>{e(text)}</p><p><a href='/demo/mailbox'>{back}</a></p></body></html>")
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def mailbox_routes(mailboxes: Mailboxes) -> list[BaseRoute]:
@@ -157,15 +174,14 @@ def mailbox_routes(mailboxes: Mailboxes) -> list[BaseRoute]:
         text = (form.get("body") or [""])[0].strip()
         if address not in mailboxes.users or not uid.isdigit() or not text or len(text) > MAX_REPLY_CHARS:
             message = _("A reply needs a demo mailbox, an email to answer and a text of at most {limit} characters.")
-            return HTMLResponse(html.escape(message.format(limit=MAX_REPLY_CHARS)), status_code=400)
+            return _problem(message.format(limit=MAX_REPLY_CHARS), 400)
         try:
             await run_in_threadpool(mailboxes.reply, address, uid, text)
         except LookupError:
-            return HTMLResponse(html.escape(_("That email is no longer in the inbox.")), status_code=404)
+            return _problem(_("That email is no longer in the inbox."), 404)
         except (OSError, smtplib.SMTPException, imaplib.IMAP4.error) as exc:
             log.warning("demo mailbox: reply from %s failed: %s", address, exc)
-            return HTMLResponse(html.escape(_("The reply could not be sent ({error}); try again.").format(error=exc)),
-                                status_code=502)
+            return _problem(_("The reply could not be sent ({error}); try again.").format(error=exc), 502)
         return RedirectResponse("/demo/mailbox?sent=1", status_code=303)
 
     return [Route("/demo/mailbox", page, methods=["GET"]), Route("/demo/mailbox.css", style, methods=["GET"]),

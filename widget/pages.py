@@ -4,6 +4,7 @@ from __future__ import annotations
 from html import escape
 
 from core.i18n import translations
+from widget.strings import text_direction
 
 
 def demo_page(language: str) -> str:
@@ -16,15 +17,16 @@ def demo_page(language: str) -> str:
     try_it = escape(gettext("Try the JavaScript API a website can call:"))
     snippet = '<script src="/widget/threadline.js" defer></script>'
     buttons = "".join(
-        f'<button type="button" id="demo-{key}">{escape(label)}</button>'
+        f'<button type="button" id="demo-{key}" dir="ltr">{escape(label)}</button>'
         for key, label in (("open", "Threadline.open()"), ("close", "Threadline.close()"),
                            ("de", 'Threadline.setLocale("de")'), ("en", 'Threadline.setLocale("en")'))
     )
+    # The buttons come first: on a phone the open widget takes the lower half of the screen, never the controls.
     return _page(language, title, f"""  <h1>{title}</h1>
-  <p>{intro}</p>
-  <pre>{escape(snippet)}</pre>
   <p>{try_it}</p>
-  <p>{buttons}</p>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
+  <p class="demo-controls">{buttons}</p>
+  <p>{intro}</p>
+  <pre dir="ltr">{escape(snippet)}</pre>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
 
 
 def conversation_page(language: str, brand: str) -> str:
@@ -42,7 +44,7 @@ def _page(language: str, title: str, main: str, *, head: str = "", scripts: str 
     """One HTML page of ours around already-escaped parts: language, title, the main content, the scripts."""
     head_lines = f"\n{head}" if head else ""
     return f"""<!doctype html>
-<html lang="{escape(language.replace('_', '-'))}">
+<html lang="{escape(language.replace('_', '-'))}" dir="{text_direction(language)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">{head_lines}

@@ -1,6 +1,7 @@
 """Security at the edge of the widget server: origin allowlist, CORS, Content-Security-Policy and other headers."""
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,8 +16,10 @@ ALLOWED_HEADERS = "Authorization, Content-Type, Accept-Language"
 
 _BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    # Return links carry a token in the URL; never leak it to other sites.
-    (b"referrer-policy", b"no-referrer"),
+    # Return links carry a token in the URL; never leak it to other sites. same-origin, not no-referrer: under
+    # no-referrer a browser posts a page's own forms (the demo mailbox) and fetches with "Origin: null", which
+    # the origin check must refuse; same-origin sends this server its real origin and other sites nothing.
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"cross-origin"),
 ]
 
@@ -137,8 +140,13 @@ class SecurityMiddleware:
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 4403, "reason": "origin_not_allowed"})
             return
-        body: dict[str, Any] = {"error": {"code": "origin_not_allowed", "message": message}}
+        if "text/html" in Headers(scope=scope).get("accept", ""):  # a person's browser navigating: words, not JSON
+            page = f"<!doctype html><meta charset='utf-8'><title>403</title><p>{html.escape(message)}</p>"
+            content_type, payload = b"text/html; charset=utf-8", page.encode()
+        else:
+            body: dict[str, Any] = {"error": {"code": "origin_not_allowed", "message": message}}
+            content_type, payload = b"application/json", json.dumps(body).encode()
         await send({"type": "http.response.start", "status": 403, "headers": [
-            (b"content-type", b"application/json"), (b"cache-control", b"no-store"), *_BASE_HEADERS,
+            (b"content-type", content_type), (b"cache-control", b"no-store"), *_BASE_HEADERS,
         ]})
-        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+        await send({"type": "http.response.body", "body": payload})

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 from core.i18n import N_, negotiate, normalize_tag, translations
 
 # Keys the script looks up -> source strings (English). N_ marks them for extraction; they are
@@ -25,6 +27,9 @@ WIDGET_STRINGS: dict[str, str] = {
     "offline": N_("Connection lost. Reconnecting…"),
     "return_open": N_("Open the emailed conversation"),
     "return_stay": N_("Stay in this chat"),
+    "email_offer_title": N_("Get the reply by email"),
+    "email_offer_text": N_("Leave your address and you can close this page: a reply you have not read comes by email."),
+    "email_offer_dismiss": N_("Not now"),
 }
 
 
@@ -52,7 +57,16 @@ def clean_language(tag: str | None) -> str | None:
 def widget_strings(language: str) -> dict[str, Any]:
     """The negotiated language and every widget string translated into it."""
     translator = translations(language)
-    return {"language": language, "strings": {key: translator.gettext(msgid) for key, msgid in WIDGET_STRINGS.items()}}
+    return {"language": language, "direction": text_direction(language),
+            "strings": {key: translator.gettext(msgid) for key, msgid in WIDGET_STRINGS.items()}}
+
+
+def text_direction(language: str) -> str:
+    """'rtl' for languages written right to left (Arabic, Hebrew, Persian, ...), else 'ltr'; from CLDR via Babel."""
+    try:
+        return "rtl" if Locale.parse(language).character_order == "right-to-left" else "ltr"
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
 
 
 def negotiate_language(*preferences: str | None) -> str:

@@ -18,9 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from threadline import demo
 from tests.system.processes import ROOT, stop
+
+CHROMIUM = "/usr/bin/chromium"
 
 def test_mail_routing_files_plus_addresses_under_support_and_end_users_under_their_own() -> None:
     assert demo.mailbox_for("support+tl.abc123@example.com") == demo.SUPPORT_ADDRESS
@@ -115,6 +119,17 @@ def _chat_and_leave(widget: httpx.Client, database_url: str) -> tuple[dict, str]
     return auth, public_id
 
 
+def _chromium():
+    """Debian's headless Chromium through playwright (skips when it is not installed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    return playwright, browser
+
+
+@pytest.mark.browser
 def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp(tmp_path: Path) -> None:
     with running_demo(tmp_path) as state, httpx.Client(base_url=state["url"], timeout=10) as widget:
         assert widget.get("/healthz").json()["status"] == "ok"
@@ -122,23 +137,35 @@ def test_unread_reply_reaches_the_demo_mailbox_and_the_page_answers_it_over_smtp
         notification = _wait_for_email("alice@example.net", state["mailbox_password"], state["imap_port"], 30)
         assert "We are sending a <new> one today." in notification.get_body(("plain",)).get_content()
 
-        page = widget.get("/demo/mailbox")
-        assert page.status_code == 200
-        assert "We are sending a &lt;new&gt; one today." in page.text and "<new>" not in page.text  # shown, not parsed
-        uid = re.search(r"name='address' value='alice@example.net'><input type='hidden' name='uid' value='(\d+)'",
-                        page.text).group(1)
-        answered = widget.post("/demo/mailbox/reply", data={"address": "alice@example.net", "uid": uid,
-                                                            "body": "Thanks, page reply here."},
-                               headers={"Origin": state["url"]})
-        assert answered.status_code == 303 and answered.headers["location"] == "/demo/mailbox?sent=1"
+        page_html = widget.get("/demo/mailbox")
+        assert page_html.status_code == 200
+        assert "We are sending a &lt;new&gt; one today." in page_html.text and "<new>" not in page_html.text
+
+        # The reply form, sent by a real browser with only what it sends by itself (its own Origin).
+        playwright, browser = _chromium()
+        try:
+            page = browser.new_page()
+            page.goto(state["mailbox_url"])
+            article = page.locator("section", has_text="alice@example.net").locator("article").first
+            expect(article.locator("pre")).to_contain_text("We are sending a <new> one today.")
+            article.locator("textarea").fill("Thanks, page reply here.")
+            article.locator("button[type=submit]").click()
+            expect(page.locator(".notice")).to_be_visible()
+            assert page.url.endswith("/demo/mailbox?sent=1")
+        finally:
+            browser.close()
+            playwright.stop()
         # The reply went through the embedded SMTP server into the support mailbox, threaded to the notification.
         reply = _wait_for_email(demo.SUPPORT_ADDRESS, state["mailbox_password"], state["imap_port"], 10)
         assert reply["In-Reply-To"] == notification["Message-ID"]
         assert reply["To"].addresses[0].addr_spec.startswith("support+")
         assert "Thanks, page reply here." in reply.get_body(("plain",)).get_content()
 
+        uid = re.search(r"name='address' value='alice@example.net'><input type='hidden' name='uid' value='(\d+)'",
+                        page_html.text).group(1)
         refused = widget.post("/demo/mailbox/reply", data={"address": "mallory@example.com", "uid": uid, "body": "x"})
-        assert refused.status_code == 400
+        assert refused.status_code == 400 and refused.headers["content-type"].startswith("text/html")
+        assert "<p class='problem' role='alert'>" in refused.text and "/demo/mailbox" in refused.text
 
 
 def test_whole_loop_chat_leave_email_reply_lands_in_the_conversation_within_5_s(tmp_path: Path) -> None:

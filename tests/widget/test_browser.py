@@ -48,6 +48,16 @@ SHOW = """() => {
 }"""
 
 
+# README's queue stub, then calls a host page makes before the widget's script has loaded; window.QUEUED_IDENTITY
+# is set by the test (a signature the host's backend would compute).
+QUEUE_STUB = """
+window.Threadline = window.Threadline || function () { (Threadline.q = Threadline.q || []).push(arguments); };
+Threadline('setLocale', 'de');
+if (window.QUEUED_IDENTITY) Threadline('identify', window.QUEUED_IDENTITY);
+Threadline('open');
+"""
+
+
 class Site:
     """One widget server for the module: its address, database, clock and configuration."""
 
@@ -65,11 +75,22 @@ class HostSite:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                locale = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("locale", ["en"])[0]
-                body = (f'<!doctype html><html><body><h1>Shop</h1><script src="{widget_url}/widget/threadline.js" '
-                        f'data-locale="{html.escape(locale)}" defer></script></body></html>').encode()
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                locale = query.get("locale", ["en"])[0]
+                if urllib.parse.urlsplit(self.path).path == "/stub.js":  # the host page's own script, before ours
+                    self._send("text/javascript", QUEUE_STUB.encode())
+                    return
+                if "stub" in query:  # calls queued before the widget's script loads, as README's snippet does
+                    body = (f'<!doctype html><html><body><h1>Shop</h1><script src="/stub.js"></script>'
+                            f'<script src="{widget_url}/widget/threadline.js" defer></script></body></html>')
+                else:
+                    body = (f'<!doctype html><html><body><h1>Shop</h1><script src="{widget_url}/widget/threadline.js" '
+                            f'data-locale="{html.escape(locale)}" defer></script></body></html>')
+                self._send("text/html; charset=utf-8", body.encode())
+
+            def _send(self, content_type: str, body: bytes) -> None:
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -18,7 +18,8 @@ def test_pages_carry_a_strict_content_security_policy(client):
         assert "script-src 'self'" in policy and "object-src 'none'" in policy and "unsafe-inline" not in policy
         assert "frame-ancestors 'self' https://shop.example" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["referrer-policy"] == "no-referrer"
+        # The return link's token never leaves for other sites, and the page's own posts carry its real origin.
+        assert response.headers["referrer-policy"] == "same-origin"
         assert "<script>" not in response.text  # no inline script: the CSP would block it
 
 
@@ -55,6 +56,13 @@ def test_foreign_origins_are_refused_and_change_nothing(client, db):
     from core.models import Conversation
     with db.read_session() as session:
         assert session.exec(select(func.count()).select_from(Conversation)).one() == 0
+
+
+def test_a_refused_page_navigation_reads_as_text_not_json(client):
+    response = client.post("/api/v1/conversations", content=b"", headers={"Origin": "https://evil.example",
+                                                                         "Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 403 and response.headers["content-type"].startswith("text/html")
+    assert "widget.allowed_origins" in response.text and '"error"' not in response.text
 
 
 def test_an_allowlist_star_admits_any_origin(make_client, widget_config):

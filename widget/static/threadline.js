@@ -3,6 +3,11 @@
 (function () {
   "use strict";
   if (window.Threadline && window.Threadline.version) return;
+  // Calls a host page made before this script arrived, through the queue stub:
+  // window.Threadline = window.Threadline || function () { (Threadline.q = Threadline.q || []).push(arguments); };
+  var queued = window.Threadline && window.Threadline.q ? Array.prototype.slice.call(window.Threadline.q) : [];
+  // An expected wait at least this long makes the widget offer to send the reply by email.
+  var LONG_WAIT_SECONDS = 120;
 
   var script = document.currentScript;
   var attr = function (name) { return script ? script.getAttribute(name) : null; };
@@ -11,7 +16,8 @@
   var S = {
     open: false, token: null, conversation: null, profile: null, identity: null, language: attr("data-locale"),
     messages: {}, lastSeq: 0, readSeq: 0, reading: 0, socket: null, retry: 0, heartbeat: null, statusTimer: null,
-    strings: {}, stringsReady: null, starting: null
+    strings: {}, stringsReady: null, starting: null, shown: {}, direction: "ltr", availability: null,
+    offerDismissed: false
   };
   var ui = {};
 
@@ -26,7 +32,9 @@
     try { localStorage.setItem(storeKey, JSON.stringify({ token: S.token, conversation: S.conversation })); } catch (e) { /* see restore */ }
   }
   function forget() {
-    S.token = null; S.conversation = null; S.messages = {}; S.lastSeq = 0; S.readSeq = 0;
+    S.token = null; S.conversation = null; S.messages = {}; S.shown = {}; S.lastSeq = 0; S.readSeq = 0;
+    S.offerDismissed = false;
+    hideOffer();
     try { localStorage.removeItem(storeKey); } catch (e) { /* see restore */ }
     if (ui.list) ui.list.textContent = "";
   }
@@ -76,9 +84,11 @@
     style.href = server + "/widget/threadline.css";
     root.appendChild(style);
     ui.root = root;
+    ui.host = host;
+    applyDirection();
     ui.launcher = el("button", "tl-launcher");
     ui.launcher.type = "button";
-    ui.launcher.addEventListener("click", function () { S.open ? close() : open(); });
+    ui.launcher.addEventListener("click", function () { S.open ? closeByHand() : open(); });
     ui.panel = el("section", "tl-panel");
     ui.panel.hidden = true;
     ui.panel.setAttribute("role", "dialog");
@@ -87,7 +97,7 @@
     ui.status = el("p", "tl-status");
     ui.closeButton = el("button", "tl-close", "×");
     ui.closeButton.type = "button";
-    ui.closeButton.addEventListener("click", close);
+    ui.closeButton.addEventListener("click", closeByHand);
     header.appendChild(ui.title);
     header.appendChild(ui.closeButton);
     header.appendChild(ui.status);
@@ -95,6 +105,9 @@
     ui.list = el("ol", "tl-messages");
     ui.list.setAttribute("role", "log");
     ui.list.setAttribute("aria-live", "polite");
+    ui.offer = el("div", "tl-offer");
+    ui.offer.hidden = true;
+    ui.offer.setAttribute("role", "group");
     ui.error = el("p", "tl-error");
     ui.error.setAttribute("role", "alert");
     ui.composer = el("form", "tl-composer");
@@ -108,7 +121,7 @@
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitMessage(); }
     });
-    [header, ui.intro, ui.list, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
+    [header, ui.intro, ui.list, ui.offer, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
     root.appendChild(ui.panel);
     root.appendChild(ui.launcher);
     applyStrings();
@@ -123,12 +136,42 @@
     ui.input.setAttribute("aria-label", t("placeholder"));
     ui.send.textContent = t("send");
     ui.panel.setAttribute("aria-label", t("title"));
+    // Everything already shown follows the language too: message labels, email forms, the offer.
+    Object.keys(S.messages).forEach(function (seq) {
+      var author = S.messages[seq].querySelector(".tl-author");
+      if (author && S.shown[seq]) author.textContent = authorLabel(S.shown[seq]);
+    });
+    Array.prototype.forEach.call(ui.root.querySelectorAll("[data-tl-text]"), function (node) {
+      node.textContent = t(node.getAttribute("data-tl-text"));
+    });
+    Array.prototype.forEach.call(ui.root.querySelectorAll("[data-tl-placeholder]"), function (node) {
+      node.placeholder = t(node.getAttribute("data-tl-placeholder"));
+    });
+    Array.prototype.forEach.call(ui.root.querySelectorAll("[data-tl-email]"), function (node) {
+      node.textContent = t("email_saved").replace("{email}", node.getAttribute("data-tl-email"));
+    });
+  }
+  // Right-to-left languages (Arabic, Hebrew, ...) mirror the whole widget: the CSS uses logical properties only.
+  function applyDirection() {
+    if (!ui.host) return;
+    ui.host.setAttribute("dir", S.direction === "rtl" ? "rtl" : "ltr");
+  }
+  // A text of ours that follows setLocale: remembered by key and replaced by applyStrings.
+  function label(tag, className, key) {
+    var node = el(tag, className, t(key));
+    node.setAttribute("data-tl-text", key);
+    return node;
   }
   function loadStrings() {
     var query = languages().map(function (tag) { return "lang=" + encodeURIComponent(tag); }).join("&");
+    // Only the latest request counts: a slower answer for an earlier language must not win (setLocale at load).
+    var request = S.stringsRequest = (S.stringsRequest || 0) + 1;
     S.stringsReady = api("GET", "/widget/strings?" + query).then(function (data) {
+      if (request !== S.stringsRequest) return;
       S.strings = data.strings;
-      if (ui.root) ui.root.host && ui.root.host.setAttribute("lang", data.language.replace("_", "-"));
+      S.direction = data.direction || "ltr";
+      if (ui.host) ui.host.setAttribute("lang", data.language.replace("_", "-"));
+      applyDirection();
       applyStrings();
     }).catch(function () { /* keep the previous strings */ });
     return S.stringsReady;
@@ -136,9 +179,13 @@
   function showError(text) { if (ui.error) ui.error.textContent = text || ""; }
   function refreshStatus() {
     var query = languages().map(function (tag) { return "lang=" + encodeURIComponent(tag); }).join("&");
+    var request = S.statusRequest = (S.statusRequest || 0) + 1;
     return api("GET", "/api/v1/availability?" + query).then(function (data) {
+      if (request !== S.statusRequest) return;
       ui.status.textContent = data.text;
       ui.status.classList.toggle("tl-online", !!data.team_online);
+      S.availability = data;
+      offerOnLongWait();
     }).catch(function () { /* the header keeps the last known status */ });
   }
 
@@ -147,11 +194,7 @@
     if (S.messages[message.seq]) return;
     var item = el("li", "tl-message tl-" + message.author);
     item.setAttribute("data-seq", message.seq);
-    if (message.author !== "system") {
-      var who = message.author === "end_user" ? t("you") : (message.author_name || t("agent"));
-      if (message.channel === "email") who += " · " + t("via_email");
-      item.appendChild(el("span", "tl-author", who));
-    }
+    if (message.author !== "system") item.appendChild(el("span", "tl-author", authorLabel(message)));
     item.appendChild(el("div", "tl-body", message.body));
     if (message.kind === "email_request") item.appendChild(S.profile && S.profile.email ? emailSaved(S.profile.email) : emailForm());
     var next = null;
@@ -160,16 +203,24 @@
     });
     ui.list.insertBefore(item, next);
     S.messages[message.seq] = item;
+    S.shown[message.seq] = message;
     if (message.seq > S.lastSeq) {
       S.lastSeq = message.seq;
       ui.list.scrollTop = ui.list.scrollHeight;
     }
     ui.intro.hidden = true;
     markRead();
+    // A reply nobody sees now (page hidden, widget closed) is what an email would bring.
+    if (message.author === "agent" && message.seq > S.readSeq && !onScreen()) offerEmail("unread");
   }
+  function authorLabel(message) {
+    var who = message.author === "end_user" ? t("you") : (message.author_name || t("agent"));
+    return message.channel === "email" ? who + " · " + t("via_email") : who;
+  }
+  function onScreen() { return S.open && document.visibilityState === "visible"; }
   // A message counts as read only when it was on screen: the widget open and the page visible.
   function markRead() {
-    if (!S.open || !S.conversation || document.visibilityState !== "visible") return;
+    if (!onScreen() || !S.conversation) return;
     var seq = S.lastSeq;
     if (seq <= S.readSeq || seq <= S.reading) return;
     S.reading = seq;
@@ -180,20 +231,21 @@
   function emailForm() {
     var form = el("form", "tl-email-form");
     form.noValidate = true;
-    var label = el("label", "tl-email-label", t("email_label"));
+    var caption = label("label", "tl-email-label", "email_label");
     // type=text: browsers' email inputs refuse internationalized addresses such as jörg@bücher.example.
     var input = el("input", "tl-email-input");
     input.type = "text";
     input.inputMode = "email";
     input.autocomplete = "email";
     input.placeholder = t("email_placeholder");
+    input.setAttribute("data-tl-placeholder", "email_placeholder");
     if (S.profile && S.profile.email) input.value = S.profile.email;
-    label.appendChild(input);
-    var button = el("button", "tl-email-submit", t("email_submit"));
+    caption.appendChild(input);
+    var button = label("button", "tl-email-submit", "email_submit");
     button.type = "submit";
     var error = el("p", "tl-email-error");
     error.setAttribute("role", "alert");
-    form.appendChild(label);
+    form.appendChild(caption);
     form.appendChild(button);
     form.appendChild(error);
     form.addEventListener("submit", function (event) {
@@ -209,7 +261,11 @@
     });
     return form;
   }
-  function emailSaved(email) { return el("p", "tl-email-saved", t("email_saved").replace("{email}", email)); }
+  function emailSaved(email) {
+    var node = el("p", "tl-email-saved", t("email_saved").replace("{email}", email));
+    node.setAttribute("data-tl-email", email);
+    return node;
+  }
   // Once the address is known, every email form in the transcript becomes its acknowledgement.
   function setProfile(profile) {
     S.profile = profile;
@@ -217,6 +273,45 @@
     Array.prototype.forEach.call(ui.list.querySelectorAll(".tl-email-form"), function (form) {
       form.replaceWith(emailSaved(profile.email));
     });
+    if (!ui.offer.hidden && ui.offer.querySelector(".tl-email-form")) {
+      ui.offer.textContent = "";
+      ui.offer.appendChild(emailSaved(profile.email));
+    }
+  }
+
+  // --- "Get the reply by email" -----------------------------------------------------------------------
+  // The built-in trigger asks for an address only while no agent is online. The widget itself offers it whenever
+  // an email may be the only way a reply reaches the end user: a reply is unread, they are leaving, or the
+  // expected wait is long. reason: "unread" | "leaving" | "wait". Returns whether the offer is now newly shown.
+  function offerEmail(reason) {
+    if (!ui.offer || !S.conversation || S.offerDismissed || (S.profile && S.profile.email)) return false;
+    if (!ui.offer.hidden || ui.list.querySelector(".tl-email-form")) return false;  // already asked
+    ui.offer.textContent = "";
+    ui.offer.setAttribute("data-reason", reason);
+    ui.offer.appendChild(label("p", "tl-offer-title", "email_offer_title"));
+    ui.offer.appendChild(label("p", "tl-offer-text", "email_offer_text"));
+    ui.offer.appendChild(emailForm());
+    var later = label("button", "tl-offer-dismiss", "email_offer_dismiss");
+    later.type = "button";
+    later.addEventListener("click", function () { S.offerDismissed = true; hideOffer(); ui.input.focus(); });
+    ui.offer.appendChild(later);
+    ui.offer.hidden = false;
+    return true;
+  }
+  function hideOffer() {
+    if (!ui.offer) return;
+    ui.offer.hidden = true;
+    ui.offer.textContent = "";
+  }
+  function offerOnLongWait() {
+    var found = S.availability;
+    if (found && found.team_online && found.wait_seconds !== null && found.wait_seconds >= LONG_WAIT_SECONDS) {
+      offerEmail("wait");
+    }
+  }
+  function leavingPage() {
+    if (document.visibilityState === "hidden") offerEmail("leaving");
+    markRead();
   }
   function submitMessage() {
     var text = ui.input.value;
@@ -228,6 +323,7 @@
     }).then(function (message) {
       ui.input.value = "";
       render(message);
+      offerOnLongWait();
     }).catch(function (failure) {
       showError(failure.message);
     }).then(function () { ui.send.disabled = false; });
@@ -333,6 +429,15 @@
     // Closing the widget ends presence; the conversation goes on (unread replies may then be emailed).
     if (S.socket) { var socket = S.socket; S.socket = null; socket.close(1000); }
   }
+  // The end user closing the widget is leaving: the first time, the widget stays open to offer the email reply.
+  function closeByHand() {
+    if (offerEmail("leaving")) {
+      var input = ui.offer.querySelector("input");
+      if (input) input.focus();
+      return;
+    }
+    close();
+  }
   function setLocale(tag) {
     S.language = tag || null;
     var done = loadStrings();
@@ -411,14 +516,36 @@
     restore();
     build();
     loadStrings();
-    document.addEventListener("visibilitychange", markRead);
+    document.addEventListener("visibilitychange", leavingPage);
     if (!followReturnLink()) {
       renewSession();
       if (attr("data-open") === "true") open();
     }
+    replay(queued);
+    queued = [];
+  }
+  function replay(calls) {
+    calls.forEach(function (args) {
+      var name = args[0];
+      var method = typeof name === "string" && Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] : null;
+      if (!method) { console.warn("Threadline: no such call: " + name); return; }
+      try {
+        var result = method.apply(null, Array.prototype.slice.call(args, 1));
+        if (result && result.catch) result.catch(function (failure) { console.warn("Threadline: " + name + ": " + failure.message); });
+      } catch (failure) { console.warn("Threadline: " + name + ": " + failure.message); }
+    });
   }
 
-  window.Threadline = { version: "1", open: open, close: close, setLocale: setLocale, identify: identify };
+  var methods = { open: open, close: close, setLocale: setLocale, identify: identify };
+  // Both styles work after loading: Threadline.open() and Threadline("open"), as the queue stub queues them.
+  var Threadline = function (name) {
+    var method = Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] : null;
+    if (!method) throw new Error("Threadline: no such call: " + name);
+    return method.apply(null, Array.prototype.slice.call(arguments, 1));
+  };
+  Object.keys(methods).forEach(function (name) { Threadline[name] = methods[name]; });
+  Threadline.version = "1";
+  window.Threadline = Threadline;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
