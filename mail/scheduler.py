@@ -8,6 +8,7 @@ from typing import Callable
 from core.clock import Clock
 from core.db import Database
 from core.events import wakeup
+from core.notifications import NotificationService
 from core.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,6 @@ class NotificationScheduler:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _service(self, session):  # noqa: ANN001, ANN202
-        from core.notifications import NotificationService
-
         limits = {} if self.unverified_daily_limit is None else {"unverified_daily_limit": self.unverified_daily_limit}
         return NotificationService(session, self.clock, signer=self.signer, message_id_domain=self.message_id_domain,
                                    **limits)

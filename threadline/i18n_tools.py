@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "locale"
@@ -96,8 +96,6 @@ def check() -> int:
 
 def fill_english() -> None:
     """English is the source language: its catalog's translations are the msgids themselves."""
-    from babel.messages.pofile import write_po
-
     path = po_path("en")
     with path.open("rb") as handle:
         catalog = read_po(handle, locale="en")

@@ -18,6 +18,7 @@ from threadline import demo, parts
 from threadline.context import AppContext
 from threadline.demo_mailbox import Mailboxes, mailbox_routes
 from threadline.runtime import Runtime, configure_logging
+from tui.app import build_app
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ def _with_console(context: AppContext, runtime: Runtime, main, started: threadin
             print(_("The demo could not start; see the log in {folder}.").format(folder=context.config.data_path),
                   file=sys.stderr)
             return 1
-    from tui.app import build_app
-
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config)
     threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
     # SIGTERM closes the console like its quit key, so the servers stop cleanly and the temporary folder goes.
