@@ -17,7 +17,8 @@ from core.private_files import make_private_dir
 from threadline import demo, parts
 from threadline.context import AppContext
 from threadline.demo_mailbox import Mailboxes, mailbox_routes
-from threadline.runtime import Runtime, configure_logging
+from threadline.runtime import Runtime
+from threadline.structured_logs import configure_logging
 from tui.app import build_app
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ from core.errors import ConfigError
 from core.i18n import _
 from threadline import parts
 from threadline.context import AppContext
-from threadline.runtime import Runtime, configure_logging
+from threadline.runtime import Runtime
+from threadline.structured_logs import configure_logging
 
 log = logging.getLogger(__name__)
 
