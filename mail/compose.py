@@ -15,18 +15,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session
 
-from core.config import Config
 from core.i18n import translations
-from core.models import OutboxJob
 from core.outbox import bare_message_id
-from core.tokens import TokenSigner
 from mail.language import is_right_to_left
-from mail.notification_content import (  # noqa: F401  (re-exported: what callers compose from)
-    MessageView, NotificationContent, NotificationGatherer, conversation_url, localized_time, message_id_domain,
-    new_message_id, reply_address, widget_public_url,
-)
+from mail.notification_content import NotificationContent
 from mail.override_sandbox import render_override
 
 log = logging.getLogger(__name__)
@@ -164,8 +157,3 @@ def outgoing(content: NotificationContent, now: datetime) -> OutgoingEmail:
     return OutgoingEmail(sender=content.support_address, recipient=content.to_address,
                          data=email_bytes(content, now), message_id=f"<{bare_message_id(content.message_id)}>",
                          smtputf8=not _is_ascii(content.to_address, content.support_address, content.reply_address))
-
-
-def compose(session: Session, job: OutboxJob, config: Config, signer: TokenSigner, now: datetime) -> OutgoingEmail:
-    """The email for one outbox job (reads the database; call it in a worker thread)."""
-    return outgoing(NotificationGatherer(session, config, signer, now).gather(job), now)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from core.email_templates import EmailTemplateService
-from mail.compose import NotificationGatherer, build_email
+from mail.compose import build_email
+from mail.notification_content import NotificationGatherer
 from mail.override_sandbox import OverrideError
 from mail.overrides import preview, save_override, validate
 from core.models import OutboxJob

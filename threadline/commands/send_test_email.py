@@ -9,7 +9,8 @@ from core.addresses import normalize_email
 from core.errors import PreconditionFailed, ThreadlineError
 from core.i18n import _, negotiate
 from core.settings import SettingsService
-from mail.compose import message_id_domain, new_message_id, outgoing
+from mail.compose import outgoing
+from mail.notification_content import message_id_domain, new_message_id
 from mail.overrides import sample_content
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
