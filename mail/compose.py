@@ -50,7 +50,7 @@ def render_subject(content: NotificationContent) -> str:
     subject = t.ngettext("New reply from {brand}", "{count} new replies from {brand}", count).format(
         count=count, brand=content.brand_name)
     if content.override_subject:
-        rendered = render_override(content.override_subject, content.variables(), fallback=subject)
+        rendered = render_override(content.override_subject, content.variables(), fallback=subject) or subject
         subject = " ".join(rendered.split()) or subject
     return subject
 
@@ -149,7 +149,7 @@ def email_bytes(content: NotificationContent, now: datetime) -> bytes:
 
 def build_email(content: NotificationContent, now: datetime) -> EmailMessage:
     """The email as a parsed message (for previews and tests); the sender uses email_bytes directly."""
-    return email.message_from_bytes(email_bytes(content, now), policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(email_bytes(content, now), policy=email.policy.default)
 
 
 def outgoing(content: NotificationContent, now: datetime) -> OutgoingEmail:

@@ -94,7 +94,7 @@ class ImapLink:
                 self._new_mail = True
             return original(line)
 
-        protocol._untagged_response = untagged_response  # type: ignore[method-assign]
+        protocol._untagged_response = untagged_response
 
     def take_new_mail(self) -> bool:
         """Whether the server announced mail (EXISTS) since the last call; clears the note."""
@@ -107,7 +107,7 @@ class ImapLink:
         return transport is not None and transport.get_extra_info("ssl_object") is not None
 
     def has_capability(self, name: str) -> bool:
-        return self._require().has_capability(name)
+        return bool(self._require().has_capability(name))
 
     # --- commands -------------------------------------------------------------------------------------------
     async def login(self, user: str, password: str) -> None:

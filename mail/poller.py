@@ -63,7 +63,7 @@ class ImapPoller:
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._running = False
-        self._session_task: asyncio.Task | None = None
+        self._session_task: asyncio.Task[None] | None = None
         self._link: ImapLink | None = None
         self._next_raw_cleanup: datetime | None = None  # by the injected clock, so tests need not wait an hour
         self._worked = False  # whether the current session got through login, select and one full catch-up

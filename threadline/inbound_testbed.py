@@ -24,6 +24,7 @@ from core.db import Database
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
 from core.tokens import TokenSigner
+from mail.notification_content import stored_id
 from threadline.embedded_imap import EmbeddedImap
 
 TEST_IMAP = os.environ.get("THREADLINE_TEST_IMAP", "")
@@ -197,11 +198,11 @@ def make_world(db: Database, clock: FixedClock, config: Config | None = None,
         SettingsService(session, clock).update(support_address=SUPPORT, brand_name="Acme Help")
         conversations = ConversationService(session, clock)
         end_user = conversations.create_end_user("Maria", world.end_user_email)
-        conversation = conversations.start_conversation(end_user.id)
-        conversations.post_end_user_message(conversation.id, "My invoice is wrong.")
-        world.end_user_id, world.conversation_id = end_user.id, conversation.id
+        conversation = conversations.start_conversation(stored_id(end_user))
+        conversations.post_end_user_message(stored_id(conversation), "My invoice is wrong.")
+        world.end_user_id, world.conversation_id = stored_id(end_user), stored_id(conversation)
         world.sent_message_id = (sent_message_id
-                                 or f"<{signer.reply_token(conversation.id)}.{uuid.uuid4().hex[:16]}@example.com>")
+                                 or f"<{signer.reply_token(stored_id(conversation))}.{uuid.uuid4().hex[:16]}@example.com>")
         job = OutboxJob(conversation_id=conversation.id, to_address=world.end_user_email,
                         message_id=world.sent_message_id, status=OutboxStatus.sent,
                         idempotency_key=f"test-{uuid.uuid4().hex}", next_attempt_at=clock.now(),

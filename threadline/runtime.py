@@ -22,7 +22,7 @@ from threadline.context import AppContext
 log = logging.getLogger(__name__)
 
 # How long in-flight HTTP requests and WebSockets get to finish once shutdown starts.
-GRACEFUL_HTTP_SECONDS = 5.0
+GRACEFUL_HTTP_SECONDS = 5  # whole seconds: uvicorn's setting is an int
 
 
 class Worker(Protocol):
@@ -53,7 +53,7 @@ class Runtime:
     routes: list[BaseRoute] = field(default_factory=list)  # added to the app beside /healthz (the demo mailbox)
     on_started: Callable[["Runtime"], Awaitable[None] | None] | None = None
     _server: _OwnSignalsServer | None = None
-    _tasks: dict[str, asyncio.Task] = field(default_factory=dict)
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _stopping: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _failed: list[str] = field(default_factory=list)
@@ -109,8 +109,8 @@ class Runtime:
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         log.info("web server listening", extra={"url": self.url})
 
-    def _watch(self, name: str, task: asyncio.Task) -> None:
-        def done(finished: asyncio.Task) -> None:
+    def _watch(self, name: str, task: asyncio.Task[None]) -> None:
+        def done(finished: asyncio.Task[None]) -> None:
             if finished.cancelled() or self._stopping is None or self._stopping.is_set():
                 return
             error = finished.exception()

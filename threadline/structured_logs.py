@@ -30,7 +30,7 @@ class _StructuredFormatter(logging.Formatter):
         fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
         if record.exc_info or record.exc_text:
             # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
-            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
+            fields["exc"] = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
         return fields
 
 
@@ -62,7 +62,7 @@ def _quote(value: Any) -> str:
 def configure_logging(style: str = "keyvalue", level: int | None = None) -> None:
     """Switch the root handlers (set up by the CLI) to structured lines; times in UTC."""
     formatter: logging.Formatter = JsonFormatter() if style == "json" else KeyValueFormatter()
-    formatter.converter = time.gmtime  # type: ignore[assignment]
+    formatter.converter = time.gmtime
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler())

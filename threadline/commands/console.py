@@ -11,7 +11,7 @@ from threadline.context import AppContext
 from tui.app import build_app
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "console", help=_("open the agent console"),
         description=_("Open the agent console on the configured database, as the agent registered for the "
