@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, TypedDict
 
 from sqlmodel import Session, col, select
 
@@ -42,7 +42,55 @@ TRANSCRIPT_PAGE = 500
 
 
 # --- what clients see ---------------------------------------------------------------------------------
-def message_json(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+class MessageJson(TypedDict):
+    seq: int
+    author: str  # "end_user", "agent" or "system"
+    author_name: str | None  # agents only
+    body: str
+    channel: str
+    kind: str
+    meta: dict[str, Any] | None  # system messages only
+    created_at: str  # ISO 8601
+
+
+class ConversationJson(TypedDict):
+    id: str  # the public id
+    status: str
+    last_seq: int
+    end_user_read_seq: int
+    created_at: str
+
+
+class EndUserJson(TypedDict):
+    name: str | None
+    email: str | None
+    email_verified: bool
+    language: str | None
+
+
+class StartedJson(TypedDict):
+    """A conversation started or resumed: the token the widget acts with from now on, and everything it shows."""
+
+    token: str
+    end_user: EndUserJson
+    conversation: ConversationJson
+    messages: list[MessageJson]
+
+
+class TranscriptJson(TypedDict):
+    conversation: ConversationJson
+    messages: list[MessageJson]
+
+
+class FeedJson(TypedDict):
+    """What a WebSocket starts from."""
+
+    messages: list[MessageJson]
+    end_user_read_seq: int
+    heartbeat_seconds: int
+
+
+def message_json(message: Message, agent_name: str | None = None) -> MessageJson:
     return {
         "seq": message.seq,
         "author": message.author_kind.value,
@@ -55,7 +103,7 @@ def message_json(message: Message, agent_name: str | None = None) -> dict[str, A
     }
 
 
-def conversation_json(conversation: Conversation) -> dict[str, Any]:
+def conversation_json(conversation: Conversation) -> ConversationJson:
     return {
         "id": conversation.public_id,
         "status": conversation.status.value,
@@ -65,13 +113,13 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def end_user_json(end_user: EndUser) -> dict[str, Any]:
+def end_user_json(end_user: EndUser) -> EndUserJson:
     return {"name": end_user.name, "email": end_user.email, "email_verified": end_user.email_verified,
             "language": end_user.language}
 
 
 def transcript_json(session: Session, conversation_id: int, after: int = 0,
-                    limit: int = TRANSCRIPT_PAGE) -> list[dict[str, Any]]:
+                    limit: int = TRANSCRIPT_PAGE) -> list[MessageJson]:
     """A conversation's messages after seq `after`, oldest first, with each agent's display name."""
     query = (select(Message, Agent.name).outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id))
              .where(Message.conversation_id == conversation_id, Message.seq > after)
@@ -142,10 +190,10 @@ class WidgetDesk:
                            length=len(body), limit=self.max_message_chars)
         return body
 
-    def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[dict[str, Any]]:
+    def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[MessageJson]:
         return transcript_json(session, stored_id(conversation), after)
 
-    def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> dict[str, Any]:
+    def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> StartedJson:
         session.refresh(conversation)
         return {"token": self._token(end_user), "end_user": end_user_json(end_user),
                 "conversation": conversation_json(conversation), "messages": self._transcript(session, conversation, 0)}
@@ -153,7 +201,7 @@ class WidgetDesk:
     # --- actions ------------------------------------------------------------------------------------------
     def start(self, end_user_id: int | None, *, name: str | None = None, email: str | None = None,
               identity: IdentityClaim | None = None, language: str | None = None,
-              channel: object = "messaging") -> dict[str, Any]:
+              channel: object = "messaging") -> StartedJson:
         """A new conversation, for a new end user, the one the token names, or the one identity() vouches for."""
         channel_value = _client_channel(channel)
         language = clean_language(language)
@@ -192,7 +240,7 @@ class WidgetDesk:
         except CredentialRefused as refusal:
             raise ApiError(refusal.code, _REFUSALS[refusal.code]) from None
 
-    def resume(self, return_token: str, end_user_id: int | None = None, *, confirm: bool = False) -> dict[str, Any]:
+    def resume(self, return_token: str, end_user_id: int | None = None, *, confirm: bool = False) -> StartedJson:
         """Open the conversation an email's return link names, once, with a fresh end-user token.
 
         A browser whose widget already holds another person's session is asked first (session_conflict): a link
@@ -225,14 +273,14 @@ class WidgetDesk:
         """A return link token valid for the configured number of days (what emails carry)."""
         return self.signer.return_link_token(conversation_id, self.clock.now() + timedelta(days=self.return_link_days))
 
-    def transcript(self, end_user_id: int, public_id: str, after: int = 0) -> dict[str, Any]:
+    def transcript(self, end_user_id: int, public_id: str, after: int = 0) -> TranscriptJson:
         with self.db.read_session() as session:
             end_user = self._end_user(session, end_user_id)
             conversation = self._conversation(session, end_user, public_id)
             return {"conversation": conversation_json(conversation),
                     "messages": self._transcript(session, conversation, after)}
 
-    def post(self, end_user_id: int, public_id: str, body: Any, channel: object = "messaging") -> dict[str, Any]:
+    def post(self, end_user_id: int, public_id: str, body: Any, channel: object = "messaging") -> MessageJson:
         channel_value = _client_channel(channel)
         body = self._body(body)
         with self.db.session() as session:
@@ -323,7 +371,7 @@ class WidgetDesk:
         with self.db.read_session() as session:
             return stored_id(self._conversation(session, self._end_user(session, end_user_id), public_id))
 
-    def open_feed(self, end_user_id: int, public_id: str, after: int) -> dict[str, Any]:
+    def open_feed(self, end_user_id: int, public_id: str, after: int) -> FeedJson:
         """For a WebSocket: the messages after `after`, the read mark, and how often to send heartbeats."""
         with self.db.read_session() as session:
             end_user = self._end_user(session, end_user_id)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from core.db import Database
 from core.events import EventLog, Wakeup
 from core.models import Agent, Message
-from widget.actions import message_json, stored_id
+from widget.actions import MessageJson, message_json, stored_id
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class ConversationFeed:
                 watched_end_users = self._watched_end_users()
             message_ids = [e.payload.get("message_id") for e in events
                            if e.kind == _MESSAGE and e.conversation_id in watched]
-            messages: dict[int, dict[str, Any]] = {}
+            messages: dict[int, MessageJson] = {}
             if message_ids:
                 query = (select(Message, Agent.name).where(col(Message.id).in_(message_ids))
                          .outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id)))
@@ -171,9 +171,9 @@ class ConversationFeed:
                     continue
                 if event.kind == _MESSAGE:
                     message_id = event.payload.get("message_id")
-                    item = messages.get(message_id) if isinstance(message_id, int) else None
-                    if item is not None:
-                        by_conversation[event.conversation_id].append({"type": "message", "message": item})
+                    posted = messages.get(message_id) if isinstance(message_id, int) else None
+                    if posted is not None:
+                        by_conversation[event.conversation_id].append({"type": "message", "message": posted})
                 elif event.kind == _READ:
                     by_conversation[event.conversation_id].append({"type": "read", "seq": event.payload.get("seq")})
         with self._lock:
