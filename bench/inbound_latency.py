@@ -68,7 +68,7 @@ async def run(count: int, poll_interval: float) -> None:
     from core import schema
     from core.clock import FixedClock
     from core.db import Database
-    from tests.fixtures.imap import TEST_IMAP, make_world, open_imap_target
+    from threadline.inbound_testbed import TEST_IMAP, make_world, open_imap_target
 
     results: dict[str, list[float]] = {}
     for idle in (True, False):
@@ -78,7 +78,7 @@ async def run(count: int, poll_interval: float) -> None:
             world = make_world(db, FixedClock())
             world.config.mail.sender_window_max = 10 * count
             # pymap runs without IDLE for the polling figures; an external server is polled by ignoring its IDLE.
-            async for target in open_imap_target(idle=idle or bool(TEST_IMAP)):
+            async with open_imap_target(idle=idle or bool(TEST_IMAP)) as target:
                 # In IDLE mode the poll interval (which also bounds IDLE renewal) is long, so only pushes count.
                 results["idle" if idle else "poll"] = await measure(target, world, count, idle=idle,
                                                                     poll_interval=poll_interval if not idle else 60.0)

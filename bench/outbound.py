@@ -44,7 +44,7 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
     from core.agents import AgentService
     from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob
     from core.settings import SettingsService
-    from mail.compose import new_message_id
+    from mail.notification_content import new_message_id
 
     with db.session() as session:
         SettingsService(session, clock).update(support_address="help@example.com", brand_name="Bench Help")
@@ -95,7 +95,8 @@ async def raw_rates(port: int, count: int) -> tuple[float, float]:
     import aiosmtplib
 
     from core.clock import SystemClock
-    from mail.compose import MessageView, NotificationContent, build_email, outgoing
+    from mail.compose import build_email, outgoing
+    from mail.notification_content import MessageView, NotificationContent
 
     now = SystemClock().now()
     contents = [NotificationContent(

@@ -1,12 +1,22 @@
-"""How long the IMAP poller waits before reconnecting: doubling delays with jitter, reset after a session worked."""
+"""Doubling waits with jitter after repeated failures, reset after a success: IMAP reconnects and the SMTP pause."""
 from __future__ import annotations
 
 import random as _random
 from typing import Callable
 
+from core.outbox import backoff_delay
 
-class ReconnectBackoff:
-    """next_delay() after each failed session; reset() once a session has worked, so a later outage starts small."""
+# Past this many failures every wait is at the cap anyway; counting further would make core's 2 ** n overflow a
+# float (OverflowError) in a long outage, so the attempt number handed to it stops here.
+_MAX_COUNTED_FAILURES = 64
+
+
+class Backoff:
+    """next_delay() after each failure; reset() once something worked, so a later outage starts small again.
+
+    The formula is core.outbox.backoff_delay (equal jitter, the outbox's own retries use it too), so the poller,
+    the sender's pause and outbox retries spread out the same way.
+    """
 
     def __init__(self, base: float, cap: float, random: Callable[[], float] = _random.random) -> None:
         self.base = base
@@ -17,11 +27,7 @@ class ReconnectBackoff:
     def next_delay(self) -> float:
         """The wait before the next attempt: the capped doubling step, jittered into its upper half."""
         self.failures += 1
-        # The exponent stops growing once the cap is reached: 2 ** n of a long outage would overflow a float.
-        step = self.base * 2 ** min(self.failures - 1, 64)
-        delay = min(self.cap, step)
-        # Jitter keeps several processes that lost the same server from reconnecting in lockstep.
-        return delay / 2 + self.random() * delay / 2
+        return backoff_delay(min(self.failures, _MAX_COUNTED_FAILURES), self.random, self.base, self.cap)
 
     def reset(self) -> None:
         self.failures = 0

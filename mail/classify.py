@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from email.message import Message
+from email.message import EmailMessage, Message
 from typing import Callable
 
 from mail.parsing import ParsedEmail
@@ -171,11 +171,11 @@ def _report_original_ids(message: Message) -> list[str]:
         if kind == "message/rfc822":
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
-            if inner is not None and inner.get("Message-ID"):
+            if isinstance(inner, Message) and inner.get("Message-ID"):
                 ids += re.findall(r"<[^<>\s]+>", str(inner.get("Message-ID")))
         elif kind == "text/rfc822-headers":
             try:
-                text = part.get_content()
+                text = part.get_content() if isinstance(part, EmailMessage) else part.get_payload()
             except Exception:
                 text = str(part.get_payload())
             match = re.search(r"^Message-ID:\s*(<[^<>\s]+>)", str(text), re.IGNORECASE | re.MULTILINE)

@@ -15,18 +15,12 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlmodel import Session
 
-from core.config import Config
 from core.i18n import translations
-from core.models import OutboxJob
 from core.outbox import bare_message_id
-from core.tokens import TokenSigner
 from mail.language import is_right_to_left
-from mail.notification_content import (  # noqa: F401  (re-exported: what callers compose from)
-    MessageView, NotificationContent, NotificationGatherer, conversation_url, localized_time, message_id_domain,
-    new_message_id, reply_address, widget_public_url,
-)
+from mail.notification_content import NotificationContent
+from mail.override_sandbox import render_override
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +50,7 @@ def render_subject(content: NotificationContent) -> str:
     subject = t.ngettext("New reply from {brand}", "{count} new replies from {brand}", count).format(
         count=count, brand=content.brand_name)
     if content.override_subject:
-        from mail.overrides import render_override
-
-        rendered = render_override(content.override_subject, content.variables(), fallback=subject)
+        rendered = render_override(content.override_subject, content.variables(), fallback=subject) or subject
         subject = " ".join(rendered.split()) or subject
     return subject
 
@@ -70,8 +62,6 @@ def render_bodies(content: NotificationContent) -> tuple[str, str]:
                   rtl=is_right_to_left(content.language), html_lang=content.language.replace("_", "-"))
     override_text = None
     if content.override_body:
-        from mail.overrides import render_override
-
         override_text = render_override(content.override_body, content.variables(), fallback=None)
     values["override_text"] = override_text
     text = environment.get_template("notification.txt").render(values)
@@ -159,7 +149,7 @@ def email_bytes(content: NotificationContent, now: datetime) -> bytes:
 
 def build_email(content: NotificationContent, now: datetime) -> EmailMessage:
     """The email as a parsed message (for previews and tests); the sender uses email_bytes directly."""
-    return email.message_from_bytes(email_bytes(content, now), policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(email_bytes(content, now), policy=email.policy.default)
 
 
 def outgoing(content: NotificationContent, now: datetime) -> OutgoingEmail:
@@ -167,8 +157,3 @@ def outgoing(content: NotificationContent, now: datetime) -> OutgoingEmail:
     return OutgoingEmail(sender=content.support_address, recipient=content.to_address,
                          data=email_bytes(content, now), message_id=f"<{bare_message_id(content.message_id)}>",
                          smtputf8=not _is_ascii(content.to_address, content.support_address, content.reply_address))
-
-
-def compose(session: Session, job: OutboxJob, config: Config, signer: TokenSigner, now: datetime) -> OutgoingEmail:
-    """The email for one outbox job (reads the database; call it in a worker thread)."""
-    return outgoing(NotificationGatherer(session, config, signer, now).gather(job), now)

@@ -1,22 +1,27 @@
-"""One IMAP connection for the poller: aioimaplib behind waits that end when the link closes, stalls or times out.
+"""One IMAP connection for the poller: aioimaplib behind typed commands and waits that end when the link closes.
 
 aioimaplib leaves a command waiting for ever when the connection drops (its commands never hear of it) and has no
 bound on IDLE's start; every wait here therefore races the connection-lost callback and a timeout. This is the one
-module that reaches into aioimaplib's protocol object (its transport, IDLE queue, untagged responses, STARTTLS, MOVE
-and pending tasks);
-tests/mail/test_imap_link.py pins each behaviour relied on, so an aioimaplib upgrade that changes one fails there.
+module that knows aioimaplib: its protocol object (transport, IDLE queue, untagged responses, STARTTLS, MOVE and
+pending tasks) and the shape of its responses (result codes, SEARCH and FETCH lines, literals). The poller sees
+UIDs, raw emails and exceptions only. tests/mail/test_imap_link.py pins each behaviour relied on against a real
+server, so an aioimaplib upgrade that changes one fails there.
 """
 from __future__ import annotations
 
 import asyncio
 import re
 import ssl
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from aioimaplib import aioimaplib
 
 IDLE_LIMIT_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
 _EXISTS = re.compile(rb"\* \d+ EXISTS\b")
+
+
+class ImapError(Exception):
+    """The server refused a command the poller needs (login, select, fetch)."""
 
 
 class LinkDown(ConnectionError):
@@ -89,7 +94,7 @@ class ImapLink:
                 self._new_mail = True
             return original(line)
 
-        protocol._untagged_response = untagged_response  # type: ignore[method-assign]
+        protocol._untagged_response = untagged_response
 
     def take_new_mail(self) -> bool:
         """Whether the server announced mail (EXISTS) since the last call; clears the note."""
@@ -102,36 +107,50 @@ class ImapLink:
         return transport is not None and transport.get_extra_info("ssl_object") is not None
 
     def has_capability(self, name: str) -> bool:
-        return self._require().has_capability(name)
+        return bool(self._require().has_capability(name))
 
     # --- commands -------------------------------------------------------------------------------------------
-    async def login(self, user: str, password: str) -> Any:
-        return await self._answer(self._require().login(user, password), "LOGIN")
+    async def login(self, user: str, password: str) -> None:
+        _ok(await self._answer(self._require().login(user, password), "LOGIN"), "LOGIN")
 
-    async def select(self, mailbox: str) -> Any:
-        return await self._answer(self._require().select(mailbox), f"SELECT {mailbox}")
+    async def select(self, mailbox: str) -> int:
+        """Select mailbox; returns its UIDVALIDITY (0 when the server names none)."""
+        response = _ok(await self._answer(self._require().select(mailbox), f"SELECT {mailbox}"), f"SELECT {mailbox}")
+        return uidvalidity(response.lines)
 
-    async def uid_search(self, criteria: str) -> Any:
-        return await self._answer(self._require().uid_search(criteria, charset=None), "UID SEARCH")
+    async def uids_after(self, last_uid: int) -> list[int]:
+        """The UIDs above last_uid, ascending (`UID n:*` also answers the highest UID when there is none above)."""
+        response = _ok(await self._answer(self._require().uid_search(f"UID {last_uid + 1}:*", charset=None),
+                                          "UID SEARCH"), "UID SEARCH")
+        return sorted(uid for uid in search_uids(response.lines) if uid > last_uid)
 
-    async def uid_fetch(self, uids: str, parts: str) -> Any:
+    async def fetch_raw(self, uids: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(UID, raw email) for uids, by UID; BODY.PEEK leaves \\Seen unset until mark_seen()."""
         # No bound on the whole FETCH (25 MB emails take a while); aioimaplib's own timer fails it when no data
         # arrives for `timeout` seconds, and a dropped connection ends it at once.
-        return await self._answer(self._require().uid("fetch", uids, parts), "UID FETCH", timeout=None)
+        response = _ok(await self._answer(self._require().uid("fetch", ",".join(map(str, uids)), "(UID BODY.PEEK[])"),
+                                          "UID FETCH", timeout=None), "UID FETCH")
+        return sorted(parse_fetch(response.lines))
 
-    async def uid(self, command: str, *args: str) -> Any:
-        """UID STORE or UID COPY."""
-        return await self._answer(self._require().uid(command, *args), f"UID {command.upper()}")
+    async def mark_seen(self, uid: int) -> None:
+        await self._uid("store", str(uid), "+FLAGS.SILENT (\\Seen)")
 
-    async def uid_move(self, uids: str, mailbox: str) -> Any:
-        # IMAP4.move() sends MOVE, not UID MOVE; the protocol's move() takes by_uid.
-        return await self._answer(self._protocol.move(uids, mailbox, by_uid=True), "UID MOVE")
+    async def move(self, uid: int, mailbox: str) -> None:
+        """UID MOVE when the server offers MOVE, else COPY, flag \\Deleted and EXPUNGE."""
+        if self.has_capability("MOVE"):
+            # IMAP4.move() sends MOVE, not UID MOVE; the protocol's move() takes by_uid.
+            _ok(await self._answer(self._protocol.move(str(uid), mailbox, by_uid=True), "UID MOVE"), "UID MOVE")
+            return
+        await self._uid("copy", str(uid), mailbox)
+        await self._uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)")
+        await self._answer(self._require().expunge(), "EXPUNGE")
 
-    async def expunge(self) -> Any:
-        return await self._answer(self._require().expunge(), "EXPUNGE")
+    async def noop(self) -> None:
+        _ok(await self._answer(self._require().noop(), "NOOP"), "NOOP")
 
-    async def noop(self) -> Any:
-        return await self._answer(self._require().noop(), "NOOP")
+    async def _uid(self, command: str, *args: str) -> None:
+        what = f"UID {command.upper()}"
+        _ok(await self._answer(self._require().uid(command, *args), what), what)
 
     async def logout(self, timeout: float) -> None:
         """A polite goodbye, bounded; a server that does not answer is left as it is."""
@@ -219,4 +238,58 @@ class ImapLink:
         return self._require().protocol
 
 
-__all__ = ["ImapLink", "LinkDown", "LinkSilent", "IDLE_LIMIT_SECONDS"]
+# --- reading aioimaplib's responses ---------------------------------------------------------------------------
+def _ok(response: Any, what: str) -> Any:
+    """response when its result is OK; ImapError naming the command and the server's last line otherwise."""
+    if response.result != "OK":
+        detail = b" ".join(bytes(line) for line in response.lines[-1:]).decode("utf-8", "replace")
+        raise ImapError(f"IMAP {what} failed: {detail}")
+    return response
+
+
+def uidvalidity(lines: Iterable[Any]) -> int:
+    """The UIDVALIDITY in a SELECT response's lines, 0 when absent."""
+    found = 0
+    for line in lines:
+        match = re.search(rb"UIDVALIDITY (\d+)", bytes(line))
+        if match:
+            found = int(match.group(1))
+    return found
+
+
+def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
+    """(UID, raw message) pairs from a UID FETCH (UID BODY.PEEK[]) response, whatever order the items come in.
+
+    aioimaplib hands each literal over as its own line after the one announcing it (`{size}`).
+    """
+    found: list[tuple[int, bytes]] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if isinstance(line, bytes) and b"FETCH" in line \
+                and re.search(rb"\{\d+\}$", line) and index + 1 < len(lines):
+            literal = bytes(lines[index + 1])
+            uid_match = re.search(rb"UID (\d+)", line)
+            if uid_match is None and index + 2 < len(lines):
+                uid_match = re.search(rb"UID (\d+)", bytes(lines[index + 2]))
+            if uid_match is not None:
+                found.append((int(uid_match.group(1)), literal))
+            index += 2
+            continue
+        index += 1
+    return found
+
+
+def search_uids(lines: list[Any]) -> set[int]:
+    """UIDs from a UID SEARCH response; aioimaplib strips "* SEARCH", and untagged EXISTS/RECENT lines may mix in."""
+    uids: set[int] = set()
+    for line in lines[:-1]:
+        text = bytes(line).strip()
+        if text.upper().startswith(b"SEARCH"):
+            text = text[6:].strip()
+        if re.fullmatch(rb"\d+( \d+)*", text):
+            uids.update(int(n) for n in text.split())
+    return uids
+
+
+__all__ = ["ImapLink", "ImapError", "LinkDown", "LinkSilent", "IDLE_LIMIT_SECONDS"]

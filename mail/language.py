@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 
+from babel import Locale, UnknownLocaleError
+
 from core.i18n import negotiate
 
 
@@ -16,8 +18,6 @@ def email_language(profile_language: str | None, conversation_language: str | No
 @functools.lru_cache(maxsize=64)
 def is_right_to_left(language: str) -> bool:
     """Whether text in language runs right to left (HTML gets dir="rtl")."""
-    from babel import Locale, UnknownLocaleError
-
     try:
         return Locale.parse(language).text_direction == "rtl"
     except (ValueError, UnknownLocaleError):

@@ -5,7 +5,7 @@ import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
@@ -22,6 +22,17 @@ from core.outbox import THREADING_LIMIT, OutboxService, bare_message_id
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
 from mail.language import email_language
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The primary key of a row read from or flushed to the database (core's models type it Optional for inserts)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never flushed to the database")
+    return row.id
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def widget_public_url(config: Config) -> str:
 def conversation_url(config: Config, signer: TokenSigner, conversation: Conversation, now: datetime) -> str:
     """The "return to the conversation" link: an expiring signed token, in the form the widget server serves."""
     expires = now + timedelta(days=config.widget.return_link_days)
-    return return_link_url(widget_public_url(config), signer.return_link_token(conversation.id, expires))
+    return return_link_url(widget_public_url(config), signer.return_link_token(stored_id(conversation), expires))
 
 
 @functools.lru_cache(maxsize=256)
@@ -168,10 +179,10 @@ class NotificationGatherer:
         if not ids:
             return
         for conversation in self.session.exec(select(Conversation).where(col(Conversation.id).in_(ids))):
-            self._conversations[conversation.id] = conversation
-        user_ids = {c.end_user_id for c in self._conversations.values()}
+            self._conversations[stored_id(conversation)] = conversation
+        user_ids = {c.end_user_id for c in self._conversations.values() if c is not None}
         for end_user in self.session.exec(select(EndUser).where(col(EndUser.id).in_(user_ids))):
-            self._end_users[end_user.id] = end_user
+            self._end_users[stored_id(end_user)] = end_user
         messages: dict[int, list[Message]] = {cid: [] for cid in ids}
         query = (select(Message).where(col(Message.conversation_id).in_(ids), Message.kind == "text")
                  .order_by(col(Message.conversation_id), col(Message.seq)))
@@ -179,10 +190,12 @@ class NotificationGatherer:
             messages[message.conversation_id].append(message)
         self._messages.update(messages)
         sent: dict[int, list[tuple[int, str]]] = {cid: [] for cid in ids}
-        query = (select(OutboxJob.id, OutboxJob.conversation_id, OutboxJob.message_id)
-                 .where(col(OutboxJob.conversation_id).in_(ids), OutboxJob.status == OutboxStatus.sent)
-                 .order_by(col(OutboxJob.id)))
-        for job_id, conversation_id, message_id in self.session.exec(query):
+        sent_query = (select(OutboxJob.id, OutboxJob.conversation_id, OutboxJob.message_id)
+                      .where(col(OutboxJob.conversation_id).in_(ids), OutboxJob.status == OutboxStatus.sent)
+                      .order_by(col(OutboxJob.id)))
+        for job_id, conversation_id, message_id in self.session.exec(sent_query):
+            if job_id is None or conversation_id is None:  # never from the database; the models allow it for inserts
+                continue
             sent[conversation_id].append((job_id, f"<{bare_message_id(message_id)}>"))
         self._sent.update(sent)
 
@@ -224,7 +237,7 @@ class NotificationGatherer:
         zone = end_user.timezone if end_user else None
         t = translations(language)
         recap_count = max(0, self.config.mail.recap_count)
-        rows = self._conversation_messages(conversation.id, job.last_seq)
+        rows = self._conversation_messages(stored_id(conversation), job.last_seq)
         unread = [MessageView(self.agent_name(m.author_agent_id), localized_time(m.created_at, language, zone), m.body)
                   for m in rows if job.first_seq <= m.seq and m.author_kind is AuthorKind.agent and m.email_fallback]
         earlier = [m for m in rows if m.seq < job.first_seq and m.author_kind is not AuthorKind.system]
@@ -237,10 +250,10 @@ class NotificationGatherer:
             job_id=job.id, message_id=job.message_id, to_address=job.to_address,
             to_name=end_user.name if end_user else None, language=language, brand_name=settings.brand_name,
             support_address=settings.support_address,
-            reply_address=reply_address(self.config, settings.support_address, self.signer.reply_token(conversation.id)),
+            reply_address=reply_address(self.config, settings.support_address, self.signer.reply_token(stored_id(conversation))),
             conversation_public_id=conversation.public_id,
             conversation_url=conversation_url(self.config, self.signer, conversation, self.now),
-            unread=unread, recap=recap, references=self._references(conversation.id, job.id),
+            unread=unread, recap=recap, references=self._references(stored_id(conversation), stored_id(job)),
             override_subject=override.subject if override else None,
             override_body=override.body if override else None,
         )

@@ -24,7 +24,7 @@ class OutboundMail:
         self.scheduler = NotificationScheduler(
             db, clock, signer, message_id_domain=config.mail.message_id_domain, worker_id=worker_id,
             unverified_daily_limit=config.widget.unverified_emails_per_day, on_claimed=lambda count: self.sender.nudge())
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
         self._tasks = [asyncio.create_task(self.scheduler.run(), name="notification-scheduler"),

@@ -7,7 +7,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
@@ -111,7 +111,7 @@ def _ids(value: str) -> list[str]:
     return re.findall(r"<[^<>\s]+>", value or "")
 
 
-def _decode_part(part: Message) -> str:
+def _decode_part(part: MIMEPart) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError, AssertionError, ValueError):

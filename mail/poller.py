@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -23,7 +22,7 @@ from core.errors import DatabaseBusy
 from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
 from core.tokens import TokenSigner
-from mail.backoff import ReconnectBackoff
+from mail.backoff import Backoff
 from mail.imap_link import IDLE_LIMIT_SECONDS, ImapLink
 from mail.parsing import parse_email
 from mail.routing import file_raw_email
@@ -34,49 +33,6 @@ FETCH_CHUNK = 50
 # How long stop() lets a session finish the email in hand before cutting it short: SIGTERM ends `serve` within 5 s.
 STOP_GRACE_SECONDS = 3.0
 RAW_CLEANUP_EVERY = timedelta(hours=1)  # how often old raw sources are cleared (mail.raw_retention_days)
-
-
-class ImapError(Exception):
-    """The server refused a command the poller needs (login, select, fetch)."""
-
-
-def _ok(response: Any, what: str) -> Any:
-    if response.result != "OK":
-        detail = b" ".join(bytes(line) for line in response.lines[-1:]).decode("utf-8", "replace")
-        raise ImapError(f"IMAP {what} failed: {detail}")
-    return response
-
-
-def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
-    """(UID, raw message) pairs from a UID FETCH (UID BODY.PEEK[]) response, whatever order the items come in."""
-    found: list[tuple[int, bytes]] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if isinstance(line, bytes) and b"FETCH" in line \
-                and re.search(rb"\{\d+\}$", line) and index + 1 < len(lines):
-            literal = bytes(lines[index + 1])
-            uid_match = re.search(rb"UID (\d+)", line)
-            if uid_match is None and index + 2 < len(lines):
-                uid_match = re.search(rb"UID (\d+)", bytes(lines[index + 2]))
-            if uid_match is not None:
-                found.append((int(uid_match.group(1)), literal))
-            index += 2
-            continue
-        index += 1
-    return found
-
-
-def search_uids(lines: list[Any]) -> set[int]:
-    """UIDs from a UID SEARCH response; aioimaplib strips "* SEARCH", and untagged EXISTS/RECENT lines may mix in."""
-    uids: set[int] = set()
-    for line in lines[:-1]:
-        text = bytes(line).strip()
-        if text.upper().startswith(b"SEARCH"):
-            text = text[6:].strip()
-        if re.fullmatch(rb"\d+( \d+)*", text):
-            uids.update(int(n) for n in text.split())
-    return uids
 
 
 class ImapPoller:
@@ -97,7 +53,7 @@ class ImapPoller:
         self.signer = signer
         self.mailbox = config.imap.mailbox or "INBOX"
         self.on_committed = on_committed
-        self.backoff = ReconnectBackoff(backoff_base, backoff_cap)
+        self.backoff = Backoff(backoff_base, backoff_cap)
         self.allow_idle = allow_idle  # False: poll even when the server offers IDLE (for comparison)
         self.stop_grace = stop_grace
         self.using_idle: bool | None = None  # what the last session used, for tests and /healthz
@@ -107,7 +63,7 @@ class ImapPoller:
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
         self._running = False
-        self._session_task: asyncio.Task | None = None
+        self._session_task: asyncio.Task[None] | None = None
         self._link: ImapLink | None = None
         self._next_raw_cleanup: datetime | None = None  # by the injected clock, so tests need not wait an hour
         self._worked = False  # whether the current session got through login, select and one full catch-up
@@ -184,7 +140,7 @@ class ImapPoller:
                                      ssl_context=self._ssl_context)
         await link.open()
         self.encrypted = link.encrypted
-        _ok(await link.login(imap.username, imap.password), "LOGIN")
+        await link.login(imap.username, imap.password)
         self.connections += 1
         return link
 
@@ -193,12 +149,7 @@ class ImapPoller:
 
     async def _session(self) -> None:
         link = await self._connect()
-        selected = _ok(await link.select(self.mailbox), f"SELECT {self.mailbox}")
-        uidvalidity = 0
-        for line in selected.lines:
-            match = re.search(rb"UIDVALIDITY (\d+)", bytes(line))
-            if match:
-                uidvalidity = int(match.group(1))
+        uidvalidity = await link.select(self.mailbox)
         state = await asyncio.to_thread(self._start_mailbox, uidvalidity)
         last_uid = state
         self.using_idle = self.allow_idle and link.has_capability("IDLE")
@@ -221,7 +172,7 @@ class ImapPoller:
             else:
                 # Some servers (pymap) report new mail to a selected mailbox only with a command's updates; the
                 # NOOP is also the keepalive round trip while polling.
-                _ok(await link.noop(), "NOOP")
+                await link.noop()
         await link.logout(timeout=min(1.0, self.answer_timeout))
 
     def _count_idle(self) -> None:
@@ -254,13 +205,9 @@ class ImapPoller:
         return last_uid
 
     async def _catch_up_once(self, link: ImapLink, uidvalidity: int, last_uid: int) -> int:
-        found = _ok(await link.uid_search(f"UID {last_uid + 1}:*"), "UID SEARCH")
-        uids = sorted(search_uids(found.lines))
-        uids = [uid for uid in uids if uid > last_uid]
+        uids = await link.uids_after(last_uid)
         for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start:start + FETCH_CHUNK]
-            fetched = _ok(await link.uid_fetch(",".join(map(str, chunk)), "(UID BODY.PEEK[])"), "UID FETCH")
-            for uid, raw in sorted(parse_fetch(fetched.lines)):
+            for uid, raw in await link.fetch_raw(uids[start:start + FETCH_CHUNK]):
                 if self._stop.is_set():
                     return last_uid
                 record = await asyncio.to_thread(self._file, raw, uidvalidity, uid)
@@ -283,15 +230,10 @@ class ImapPoller:
 
     async def _mark_processed(self, link: ImapLink, uid: int) -> None:
         """Only after the commit: flag \\Seen, and move to the processed folder when one is configured."""
-        _ok(await link.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"), "UID STORE")
+        await link.mark_seen(uid)
         folder = self.config.imap.processed_folder
         if folder:
-            if link.has_capability("MOVE"):
-                _ok(await link.uid_move(str(uid), folder), "UID MOVE")
-            else:
-                _ok(await link.uid("copy", str(uid), folder), "UID COPY")
-                _ok(await link.uid("store", str(uid), "+FLAGS.SILENT (\\Deleted)"), "UID STORE")
-                await link.expunge()
+            await link.move(uid, folder)
 
     def _close(self) -> None:
         link, self._link = self._link, None

@@ -17,7 +17,7 @@ from core.tokens import TokenSigner
 from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
 from mail.parsing import ParsedEmail, parse_email
 from mail.quotes import strip_quotes
-from mail.threading import match_thread
+from mail.reply_threading import match_thread
 
 
 @dataclass

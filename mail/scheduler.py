@@ -5,9 +5,12 @@ import asyncio
 import logging
 from typing import Callable
 
+from sqlmodel import Session
+
 from core.clock import Clock
 from core.db import Database
 from core.events import wakeup
+from core.notifications import NotificationService
 from core.tokens import TokenSigner
 
 log = logging.getLogger(__name__)
@@ -41,9 +44,7 @@ class NotificationScheduler:
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _service(self, session):  # noqa: ANN001, ANN202
-        from core.notifications import NotificationService
-
+    def _service(self, session: Session) -> NotificationService:
         limits = {} if self.unverified_daily_limit is None else {"unverified_daily_limit": self.unverified_daily_limit}
         return NotificationService(session, self.clock, signer=self.signer, message_id_domain=self.message_id_domain,
                                    **limits)
@@ -58,7 +59,7 @@ class NotificationScheduler:
         if when is None:
             return self.max_interval
         # Never spin on a due time another process is claiming right now; look again shortly.
-        return min(self.max_interval, max(MIN_WAIT_SECONDS, (when - self.clock.now()).total_seconds()))
+        return min(self.max_interval, max(MIN_WAIT_SECONDS, float((when - self.clock.now()).total_seconds())))
 
     async def run_once(self) -> int:
         """Claim everything due now, in batches; returns how many jobs were created."""

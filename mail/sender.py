@@ -9,7 +9,7 @@ import socket
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPNotSupported
@@ -24,7 +24,7 @@ from core.models import OutboxStatus
 from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
 from mail.compose import OutgoingEmail, outgoing
-from mail.notification_content import NotificationGatherer
+from mail.notification_content import NotificationGatherer, stored_id
 from mail.sender_pause import SenderPause
 from mail.smtp_faults import FaultScope, fault_of
 
@@ -189,7 +189,7 @@ class OutboxSender:
         # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
         self.pause = pause or SenderPause(rng)
         self._batch_paused = False  # a server-wide failure came during the batch in hand
-        self._unrecorded: list[tuple[str, dict]] = []  # pause/resume events still to write to the event log
+        self._unrecorded: list[tuple[str, dict[str, Any]]] = []  # pause/resume events still to write to the event log
         self._nudged = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
@@ -210,14 +210,14 @@ class OutboxSender:
             prepared = []
             for job in jobs:
                 try:
-                    prepared.append(PreparedEmail(job.id, job.to_address, outgoing(gatherer.gather(job), now)))
+                    prepared.append(PreparedEmail(stored_id(job), job.to_address, outgoing(gatherer.gather(job), now)))
                 except Exception as exc:
                     if not isinstance(exc, ConfigError):
                         log.exception("could not compose outbox job %s", job.id)
-                    outcome = classify_failure(job.id, exc, job.to_address)
+                    outcome = classify_failure(stored_id(job), exc, job.to_address)
                     if outcome.status is OutboxStatus.pending and not isinstance(exc, ConfigError):
-                        outcome = SendOutcome(job.id, OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
-                    prepared.append(PreparedEmail(job.id, job.to_address, None, outcome))
+                        outcome = SendOutcome(stored_id(job), OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
+                    prepared.append(PreparedEmail(stored_id(job), job.to_address, None, outcome))
             return prepared
 
     async def _deliver(self, item: PreparedEmail) -> SendOutcome:
@@ -272,7 +272,7 @@ class OutboxSender:
             "worker": self.worker_id[:128], "server": self.server,
             "paused_since": since.isoformat() if since else None}))
 
-    def _record_sender_events(self, events: list[tuple[str, dict]]) -> None:
+    def _record_sender_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         with self.db.transaction() as session:
             now = self.clock.now()
             for kind, payload in events:

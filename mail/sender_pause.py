@@ -5,7 +5,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Callable
 
-from core.outbox import backoff_delay
+from mail.backoff import Backoff
 
 # A paused sender tries again after about BASE seconds, doubling per failed try up to CAP: once an admin fixed
 # the server or the password, queued emails go out within CAP seconds at worst.
@@ -18,13 +18,15 @@ class SenderPause:
 
     def __init__(self, rng: Callable[[], float] = random.random, *, base: float = PAUSE_BASE_SECONDS,
                  cap: float = PAUSE_MAX_SECONDS) -> None:
-        self.rng = rng
-        self.base = base
-        self.cap = cap
-        self.failures = 0
+        self._backoff = Backoff(base, cap, rng)
         self.reason: str | None = None
         self.since: datetime | None = None
         self.until: datetime | None = None
+
+    @property
+    def failures(self) -> int:
+        """Failed tries in a row: 0 when the sender is not paused."""
+        return self._backoff.failures
 
     @property
     def active(self) -> bool:
@@ -40,16 +42,15 @@ class SenderPause:
     def fail(self, reason: str, now: datetime) -> bool:
         """A server-wide failure at now: wait longer before the next try; True when this starts a pause."""
         started = not self.active
-        self.failures += 1
         self.reason = reason
         self.since = self.since or now
-        # Equal jitter: several processes paused by one outage do not all come back in the same second.
-        self.until = now + timedelta(seconds=backoff_delay(self.failures, self.rng, self.base, self.cap))
+        # Jittered: several processes paused by one outage do not all come back in the same second.
+        self.until = now + timedelta(seconds=self._backoff.next_delay())
         return started
 
     def succeed(self) -> bool:
         """The server took an email (or a probe): the pause ends; True when there was one."""
         was_active = self.active
-        self.failures = 0
+        self._backoff.reset()
         self.reason = self.since = self.until = None
         return was_active

@@ -61,7 +61,8 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
                 probe.bind((host, candidate))
             except OSError:
                 continue
-            return probe.getsockname()[1]
+            port: int = probe.getsockname()[1]
+            return port
     raise OSError(f"no free port on {host}")
 
 

@@ -60,7 +60,7 @@ class Mailboxes:
         client = self._imap(address)
         try:
             client.select("INBOX", readonly=True)
-            _status, data = client.uid("SEARCH", None, "ALL")
+            _status, data = client.uid("SEARCH", "ALL")
             uids = (data[0] or b"").split()[-SHOWN_PER_INBOX:]
             found = []
             for uid in reversed(uids):
@@ -74,7 +74,7 @@ class Mailboxes:
     def _fetch(self, client: imaplib.IMAP4, uid: str) -> EmailMessage | None:
         _status, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
         raw = next((part[1] for part in data if isinstance(part, tuple)), None)
-        return email.message_from_bytes(raw, policy=email.policy.default) if raw else None  # type: ignore[return-value]
+        return email.message_from_bytes(raw, policy=email.policy.default) if raw else None
 
     def reply(self, address: str, uid: str, text: str) -> None:
         """Answer the email uid of address's inbox, threaded (In-Reply-To, References), through the SMTP server."""

@@ -4,6 +4,9 @@ IDLE can be switched off. pymap documents a `disable_idle` option but (in the in
 the dict backend's Config is subclassed to declare `BackendCapability(idle=False)`: IDLE then leaves CAPABILITY and
 the command is refused ("IDLE is disabled"), exactly what a server without IDLE looks like to a client. That is
 simpler and more faithful than a proxy rewriting CAPABILITY lines.
+
+pymap is imported inside the functions that use it: it is a genuine optional dependency (installed only on
+Python < 3.12, see pyproject.toml), and the demo must still import this module where it is missing.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def _report_missed_changes_in_idle() -> None:
     last command and its IDLE was announced only with the following change (found by bench/inbound_latency.py).
     Real servers (Dovecot) report pending changes as IDLE starts; this wrapper does the same for pymap.
     """
-    from pymap.backend.dict.mailbox import MailboxData
+    from pymap.backend.dict.mailbox import MailboxData  # optional dependency (module docstring)
 
     original = MailboxData.update_selected
     if getattr(original, "threadline_patched", False):
@@ -44,7 +47,7 @@ def _report_missed_changes_in_idle() -> None:
 
 def _pymap_args(host: str, port: int, starttls: bool = False) -> argparse.Namespace:
     """The argparse namespace pymap's own main() would build for `pymap --no-tls dict`."""
-    from pymap.backend import backends
+    from pymap.backend import backends  # optional dependency (module docstring)
     from pymap.service import services
 
     parser = argparse.ArgumentParser()
@@ -92,13 +95,13 @@ class EmbeddedImap:
         await self.stop()
 
     async def start(self) -> None:
+        # pymap (and proxyprotocol, which comes with it) is an optional dependency: see the module docstring.
+        from proxyprotocol.reader import ProxyProtocolReader
+        from pymap.backend.dict import Config, DictBackend, Login
+        from pymap.config import BackendCapability
         from pymap.imap import IMAPServer
 
         _report_missed_changes_in_idle()
-        from proxyprotocol.reader import ProxyProtocolReader
-
-        from pymap.backend.dict import Config, DictBackend, Login
-        from pymap.config import BackendCapability
 
         idle = self.idle
 
@@ -135,7 +138,7 @@ class EmbeddedImap:
 
     async def add_user(self, user: str, password: str) -> None:
         """Create (or replace) a mailbox user, e.g. an end user's mailbox for the demo."""
-        from pymap.backend.dict import Identity
+        from pymap.backend.dict import Identity  # optional dependency (module docstring)
         from pymap.user import Passwords, UserMetadata
 
         hashed = await Passwords(self._config).hash_password(password)

@@ -28,10 +28,15 @@ class ReceivedEmail:
 
     @property
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 DeliveryCallback = Callable[[ReceivedEmail], Any]
+
+
+def _as_bytes(content: bytes | str) -> bytes:
+    # aiosmtpd hands over bytes unless a server decodes the data, which ours never asks it to.
+    return content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
 
 
 class _KeepingHandler:
@@ -40,7 +45,7 @@ class _KeepingHandler:
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
         received = ReceivedEmail(mail_from=envelope.mail_from or "", rcpt_tos=list(envelope.rcpt_tos),
-                                 data=bytes(envelope.original_content or envelope.content or b""),
+                                 data=_as_bytes(envelope.original_content or envelope.content or b""),
                                  mail_options=list(envelope.mail_options))
         return await self.server.accept(received)
 

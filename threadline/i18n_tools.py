@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "locale"
@@ -24,7 +24,8 @@ KEYWORDS = ("_", "N_", "gettext", "ngettext:1,2")
 
 
 def _pybabel(*args: str) -> None:
-    CommandLineInterface().run(["pybabel", "-q", *args])
+    # Babel ships no type annotations for its command line.
+    CommandLineInterface().run(["pybabel", "-q", *args])  # type: ignore[no-untyped-call]
 
 
 def po_path(language: str) -> Path:
@@ -96,8 +97,6 @@ def check() -> int:
 
 def fill_english() -> None:
     """English is the source language: its catalog's translations are the msgids themselves."""
-    from babel.messages.pofile import write_po
-
     path = po_path("en")
     with path.open("rb") as handle:
         catalog = read_po(handle, locale="en")

@@ -9,13 +9,12 @@ from mail.poller import build_poller
 from mail.sender import default_worker_id
 from threadline.context import AppContext
 from threadline.runtime import Worker
+from widget.app import create_app
 
 log = logging.getLogger(__name__)
 
 
 def widget_app(context: AppContext) -> Any:
-    from widget.app import create_app
-
     return create_app(context.config, context.db, context.clock, context.signer)
 
 

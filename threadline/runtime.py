@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import time
@@ -18,13 +17,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from core.masking import mask_log_handlers
 from threadline.context import AppContext
 
 log = logging.getLogger(__name__)
 
 # How long in-flight HTTP requests and WebSockets get to finish once shutdown starts.
-GRACEFUL_HTTP_SECONDS = 5.0
+GRACEFUL_HTTP_SECONDS = 5  # whole seconds: uvicorn's setting is an int
 
 
 class Worker(Protocol):
@@ -55,7 +53,7 @@ class Runtime:
     routes: list[BaseRoute] = field(default_factory=list)  # added to the app beside /healthz (the demo mailbox)
     on_started: Callable[["Runtime"], Awaitable[None] | None] | None = None
     _server: _OwnSignalsServer | None = None
-    _tasks: dict[str, asyncio.Task] = field(default_factory=dict)
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _stopping: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _failed: list[str] = field(default_factory=list)
@@ -111,8 +109,8 @@ class Runtime:
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         log.info("web server listening", extra={"url": self.url})
 
-    def _watch(self, name: str, task: asyncio.Task) -> None:
-        def done(finished: asyncio.Task) -> None:
+    def _watch(self, name: str, task: asyncio.Task[None]) -> None:
+        def done(finished: asyncio.Task[None]) -> None:
             if finished.cancelled() or self._stopping is None or self._stopping.is_set():
                 return
             error = finished.exception()
@@ -179,58 +177,4 @@ class Runtime:
         log.info("shutdown finished", extra={"seconds": round(time.monotonic() - started, 2)})
 
 
-# --- structured logs -------------------------------------------------------------------------------------
-_STANDARD_ATTRIBUTES = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
-
-
-class KeyValueFormatter(logging.Formatter):
-    """One line per record: ts=... level=... logger=... msg="..." plus any `extra` fields, quoted when needed."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-                  "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
-        fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info or record.exc_text:
-            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
-            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
-        return " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for log collectors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, Any] = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
-                                  "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
-        fields.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRIBUTES})
-        if record.exc_info or record.exc_text:
-            # exc_text first: core.masking's filter leaves the traceback there with secrets masked.
-            fields["exc"] = record.exc_text or self.formatException(record.exc_info)
-        return json.dumps(fields, default=str, ensure_ascii=False)
-
-
-def _quote(value: Any) -> str:
-    text_value = str(value)
-    if text_value and not any(c in text_value for c in ' "=\n\t\\'):
-        return text_value
-    # Escapes keep one record on one line, and keep user text from forging fields or terminal sequences.
-    return json.dumps(text_value, ensure_ascii=True)
-
-
-def configure_logging(style: str = "keyvalue", level: int | None = None) -> None:
-    """Switch the root handlers (set up by the CLI) to structured lines; times in UTC."""
-    formatter: logging.Formatter = JsonFormatter() if style == "json" else KeyValueFormatter()
-    formatter.converter = time.gmtime  # type: ignore[assignment]
-    root = logging.getLogger()
-    if not root.handlers:
-        root.addHandler(logging.StreamHandler())
-    for handler in root.handlers:
-        handler.setFormatter(formatter)
-    mask_log_handlers(root)  # also on handlers set up after the command line's (the demo's log file)
-    if level is not None:
-        root.setLevel(level)
-    for noisy in ("uvicorn.error", "uvicorn.access", "mail.log"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-__all__ = ["Runtime", "Worker", "configure_logging", "KeyValueFormatter", "JsonFormatter"]
+__all__ = ["Runtime", "Worker"]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypedDict
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.addresses import normalize_email
 from core.clock import Clock
@@ -26,12 +26,71 @@ from widget.strings import clean_language
 
 log = logging.getLogger(__name__)
 
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """The primary key of a row read from or flushed to the database (core's models type it Optional for inserts)."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id: it was never flushed to the database")
+    return row.id
+
 CLIENT_CHANNELS = {"messaging": Channel.messaging, "api": Channel.api}
 TRANSCRIPT_PAGE = 500
 
 
 # --- what clients see ---------------------------------------------------------------------------------
-def message_json(message: Message, agent_name: str | None = None) -> dict[str, Any]:
+class MessageJson(TypedDict):
+    seq: int
+    author: str  # "end_user", "agent" or "system"
+    author_name: str | None  # agents only
+    body: str
+    channel: str
+    kind: str
+    meta: dict[str, Any] | None  # system messages only
+    created_at: str  # ISO 8601
+
+
+class ConversationJson(TypedDict):
+    id: str  # the public id
+    status: str
+    last_seq: int
+    end_user_read_seq: int
+    created_at: str
+
+
+class EndUserJson(TypedDict):
+    name: str | None
+    email: str | None
+    email_verified: bool
+    language: str | None
+
+
+class StartedJson(TypedDict):
+    """A conversation started or resumed: the token the widget acts with from now on, and everything it shows."""
+
+    token: str
+    end_user: EndUserJson
+    conversation: ConversationJson
+    messages: list[MessageJson]
+
+
+class TranscriptJson(TypedDict):
+    conversation: ConversationJson
+    messages: list[MessageJson]
+
+
+class FeedJson(TypedDict):
+    """What a WebSocket starts from."""
+
+    messages: list[MessageJson]
+    end_user_read_seq: int
+    heartbeat_seconds: int
+
+
+def message_json(message: Message, agent_name: str | None = None) -> MessageJson:
     return {
         "seq": message.seq,
         "author": message.author_kind.value,
@@ -44,7 +103,7 @@ def message_json(message: Message, agent_name: str | None = None) -> dict[str, A
     }
 
 
-def conversation_json(conversation: Conversation) -> dict[str, Any]:
+def conversation_json(conversation: Conversation) -> ConversationJson:
     return {
         "id": conversation.public_id,
         "status": conversation.status.value,
@@ -54,17 +113,17 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def end_user_json(end_user: EndUser) -> dict[str, Any]:
+def end_user_json(end_user: EndUser) -> EndUserJson:
     return {"name": end_user.name, "email": end_user.email, "email_verified": end_user.email_verified,
             "language": end_user.language}
 
 
 def transcript_json(session: Session, conversation_id: int, after: int = 0,
-                    limit: int = TRANSCRIPT_PAGE) -> list[dict[str, Any]]:
+                    limit: int = TRANSCRIPT_PAGE) -> list[MessageJson]:
     """A conversation's messages after seq `after`, oldest first, with each agent's display name."""
-    query = (select(Message, Agent.name).outerjoin(Agent, Agent.id == Message.author_agent_id)
+    query = (select(Message, Agent.name).outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id))
              .where(Message.conversation_id == conversation_id, Message.seq > after)
-             .order_by(Message.seq).limit(limit))
+             .order_by(col(Message.seq)).limit(limit))
     return [message_json(message, name) for message, name in session.exec(query)]
 
 
@@ -91,10 +150,10 @@ class WidgetDesk:
                 end_user = self._identity(session).session_end_user(claim)
             except CredentialRefused:
                 raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
-            return self._end_user(session, end_user.id).id
+            return stored_id(self._end_user(session, stored_id(end_user)))
 
     def _token(self, end_user: EndUser) -> str:
-        return self.signer.end_user_token(end_user.id, self.clock.now())
+        return self.signer.end_user_token(stored_id(end_user), self.clock.now())
 
     # --- checks -----------------------------------------------------------------------------------------
     def _end_user(self, session: Session, end_user_id: int) -> EndUser:
@@ -131,10 +190,10 @@ class WidgetDesk:
                            length=len(body), limit=self.max_message_chars)
         return body
 
-    def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[dict[str, Any]]:
-        return transcript_json(session, conversation.id, after)
+    def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[MessageJson]:
+        return transcript_json(session, stored_id(conversation), after)
 
-    def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> dict[str, Any]:
+    def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> StartedJson:
         session.refresh(conversation)
         return {"token": self._token(end_user), "end_user": end_user_json(end_user),
                 "conversation": conversation_json(conversation), "messages": self._transcript(session, conversation, 0)}
@@ -142,7 +201,7 @@ class WidgetDesk:
     # --- actions ------------------------------------------------------------------------------------------
     def start(self, end_user_id: int | None, *, name: str | None = None, email: str | None = None,
               identity: IdentityClaim | None = None, language: str | None = None,
-              channel: str = "messaging") -> dict[str, Any]:
+              channel: object = "messaging") -> StartedJson:
         """A new conversation, for a new end user, the one the token names, or the one identity() vouches for."""
         channel_value = _client_channel(channel)
         language = clean_language(language)
@@ -155,18 +214,18 @@ class WidgetDesk:
                 # One commit for the end user, their profile and the conversation: a failure leaves no orphan.
                 if identity is not None:
                     self._email(session, identity.email)
-                    end_user = self._end_user(session, self._identify(session, end_user_id, identity).id)
+                    end_user = self._end_user(session, stored_id(self._identify(session, end_user_id, identity)))
                 elif end_user_id is None:
                     end_user = conversations.create_end_user(name, clean_email, language)
                 else:
                     end_user = self._end_user(session, end_user_id)
                     if clean_email and clean_email != end_user.email:
-                        profile.set_email(end_user.id, clean_email)
+                        profile.set_email(stored_id(end_user), clean_email)
                     if name and name != end_user.name:
-                        profile.set_name(end_user.id, name)
+                        profile.set_name(stored_id(end_user), name)
                 if language:
-                    profile.set_language(end_user.id, language, by_agent=False)
-                return end_user, conversations.start_conversation(end_user.id, channel=channel_value, language=language)
+                    profile.set_language(stored_id(end_user), language, by_agent=False)
+                return end_user, conversations.start_conversation(stored_id(end_user), channel=channel_value, language=language)
 
             try:
                 end_user, conversation = _OneTransaction(session).run(start_in_one_transaction)
@@ -181,7 +240,7 @@ class WidgetDesk:
         except CredentialRefused as refusal:
             raise ApiError(refusal.code, _REFUSALS[refusal.code]) from None
 
-    def resume(self, return_token: str, end_user_id: int | None = None, *, confirm: bool = False) -> dict[str, Any]:
+    def resume(self, return_token: str, end_user_id: int | None = None, *, confirm: bool = False) -> StartedJson:
         """Open the conversation an email's return link names, once, with a fresh end-user token.
 
         A browser whose widget already holds another person's session is asked first (session_conflict): a link
@@ -214,14 +273,14 @@ class WidgetDesk:
         """A return link token valid for the configured number of days (what emails carry)."""
         return self.signer.return_link_token(conversation_id, self.clock.now() + timedelta(days=self.return_link_days))
 
-    def transcript(self, end_user_id: int, public_id: str, after: int = 0) -> dict[str, Any]:
+    def transcript(self, end_user_id: int, public_id: str, after: int = 0) -> TranscriptJson:
         with self.db.read_session() as session:
             end_user = self._end_user(session, end_user_id)
             conversation = self._conversation(session, end_user, public_id)
             return {"conversation": conversation_json(conversation),
                     "messages": self._transcript(session, conversation, after)}
 
-    def post(self, end_user_id: int, public_id: str, body: Any, channel: str = "messaging") -> dict[str, Any]:
+    def post(self, end_user_id: int, public_id: str, body: Any, channel: object = "messaging") -> MessageJson:
         channel_value = _client_channel(channel)
         body = self._body(body)
         with self.db.session() as session:
@@ -229,7 +288,7 @@ class WidgetDesk:
             conversation = self._conversation(session, end_user, public_id)
             try:
                 message = ConversationService(session, self.clock, self.max_message_chars).post_end_user_message(
-                    conversation.id, body, channel=channel_value)
+                    stored_id(conversation), body, channel=channel_value)
             except InvalidInput as exc:
                 raise ApiError("invalid_input", exc.message, translated=True) from None
             return message_json(message)
@@ -243,7 +302,7 @@ class WidgetDesk:
             if seq > conversation.last_seq:
                 raise ApiError("invalid_input", N_("Message {seq} does not exist yet; the conversation has {count}."),
                                seq=seq, count=conversation.last_seq)
-            mark = ConversationService(session, self.clock).mark_read(conversation.id, AuthorKind.end_user, seq)
+            mark = ConversationService(session, self.clock).mark_read(stored_id(conversation), AuthorKind.end_user, seq)
             return {"end_user_read_seq": mark}
 
     def give_email(self, end_user_id: int, address: Any, *, name: str | None = None) -> dict[str, Any]:
@@ -257,9 +316,9 @@ class WidgetDesk:
             service = EndUserService(session, self.clock)
             try:
                 if email != end_user.email:
-                    service.set_email(end_user.id, email)
+                    service.set_email(stored_id(end_user), email)
                 if name and name != end_user.name:
-                    service.set_name(end_user.id, name)
+                    service.set_name(stored_id(end_user), name)
             except InvalidInput as exc:
                 raise ApiError("invalid_email", exc.message, translated=True) from None
             session.refresh(end_user)
@@ -275,7 +334,7 @@ class WidgetDesk:
             # Merged: the anonymous chat joined the identified profile and goes on. Switched: another signed-in
             # person, whose conversation the widget must drop.
             switched = owner.id != current.id and current.merged_into_id != owner.id
-            owner = self._end_user(session, owner.id)
+            owner = self._end_user(session, stored_id(owner))
             return {"token": self._token(owner), "end_user": end_user_json(owner), "switched": switched}
 
     def set_language(self, end_user_id: int, tag: Any) -> dict[str, Any]:
@@ -285,7 +344,7 @@ class WidgetDesk:
                            language=tag)
         with self.db.session() as session:
             end_user = self._end_user(session, end_user_id)
-            EndUserService(session, self.clock).set_language(end_user.id, language, by_agent=False)
+            EndUserService(session, self.clock).set_language(stored_id(end_user), language, by_agent=False)
             session.refresh(end_user)
             return {"end_user": end_user_json(end_user)}
 
@@ -310,9 +369,9 @@ class WidgetDesk:
     def authorize(self, end_user_id: int, public_id: str) -> int:
         """The row id of the end user's conversation public_id; raises ApiError when it is not theirs."""
         with self.db.read_session() as session:
-            return self._conversation(session, self._end_user(session, end_user_id), public_id).id
+            return stored_id(self._conversation(session, self._end_user(session, end_user_id), public_id))
 
-    def open_feed(self, end_user_id: int, public_id: str, after: int) -> dict[str, Any]:
+    def open_feed(self, end_user_id: int, public_id: str, after: int) -> FeedJson:
         """For a WebSocket: the messages after `after`, the read mark, and how often to send heartbeats."""
         with self.db.read_session() as session:
             end_user = self._end_user(session, end_user_id)
@@ -353,7 +412,7 @@ _REFUSALS = {
 }
 
 
-def _client_channel(channel: Any) -> Channel:
+def _client_channel(channel: object) -> Channel:
     if channel is None:
         return Channel.messaging
     found = CLIENT_CHANNELS.get(channel) if isinstance(channel, str) else None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -86,7 +86,8 @@ class WidgetApi:
             return {}
         return parse_json_object(raw)
 
-    async def respond(self, request: Request, work: Callable[[], Any], *, status: int = 200,
+    # work receives the end user's id: an int when token_required, int | None otherwise (each route's own type).
+    async def respond(self, request: Request, work: Callable[[Any], Awaitable[Any]], *, status: int = 200,
                       token_required: bool = True) -> Response:
         translator = translations(request_language(request))
         try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.i18n import N_
 from widget.errors import ApiError
@@ -74,7 +74,7 @@ def whole_number(value: Any, name: str) -> int:
     return value
 
 
-def looks_like_token(value: object) -> bool:
+def looks_like_token(value: object) -> TypeGuard[str]:
     """Whether value could be one of our tokens at all (printable ASCII, bounded); say no before verifying."""
     return isinstance(value, str) and _TOKEN.fullmatch(value.strip()) is not None
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from core.db import Database
 from core.events import EventLog, Wakeup
 from core.models import Agent, Message
-from widget.actions import message_json
+from widget.actions import MessageJson, message_json, stored_id
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ class ConversationFeed:
             cursor = self._probe.cursor()
             try:
                 cursor.execute(_LATEST_EVENT)
-                latest = cursor.fetchone()[0] or 0
+                row = cursor.fetchone()
+                latest = (row[0] if row else 0) or 0
             finally:
                 cursor.close()
             self._probe.rollback()  # end the read transaction (PostgreSQL), so the next probe sees new commits
@@ -151,26 +152,28 @@ class ConversationFeed:
                 watched_end_users = self._watched_end_users()
             message_ids = [e.payload.get("message_id") for e in events
                            if e.kind == _MESSAGE and e.conversation_id in watched]
-            messages: dict[int, dict[str, Any]] = {}
+            messages: dict[int, MessageJson] = {}
             if message_ids:
                 query = (select(Message, Agent.name).where(col(Message.id).in_(message_ids))
-                         .outerjoin(Agent, Agent.id == Message.author_agent_id))
+                         .outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id)))
                 for message, agent_name in session.exec(query):
-                    messages[message.id] = message_json(message, agent_name)
-            self.cursor = events[-1].id
+                    messages[stored_id(message)] = message_json(message, agent_name)
+            self.cursor = stored_id(events[-1])
             by_conversation: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for event in events:
                 if event.kind == _BLOCKED:
                     # In log order with the messages, so nothing written after the block is pushed first.
-                    for conversation_id in watched_end_users.get(event.payload.get("end_user_id"), ()):
+                    blocked_id = event.payload.get("end_user_id")
+                    for conversation_id in watched_end_users.get(blocked_id, ()) if isinstance(blocked_id, int) else ():
                         by_conversation[conversation_id].append({"type": "blocked"})
                     continue
                 if event.conversation_id not in watched:
                     continue
                 if event.kind == _MESSAGE:
-                    item = messages.get(event.payload.get("message_id"))
-                    if item is not None:
-                        by_conversation[event.conversation_id].append({"type": "message", "message": item})
+                    message_id = event.payload.get("message_id")
+                    posted = messages.get(message_id) if isinstance(message_id, int) else None
+                    if posted is not None:
+                        by_conversation[event.conversation_id].append({"type": "message", "message": posted})
                 elif event.kind == _READ:
                     by_conversation[event.conversation_id].append({"type": "read", "seq": event.payload.get("seq")})
         with self._lock:

@@ -103,7 +103,7 @@ class SecurityMiddleware:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        cross_origin = bool(origin) and origin.lower() != own_origin(scope)
+        cross_origin = bool(origin and origin.lower() != own_origin(scope))
         if scope["method"] == "OPTIONS" and cross_origin:
             await self._preflight(origin or "", send)
             return

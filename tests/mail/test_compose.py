@@ -5,7 +5,8 @@ import pytest
 
 from core.i18n import translations
 from core.models import OutboxJob
-from mail.compose import NotificationGatherer, build_email, format_address, localized_time
+from mail.compose import build_email, format_address
+from mail.notification_content import NotificationGatherer, localized_time
 from mail.language import email_language
 from tests.fixtures.smtp import mail_config
 

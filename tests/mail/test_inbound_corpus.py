@@ -10,7 +10,7 @@ from sqlmodel import select
 from core.inbound import InboundOutcome
 from core.models import Message, OutboxJob, OutboxStatus
 from mail.routing import file_raw_email
-from tests.fixtures.imap import make_world
+from threadline.inbound_testbed import make_world
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "inbound"
 EMAILS = sorted(CORPUS.glob("*.eml"))

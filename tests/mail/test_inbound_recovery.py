@@ -18,7 +18,8 @@ from core.inbound import HeldStatus, InboundDecision, InboundEmail, InboundOutco
 from core.models import Channel, Conversation, Message
 from mail.poller import ImapPoller
 from mail.routing import file_raw_email
-from tests.fixtures.imap import SUPPORT, wait_for
+from tests.fixtures.imap import wait_for
+from threadline.inbound_testbed import SUPPORT
 
 
 def file(world, raw: bytes, uid: int = 1) -> InboundEmail:

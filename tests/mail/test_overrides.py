@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from core.email_templates import EmailTemplateService
-from mail.compose import NotificationGatherer, build_email
-from mail.overrides import OverrideError, preview, save_override, validate
+from mail.compose import build_email
+from mail.notification_content import NotificationGatherer
+from mail.override_sandbox import OverrideError
+from mail.overrides import preview, save_override, validate
 from core.models import OutboxJob
 from tests.fixtures.smtp import mail_config
 

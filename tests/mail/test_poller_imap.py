@@ -151,16 +151,6 @@ async def test_a_reply_is_filed_from_the_idle_push_without_waiting_for_a_renewal
     assert [m.body for m in email_messages(world)] == ["pushed"]
 
 
-def test_search_and_fetch_responses_are_read_strictly():
-    from mail.poller import parse_fetch, search_uids
-
-    assert search_uids([b"3 EXISTS", b"1 RECENT", b"101 102", b"UID SEARCH completed."]) == {101, 102}
-    assert search_uids([b"SEARCH 7", b"OK done"]) == {7}
-    lines = [b"1 FETCH (UID 101 BODY[] {5}", bytearray(b"hello"), b")",
-             b"2 FETCH (BODY[] {3}", bytearray(b"abc"), b" UID 102)", b"FETCH completed."]
-    assert parse_fetch(lines) == [(101, b"hello"), (102, b"abc")]
-
-
 async def test_idle_is_renewed_and_processed_mail_is_seen_and_moved(imap_target, inbound_world):
     from aioimaplib import aioimaplib
 

@@ -141,6 +141,15 @@ def test_the_pause_backs_off_with_jitter_up_to_a_cap_and_a_success_resets_it():
     assert pause.fail("down again", now) is True and pause.seconds_left(now) == 22.5  # from the start
 
 
+def test_a_pause_through_a_very_long_outage_stays_at_the_cap():
+    # The pause once computed 2 ** failures unbounded: after about a thousand failed tries it raised OverflowError
+    # instead of waiting; the poller's reconnect backoff already stopped counting, and both now share one Backoff.
+    pause = SenderPause(rng=lambda: 1.0)  # the shipped float base and cap: 30.0 * 2 ** 5000 is what overflowed
+    for _ in range(5000):
+        pause.fail("down", T0)
+    assert pause.seconds_left(T0) == 600.0 and pause.failures == 5000
+
+
 def test_the_pause_jitter_spreads_tries_within_half_the_window():
     low, high = SenderPause(rng=lambda: 0.0), SenderPause(rng=lambda: 1.0)
     low.fail("x", T0)

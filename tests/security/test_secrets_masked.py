@@ -45,7 +45,7 @@ def test_log_lines_mask_secrets_the_configuration_holds(tmp_path):
     script = """
 import logging, sys
 from threadline.cli import main
-from threadline.runtime import configure_logging
+from threadline.structured_logs import configure_logging
 import threadline.commands.doctor as doctor
 
 def run(args, context):

@@ -8,7 +8,7 @@ from core.i18n import _
 from threadline.context import AppContext
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "agent", help=_("add and list agents"),
         description=_("Register agents (the people who answer in the console) and list them."),

@@ -8,9 +8,10 @@ from core.agents import AgentService
 from core.i18n import _
 from core.models import AgentStatus
 from threadline.context import AppContext
+from tui.app import build_app
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "console", help=_("open the agent console"),
         description=_("Open the agent console on the configured database, as the agent registered for the "
@@ -22,8 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
-    from tui.app import build_app
-
     handle = args.agent or context.config.console.agent or None
     app = build_app(context.db, agent_handle=handle, os_user=getpass.getuser(), clock=context.clock,
                     config=context.config)

@@ -9,7 +9,9 @@ import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError
 from core.i18n import _
@@ -17,7 +19,9 @@ from core.private_files import make_private_dir
 from threadline import demo, parts
 from threadline.context import AppContext
 from threadline.demo_mailbox import Mailboxes, mailbox_routes
-from threadline.runtime import Runtime, configure_logging
+from threadline.runtime import Runtime
+from threadline.structured_logs import configure_logging
+from tui.app import ThreadlineConsole, build_app
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ def _seconds(text: str) -> int:
     return value
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "demo", help=_("try the whole loop on this machine, with embedded mail servers"),
         description=_("Start a fresh demo: a new SQLite database, an embedded SMTP and IMAP server holding the "
@@ -128,7 +132,7 @@ def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_p
     return _with_console(context, runtime, main, started, announced)
 
 
-def _show_addresses(app, state: demo.DemoState) -> None:  # noqa: ANN001
+def _show_addresses(app: ThreadlineConsole, state: demo.DemoState) -> None:
     """A toast in the console with the addresses printed before it took the screen (from a helper thread)."""
     for _attempt in range(100):
         if app.is_running:
@@ -138,8 +142,8 @@ def _show_addresses(app, state: demo.DemoState) -> None:  # noqa: ANN001
         threading.Event().wait(0.1)
 
 
-def _with_console(context: AppContext, runtime: Runtime, main, started: threading.Event,  # noqa: ANN001
-                  announced: list[demo.DemoState]) -> int:
+def _with_console(context: AppContext, runtime: Runtime, main: Callable[[], Coroutine[Any, Any, int]],
+                  started: threading.Event, announced: list[demo.DemoState]) -> int:
     """The servers on a background thread's event loop, the console (which runs its own loop) in front."""
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(asyncio.run(main())), name="demo-runtime", daemon=True)
@@ -149,8 +153,6 @@ def _with_console(context: AppContext, runtime: Runtime, main, started: threadin
             print(_("The demo could not start; see the log in {folder}.").format(folder=context.config.data_path),
                   file=sys.stderr)
             return 1
-    from tui.app import build_app
-
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config)
     threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
     # SIGTERM closes the console like its quit key, so the servers stop cleanly and the temporary folder goes.

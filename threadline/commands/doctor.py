@@ -14,7 +14,7 @@ from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_othe
 from threadline.context import AppContext
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         "doctor", help=_("show the configuration and check the database"),
         description=_("Print the effective configuration, secrets masked, check that the database is reachable and "

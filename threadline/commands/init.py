@@ -11,7 +11,7 @@ from threadline.context import AppContext
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         "init", help=_("create or upgrade the database"),
         description=_("Create the database if it does not exist, or upgrade it to the newest schema. Safe to run again."),

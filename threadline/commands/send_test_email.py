@@ -9,13 +9,14 @@ from core.addresses import normalize_email
 from core.errors import PreconditionFailed, ThreadlineError
 from core.i18n import _, negotiate
 from core.settings import SettingsService
-from mail.compose import message_id_domain, new_message_id, outgoing
+from mail.compose import OutgoingEmail, outgoing
+from mail.notification_content import message_id_domain, new_message_id
 from mail.overrides import sample_content
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "send-test-email", help=_("send a sample notification email"),
         description=_("Compose a sample notification email (with sample messages) and send it through the configured "
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-async def _send(context: AppContext, email) -> str:  # noqa: ANN001
+async def _send(context: AppContext, email: OutgoingEmail) -> str:
     pool = SmtpPool(context.config.smtp, size=1)
     try:
         async with pool.connection() as client:

@@ -12,12 +12,13 @@ from core.errors import ConfigError
 from core.i18n import _
 from threadline import parts
 from threadline.context import AppContext
-from threadline.runtime import Runtime, configure_logging
+from threadline.runtime import Runtime
+from threadline.structured_logs import configure_logging
 
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "serve", help=_("run the widget server and the mail workers"),
         description=_("Run the widget server, the notification scheduler, the email sender and (when imap.enabled) "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.tokens import TokenSigner
 from mail.parsing import parse_email
-from mail.threading import match_thread, token_in_message_id
+from mail.reply_threading import match_thread, token_in_message_id
 
 SIGNER = TokenSigner("threading-test-secret-0123456789")
 
