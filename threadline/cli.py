@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `threadline doctor | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 141
     except OSError as exc:  # a file or folder we could not create or read
         return _fail(args, _("{error}; check the path and its permissions (run with -v for the traceback)").format(
             error=exc))

@@ -108,3 +108,17 @@ def test_verbose_shows_the_traceback(tmp_path, flag):
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "ConfigError" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("threadline: error: ")
+
+
+def test_doctor_shows_the_default_configuration_path_and_the_file_in_use(tmp_path):
+    # `threadline --help` sends people to doctor for the default path: it must be there.
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    without = run_cli("doctor", data_dir=tmp_path, extra_env=xdg)
+    default = tmp_path / "xdg" / "threadline" / "threadline.toml"
+    assert f"Default configuration path: {default}" in without.stdout
+    assert "Configuration file: (none" in without.stdout
+    chosen = tmp_path / "chosen.toml"
+    chosen.write_text("[console]\nbell = true\n")
+    with_file = run_cli("--config", str(chosen), "doctor", data_dir=tmp_path, extra_env=xdg)
+    assert f"Configuration file: {chosen}" in with_file.stdout
+    assert f"Default configuration path: {default}" in with_file.stdout
