@@ -9,6 +9,7 @@ import traceback
 
 from sqlalchemy.exc import DBAPIError
 
+from core.addresses import allow_special_use_domains
 from core.config import load_config
 from core.errors import ThreadlineError
 from core.masking import mask, mask_log_handlers
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         # From here on, errors and log lines show the configuration's secrets as ****.
         mask.add(*config.secret_values())
+        allow_special_use_domains(config.mail.allow_special_use_domains)
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else getattr(logging, config.general.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
