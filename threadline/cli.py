@@ -6,6 +6,7 @@ import importlib
 import logging
 import sys
 import traceback
+from typing import NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
@@ -19,8 +20,15 @@ from threadline.commands import COMMAND_MODULES
 from threadline.context import AppContext
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that names the fix (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, _("{prog}: error: {message}; see: {prog} --help\n").format(prog=self.prog, message=message))
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="threadline",
         description=_("Threadline: a self-hosted support desk with continuous conversations. "
                       "End users chat in a web widget, agents answer in a terminal console, and unread replies "

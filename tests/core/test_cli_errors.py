@@ -122,3 +122,17 @@ def test_doctor_shows_the_default_configuration_path_and_the_file_in_use(tmp_pat
     with_file = run_cli("--config", str(chosen), "doctor", data_dir=tmp_path, extra_env=xdg)
     assert f"Configuration file: {chosen}" in with_file.stdout
     assert f"Default configuration path: {default}" in with_file.stdout
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["agent", "add", "bob"], ["--name", "threadline agent add --help"]),
+    (["nope"], ["'nope'", "threadline --help"]),
+    (["serve", "--port", "many"], ["--port", "threadline serve --help"]),
+])
+def test_a_usage_mistake_is_one_line_naming_the_help(tmp_path, argv, words):
+    result = run_cli(*argv, data_dir=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "usage:" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0]
