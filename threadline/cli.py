@@ -24,7 +24,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line that names the fix (argparse prints the whole usage first)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, _("{prog}: error: {message}; see: {prog} --help\n").format(prog=self.prog, message=message))
+        self.exit(2, _("{prog}: error: {message}; see: {prog} --help").format(prog=self.prog, message=message) + "\n")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
