@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 from typing import NoReturn
@@ -78,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `threadline doctor | head`: the reader left, nothing to report
-        sys.stderr.close()
+        # Python's final flush of stdout would fail again and print a warning: point stdout at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as exc:  # a file or folder we could not create or read
         return _fail(args, _("{error}; check the path and its permissions (run with -v for the traceback)").format(
