@@ -2,18 +2,37 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.events import record_event
-from core.i18n import _
+from core.i18n import _, available_languages
 from core.models import Agent, AgentStatus
 from core.text import clean_name
 from core.transactions import transactional
 
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def check_language(language: str | None) -> None:
+    """InvalidInput unless language is empty or one the console has a catalog for (en, de, pt_BR, ...)."""
+    if language and language not in available_languages():
+        raise InvalidInput(_("Unknown language {language!r}; the console speaks: {languages}.").format(
+            language=language, languages=", ".join(available_languages())))
+
+
+def check_timezone(timezone: str | None) -> None:
+    """InvalidInput unless timezone is empty or an IANA time zone name this machine knows (Europe/Berlin, UTC)."""
+    if not timezone:
+        return
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(_("Unknown time zone {zone!r}; give an IANA name such as Europe/Berlin, America/New_York "
+                             "or UTC.").format(zone=timezone)) from None
 
 
 class AgentService:
@@ -23,7 +42,7 @@ class AgentService:
 
     @transactional
     def add(self, handle: str, name: str, *, is_admin: bool = False, os_user: str | None = None,
-            language: str | None = None) -> Agent:
+            language: str | None = None, timezone: str | None = None) -> Agent:
         handle = (handle or "").strip().lower()
         if not _HANDLE.match(handle):
             raise InvalidInput(
@@ -36,9 +55,11 @@ class AgentService:
             raise InvalidInput(_("An agent with the handle {handle!r} exists already.").format(handle=handle))
         if os_user and self.session.exec(select(Agent).where(Agent.os_user == os_user)).first():
             raise InvalidInput(_("The operating-system user {user!r} belongs to another agent already.").format(user=os_user))
+        check_language(language)
+        check_timezone(timezone)
         now = self.clock.now()
-        agent = Agent(handle=handle, name=clean, is_admin=is_admin, os_user=os_user or None, language=language,
-                      created_at=now, status_changed_at=now)
+        agent = Agent(handle=handle, name=clean, is_admin=is_admin, os_user=os_user or None, language=language or None,
+                      timezone=timezone or None, created_at=now, status_changed_at=now)
         self.session.add(agent)
         self.session.flush()
         record_event(self.session, now, "agent.added", None, agent_id=agent.id, handle=handle)

@@ -91,6 +91,8 @@ class MailConfig:
     # A sender that dies mid-batch leaves its jobs leased this long; at most one batch may then go out twice.
     sender_batch_size: int = 50
     sender_lease_seconds: float = 60.0
+    # Accept addresses at special-use domains (support@acme.test, x@host.local) for lab and staging setups.
+    allow_special_use_domains: bool = False
 
 
 @dataclass

@@ -1,5 +1,12 @@
-"""Domain errors: each names the problem and, where there is one, the fix."""
+"""Domain errors: each names the problem and, where there is one, the fix.
+
+A message made with core.i18n's `_(...).format(...)` remembers its msgid and fields, so each edge shows it in its
+reader's language with `in_language` (the console in the agent's, the widget in the end user's); `message` is the
+process's language (the command line, logs).
+"""
 from __future__ import annotations
+
+from core.i18n import NullTranslations, Translatable, in_language
 
 
 class ThreadlineError(Exception):
@@ -10,6 +17,14 @@ class ThreadlineError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def in_language(self, language: str | None) -> str:
+        """The message in language (a catalog language tag; unknown: English)."""
+        return in_language(self.message, language)
+
+    def translated_with(self, translator: NullTranslations) -> str:
+        """The message through translator (the widget's, chosen for the end user)."""
+        return self.message.translated_with(translator) if isinstance(self.message, Translatable) else self.message
 
 
 class NotFound(ThreadlineError):

@@ -5,6 +5,7 @@ import functools
 import gettext as _gettext
 import os
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
@@ -82,8 +83,47 @@ def process_language() -> str:
     return DEFAULT_LANGUAGE
 
 
+class Translatable(str):
+    """Text in this process's language that remembers its msgid and format fields, so that where it is shown it
+    can be rendered again in the reader's language (a core error: the console in the agent's, the widget in the
+    end user's). It is a str: code that only prints it needs nothing new."""
+
+    msgid: str
+    fields: dict[str, Any] | None
+
+    def __new__(cls, text: str, msgid: str, fields: dict[str, Any] | None = None) -> "Translatable":
+        made = super().__new__(cls, text)
+        made.msgid, made.fields = msgid, fields
+        return made
+
+    def __reduce__(self) -> tuple:  # pickling and copying (worker results) keep what it remembers
+        return (Translatable, (str(self), self.msgid, self.fields))
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        if args or self.fields is not None:  # positional fields, or formatted twice: plain text from here on
+            return str.format(self, *args, **kwargs)
+        return Translatable(str.format(self, **kwargs), self.msgid, kwargs)
+
+    def translated_with(self, translator: NullTranslations) -> str:
+        text = translator.gettext(self.msgid)
+        if self.fields is None:
+            return text
+        try:
+            return text.format(**self.fields)
+        except (KeyError, IndexError, ValueError):  # a broken translation: the text as first rendered beats none
+            return str(self)
+
+    def in_language(self, language: str | None) -> str:
+        return self.translated_with(translations(negotiate(language)))
+
+
+def in_language(text: str, language: str | None) -> str:
+    """text in language when it came from gettext (a Translatable), else text unchanged."""
+    return text.in_language(language) if isinstance(text, Translatable) else text
+
+
 def gettext(message: str) -> str:
-    return translations(process_language()).gettext(message)
+    return Translatable(translations(process_language()).gettext(message), message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -99,5 +139,5 @@ _ = gettext
 
 __all__ = [
     "DOMAIN", "DEFAULT_LANGUAGE", "locale_dir", "available_languages", "normalize_tag", "negotiate",
-    "translations", "process_language", "gettext", "ngettext", "N_", "_", "_gettext",
+    "translations", "process_language", "gettext", "ngettext", "N_", "_", "_gettext", "Translatable", "in_language",
 ]

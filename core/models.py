@@ -99,6 +99,8 @@ class Agent(SQLModel, table=True):
     is_admin: bool = False
     os_user: Optional[str] = Field(default=None, unique=True, max_length=64)
     language: Optional[str] = Field(default=None, max_length=35)
+    # IANA time zone name (Europe/Berlin) the console shows times in; None: UTC.
+    timezone: Optional[str] = Field(default=None, max_length=64)
     created_at: datetime = _time()
     status_changed_at: Optional[datetime] = _time(nullable=True)
 

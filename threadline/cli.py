@@ -4,10 +4,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import traceback
+from typing import NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
+from core.addresses import allow_special_use_domains
 from core.config import load_config
 from core.errors import ThreadlineError
 from core.masking import mask, mask_log_handlers
@@ -17,8 +21,15 @@ from threadline.commands import COMMAND_MODULES
 from threadline.context import AppContext
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that names the fix (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, _("{prog}: error: {message}; see: {prog} --help").format(prog=self.prog, message=message) + "\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="threadline",
         description=_("Threadline: a self-hosted support desk with continuous conversations. "
                       "End users chat in a web widget, agents answer in a terminal console, and unread replies "
@@ -28,7 +39,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     )
     parser.add_argument("--config", metavar="PATH", help=_("configuration file (TOML)"))
     parser.add_argument("--version", action="version", version=f"threadline {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help=_("log more detail"))
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help=_("log more detail, and show the traceback of an error"))
     subparsers = parser.add_subparsers(dest="command", metavar=_("COMMAND"))
     modules: dict[str, object] = {}
     for name in COMMAND_MODULES:
@@ -49,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config)
         # From here on, errors and log lines show the configuration's secrets as ****.
         mask.add(*config.secret_values())
+        allow_special_use_domains(config.mail.allow_special_use_domains)
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else getattr(logging, config.general.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -59,12 +72,28 @@ def main(argv: list[str] | None = None) -> int:
         context = AppContext(config)
         return int(modules[args._command].run(args, context) or 0)  # type: ignore[attr-defined]
     except ThreadlineError as exc:
-        print(mask(_("threadline: error: {message}").format(message=exc.message)), file=sys.stderr)
-        return 1
+        return _fail(args, exc.message)
     except DBAPIError as exc:  # the database is unreachable or refused us: one line, not a traceback
-        print(mask(_("threadline: error: the database refused or could not be reached ({error}); check database.url "
-                     "and that the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__)),
-              file=sys.stderr)
-        return 1
+        return _fail(args, _("the database refused or could not be reached ({error}); check database.url and that "
+                             "the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `threadline doctor | head`: the reader left, nothing to report
+        # Python's final flush of stdout would fail again and print a warning: point stdout at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as exc:  # a file or folder we could not create or read
+        return _fail(args, _("{error}; check the path and its permissions (run with -v for the traceback)").format(
+            error=exc))
+    except Exception as exc:  # a bug or a case we did not foresee: still one line, the details behind -v
+        return _fail(args, _("unexpected {kind}: {error} (run `threadline -v ...` for the traceback, and please "
+                             "report it)").format(kind=type(exc).__name__, error=exc))
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    """Print one line naming the problem and the fix (the traceback first, with -v) and return the exit code 1."""
+    if args.verbose:
+        traceback.print_exc()
+    line = " ".join(message.split())  # a driver's text may span lines; the error stays one line
+    print(mask(_("threadline: error: {message}").format(message=line)), file=sys.stderr)
+    return 1

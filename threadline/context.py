@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from core.clock import Clock, SystemClock
 from core.config import Config
+from core.database_url import check_database_url
 from core.db import Database
 from core.tokens import TokenSigner
 
@@ -17,6 +18,8 @@ class AppContext:
 
     @functools.cached_property
     def db(self) -> Database:
+        # A bad URL, a missing driver or folder: one line naming the fix, before SQLAlchemy or a driver fails deeper.
+        check_database_url(self.config.database_url, data_dir=self.config.data_path)
         return Database(self.config.database_url, write_timeout=self.config.database.write_timeout)
 
     @functools.cached_property

@@ -19,6 +19,7 @@ from core.listing import QueueListing
 from core.models import Agent, AgentStatus
 from tui.commands import ConsoleCommands
 from tui.i18n import N_, _, set_language, translate_bindings
+from tui.text import set_time_zone
 from tui.live import read_changes
 from tui.messages import ConsoleProblem, ConsoleReady, EventsArrived
 from tui.session import AgentInfo, ConsoleContext
@@ -197,7 +198,7 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
                     "`threadline agent add HANDLE --name NAME --os-user {user}`, or pass --agent HANDLE."
                 ).format(user=os_user or "?"))
         return AgentInfo(id=agent.id, handle=agent.handle, name=agent.name, is_admin=agent.is_admin,
-                         language=agent.language)
+                         language=agent.language, timezone=agent.timezone)
 
 
 def build_app(db: Database, *, agent_handle: str | None = None, os_user: str | None = None,
@@ -207,5 +208,6 @@ def build_app(db: Database, *, agent_handle: str | None = None, os_user: str | N
     clock = clock or SystemClock()
     agent = resolve_agent(db, clock, handle=agent_handle, os_user=os_user)
     set_language(agent.language)
+    set_time_zone(agent.timezone)
     context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent)
     return ThreadlineConsole(context, poll_seconds=poll_seconds, set_online=set_online)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.i18n import N_, negotiate, translations
 
-__all__ = ["_", "N_", "set_language", "current_language"]
+__all__ = ["_", "N_", "set_language", "current_language", "error_text"]
 
 _language = "en"
 
@@ -17,6 +17,11 @@ def set_language(language: str | None) -> str:
 
 def current_language() -> str:
     return _language
+
+
+def error_text(error) -> str:  # noqa: ANN001 - a core ThreadlineError
+    """A core error's message in the agent's language (core raised it in the process's)."""
+    return error.in_language(_language)
 
 
 def _(message: str) -> str:

@@ -17,6 +17,7 @@ class AgentInfo:
     name: str
     is_admin: bool
     language: str | None
+    timezone: str | None = None
 
 
 @dataclass

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+import zoneinfo
+from datetime import UTC, datetime, tzinfo
 
 from rich.text import Text
 
@@ -38,10 +39,26 @@ def plain(text: str | None, limit: int = 80) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+# The signed-in agent's time zone (Agent.timezone), set once when the console starts, like its language.
+_zone: tzinfo = UTC
+
+
+def set_time_zone(name: str | None) -> tzinfo:
+    """Show every later time in the IANA zone name (UTC when empty or unknown here); returns the zone chosen."""
+    global _zone
+    try:
+        _zone = zoneinfo.ZoneInfo(name) if name else UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _zone = UTC
+    return _zone
+
+
 def short_time(moment: datetime | None, now: datetime) -> str:
-    """HH:MM today, else YYYY-MM-DD HH:MM (UTC)."""
+    """HH:MM when moment is today, else YYYY-MM-DD HH:MM, both in the agent's time zone (set_time_zone)."""
     if moment is None:
         return ""
+    moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(_zone)
+    now = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(_zone)
     if moment.date() == now.date():
         return moment.strftime("%H:%M")
     return moment.strftime("%Y-%m-%d %H:%M")

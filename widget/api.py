@@ -115,7 +115,7 @@ class WidgetApi:
             return api_error_response(database_busy_error(busy.retry_after), translator)
         except ThreadlineError as error:
             code = error.code if error.code in ERROR_CODES else "invalid_input"
-            return error_response(code, error.message)
+            return error_response(code, error.translated_with(translator))
         except Exception:
             log.exception("widget API request %s %s failed", request.method, request.url.path)
             return error_response("internal_error", translator.gettext("Something went wrong on our side; try again."))

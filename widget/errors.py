@@ -7,7 +7,7 @@ from typing import Any
 from babel.support import NullTranslations
 from starlette.responses import JSONResponse
 
-from core.i18n import N_
+from core.i18n import N_, Translatable
 
 # Every code the widget API can answer with; clients may rely on these names.
 ERROR_CODES = {
@@ -52,7 +52,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def text(self, translator: NullTranslations) -> str:
-        message = self.message if self.translated else translator.gettext(self.message)
+        if self.translated:  # core's text, made in the process's language: again in the end user's, when it can
+            message = self.message.translated_with(translator) if isinstance(self.message, Translatable) \
+                else self.message
+        else:
+            message = translator.gettext(self.message)
         return message.format(**self.fields) if self.fields else message
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from core.config import Config
+from core.config import Config, default_config_path
 from core.database_checks import check_database
 from core.i18n import _
 from core.masking import mask
@@ -17,8 +17,9 @@ from threadline.context import AppContext
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     return subparsers.add_parser(
         "doctor", help=_("show the configuration and check the database"),
-        description=_("Print the effective configuration, secrets masked, check that the database is reachable and "
-                      "up to date, and warn about data files other users of this machine can read."),
+        description=_("Print the configuration file in use and the default configuration path, the effective "
+                      "configuration with secrets masked, check that the database is reachable and up to date, and "
+                      "warn about data files other users of this machine can read."),
     )
 
 
@@ -61,6 +62,8 @@ def permission_warnings(config: Config) -> list[str]:
 def run(args: argparse.Namespace, context: AppContext) -> int:
     config = context.config
     _say(_("Configuration file: {path}").format(path=config.source or _("(none; using defaults and environment)")))
+    _say(_("Default configuration path: {path} (used when neither --config nor THREADLINE_CONFIG names a file)").format(
+        path=default_config_path()))
     for section, values in config.as_dict(mask_secrets=True).items():
         _say(f"[{section}]")
         for key, value in values.items():

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=_("Run the widget server, the notification scheduler, the email sender and (when imap.enabled) "
                       "the IMAP poller until SIGTERM or Ctrl-C, which stop them gracefully: emails already handed "
                       "to the SMTP server are recorded before the process exits. Several serve processes may share "
-                      "one PostgreSQL database. GET /healthz reports the database and the workers."),
+                      "one PostgreSQL database. GET /healthz on the widget server (not with --no-widget) reports the "
+                      "database and the workers."),
     )
     parser.add_argument("--host", help=_("address to listen on (default: widget.host)"))
     parser.add_argument("--port", type=int, help=_("port to listen on, 0 for any free port (default: widget.port)"))

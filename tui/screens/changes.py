@@ -6,6 +6,7 @@ from typing import Any, Callable
 from textual import work
 
 from core.errors import ThreadlineError
+from tui.i18n import error_text
 from tui.messages import ActionDone
 
 
@@ -18,7 +19,7 @@ class ChangesInWorkers:
             with self.app.context.db.session() as session:  # type: ignore[attr-defined]
                 change(session)
         except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, exc.message, error=True))  # type: ignore[attr-defined]
+            self.post_message(ActionDone(kind, error_text(exc), error=True))  # type: ignore[attr-defined]
             return
         self.post_message(ActionDone(kind, done))  # type: ignore[attr-defined]
 

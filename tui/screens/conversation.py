@@ -17,7 +17,7 @@ from core.errors import ThreadlineError
 from core.identity import IdentityService
 from core.models import AuthorKind, ConversationStatus
 from tui.formatting import status_label
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _, translate_bindings, error_text
 from tui.screens.changes import ChangesInWorkers
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import ConfirmScreen, PromptScreen
@@ -113,7 +113,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
             with context.db.read_session() as session:
                 view = read_conversation(session, context.clock, conversation_id)
         except ThreadlineError as exc:
-            self.post_message(ActionDone("conversation.load", exc.message, error=True))
+            self.post_message(ActionDone("conversation.load", error_text(exc), error=True))
         self.post_message(Loaded("conversation", generation, view))
         if view is not None and view.conversation.agent_read_seq < view.conversation.last_seq:
             # Shown first, then marked read: the agent does not wait for the write.
@@ -122,7 +122,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
                     ConversationService(session, context.clock).mark_read(
                         conversation_id, AuthorKind.agent, view.conversation.last_seq)
             except ThreadlineError as exc:
-                self.post_message(ActionDone("conversation.read", exc.message, error=True))
+                self.post_message(ActionDone("conversation.read", error_text(exc), error=True))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
@@ -207,7 +207,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
             with self.app.context.db.session() as session:
                 change(session)
         except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, exc.message, error=True))
+            self.post_message(ActionDone(kind, error_text(exc), error=True))
             return
         self.post_message(ActionDone(kind, "", data=body))
 

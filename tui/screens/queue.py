@@ -16,7 +16,7 @@ from core.conversations import ConversationService
 from core.errors import ThreadlineError
 from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage, QueueRow
 from tui.formatting import channel_label, status_label, wait_label
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _, translate_bindings, error_text
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
@@ -230,7 +230,7 @@ class QueueScreen(Screen):
                 conversation_id = page.rows[0].conversation_id
                 ConversationService(session, context.clock).assign(conversation_id, context.agent.id)
         except ThreadlineError as exc:
-            self.post_message(ActionDone("queue.take_next", exc.message, error=True))
+            self.post_message(ActionDone("queue.take_next", error_text(exc), error=True))
             return
         self.post_message(ActionDone("queue.take_next", "", data=conversation_id))
 

@@ -20,7 +20,7 @@ from core.errors import ThreadlineError
 from core.i18n import available_languages
 from core.settings import AccountSettings, SettingsService
 from core.triggers import Trigger, TriggerService, text_for
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _, translate_bindings, error_text
 from tui.screens.changes import ChangesInWorkers
 from tui.messages import ActionDone, LiveChange, Loaded
 from tui.screens.prompt import PromptScreen
@@ -269,7 +269,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
                                  config=context.config)
             data: tuple[str, str, bool] = (result.subject, result.text, False)
         except ThreadlineError as exc:
-            data = ("", exc.message, True)
+            data = ("", error_text(exc), True)
         self.post_message(Loaded("preview", generation, data))
 
     def _show_preview(self, data: tuple[str, str, bool]) -> None:
