@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from core.db import is_postgresql
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
+from core.outbox import notification_message_id
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
 from core.transactions import transactional
@@ -124,7 +124,7 @@ class NotificationService:
             first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=address, address_key=address.lower(),
             # The raw preference; the mail composer negotiates it against the catalogs.
             language=end_user.language or conversation.language or settings.default_language,
-            message_id=f"<tl.{self._reply_token(conversation)}.{secrets.token_hex(6)}@{domain}>",
+            message_id=notification_message_id(self._reply_token(conversation), domain),
             status=OutboxStatus.pending, next_attempt_at=now, created_at=now,
             payload={"claimed_by": worker} if worker else None,
         )

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,11 +91,6 @@ def reply_address(config: Config, support_address: str, token: str) -> str:
 
 def message_id_domain(config: Config, support_address: str) -> str:
     return config.mail.message_id_domain or support_address.rpartition("@")[2] or "threadline.invalid"
-
-
-def new_message_id(signer: TokenSigner, conversation_id: int, domain: str) -> str:
-    """A unique Message-ID carrying the conversation's reply token, so a reply that drops Reply-To still threads."""
-    return f"<{signer.reply_token(conversation_id)}.{secrets.token_hex(8)}@{domain}>"
 
 
 def widget_public_url(config: Config) -> str:

@@ -9,7 +9,8 @@ from core.addresses import normalize_email
 from core.errors import PreconditionFailed, ThreadlineError
 from core.i18n import _, negotiate
 from core.settings import SettingsService
-from mail.compose import message_id_domain, new_message_id, outgoing
+from core.outbox import notification_message_id
+from mail.compose import message_id_domain, outgoing
 from mail.overrides import sample_content
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
                              config=context.config)
     content.to_address = address
     content.to_name = None
-    content.message_id = new_message_id(context.signer, 0, message_id_domain(context.config, settings.support_address))
+    content.message_id = notification_message_id(context.signer.reply_token(0),
+                                                 message_id_domain(context.config, settings.support_address))
     email = outgoing(content, now)
     smtp = context.config.smtp
     try:
