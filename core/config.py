@@ -55,6 +55,9 @@ class SmtpConfig:
     timeout: float = 30.0
     pool_size: int = 4
     ca_file: str = ""  # PEM bundle to verify the server's certificate with; default: the system's
+    # The name we give in EHLO; default: this machine's fully qualified name. Receivers compare it with the
+    # sending address's reverse DNS, so set it to that name when the machine's own name is private.
+    helo_name: str = ""
 
 
 @dataclass

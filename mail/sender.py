@@ -51,7 +51,7 @@ class SmtpPool:
             hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
             use_tls=cfg.tls == "tls", start_tls=cfg.tls == "starttls",
             username=cfg.username or None, password=cfg.password or None,
-            cert_bundle=cfg.ca_file or None,
+            cert_bundle=cfg.ca_file or None, local_hostname=cfg.helo_name or None,
         )
 
     async def _fresh(self) -> aiosmtplib.SMTP:
