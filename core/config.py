@@ -94,6 +94,10 @@ class MailConfig:
     # A sender that dies mid-batch leaves its jobs leased this long; at most one batch may then go out twice.
     sender_batch_size: int = 50
     sender_lease_seconds: float = 60.0
+    # DKIM signing (all three empty: no signature). Make a key with `threadline dkim generate --selector S`.
+    dkim_selector: str = ""
+    dkim_private_key_file: str = ""
+    dkim_domain: str = ""  # the d= domain; default: the support address's domain
 
 
 @dataclass

@@ -11,6 +11,7 @@ from core.i18n import _, negotiate
 from core.settings import SettingsService
 from core.outbox import notification_message_id
 from mail.compose import message_id_domain, outgoing
+from mail.dkim_signing import DkimSigner
 from mail.overrides import sample_content
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
@@ -52,6 +53,9 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     content.message_id = notification_message_id(context.signer.reply_token(0),
                                                  message_id_domain(context.config, settings.support_address))
     email = outgoing(content, now)
+    dkim = DkimSigner.from_config(context.config.mail)
+    if dkim is not None:
+        email = dkim.sign_email(email)
     smtp = context.config.smtp
     try:
         response = asyncio.run(_send(context, email))
