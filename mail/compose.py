@@ -113,6 +113,11 @@ def email_headers(content: NotificationContent, now: datetime) -> list[tuple[str
         headers.append(("In-Reply-To", content.references[-1]))
         # Folded one id per line, so a long thread never makes an over-long header line.
         headers.append(("References", "\r\n ".join(content.references)))
+    if content.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail clients show their own "unsubscribe" and POST the link in one click.
+        headers.append(("List-Unsubscribe", wire_headers.fold("List-Unsubscribe", [
+            f"<{content.unsubscribe_url}>,", f"<mailto:{content.unsubscribe_address}>"])))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     headers += [
         ("Auto-Submitted", "auto-generated"),
         # Not "All": that also suppresses non-delivery reports, which tell us to stop emailing a dead address.
