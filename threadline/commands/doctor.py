@@ -12,6 +12,7 @@ from core.i18n import _
 from core.masking import mask
 from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
 from threadline.context import AppContext
+from threadline.public_links import local_links_warning
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             _say(f"  {key} = {value!r}")
     for warning in permission_warnings(config):
         _say(warning)
+    links = local_links_warning(config)
+    if links:
+        _say(links)
     checks = check_database(context.db.engine, context.db.url)
     for check in checks:
         _say(check.line)
