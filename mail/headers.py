@@ -49,16 +49,15 @@ def fold(name: str, tokens: list[str]) -> str:
     passes 78 characters unless one token alone is longer."""
     lines: list[str] = []
     line = f"{name}:"
-    first = True
-    for token in tokens:
-        if first or len(line) + 1 + len(token) <= MAX_LINE:
-            line += " " + token
+    for index, token in enumerate(tokens):
+        if len(line) + 1 + len(token) <= MAX_LINE or (index == 0 and 1 + len(token) > MAX_LINE):
+            line += " " + token  # a first token too long for any line stays beside the name
         else:
+            # Folding right after the colon is FWS too, so a long first token starts the next line.
             lines.append(line)
             line = " " + token
-        first = False
     lines.append(line)
-    return "\r\n".join(lines)[len(name) + 2:]
+    return "\r\n".join(lines)[len(name) + 1:].removeprefix(" ")
 
 
 def _phrase_tokens(name: str, phrase: str) -> list[str]:

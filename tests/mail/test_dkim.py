@@ -72,7 +72,8 @@ def test_signed_notifications_verify_in_every_language(world, key_file, language
     tags = _signed_tags(data)
     assert tags["c"] == "relaxed/relaxed" and tags["d"] == "example.com" and tags["s"] == "s2026"
     assert tags["h"].lower().split(":") == ["from", "to", "subject", "date", "message-id", "reply-to",
-                                            "in-reply-to", "references", "mime-version", "content-type"]
+                                            "in-reply-to", "references", "list-unsubscribe", "list-unsubscribe-post",
+                                            "mime-version", "content-type"]
     tampered = data.replace(b"Subject: ", b"Subject: Re: ", 1)
     assert not dkim.verify(tampered, dnsfunc=_dns(key_file))
 
