@@ -6,12 +6,14 @@ import email.policy
 import email.utils
 import functools
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from markupsafe import Markup, escape
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session
 
@@ -46,7 +48,33 @@ def template_environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["message_html"] = message_html
     return environment
+
+
+# A URL in an agent's message becomes a link; what follows it as punctuation does not belong to it.
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}*"
+
+
+def message_html(text: str, links: bool = False) -> Markup:
+    """Plain text as HTML: escaped, line breaks as <br> (Outlook ignores pre-wrap), and with links=True (agents'
+    messages only: an end user's text never becomes a link in our email) URLs as escaped rel="noopener" links."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts: list[Markup] = []
+    position = 0
+    if links:
+        for match in _URL.finditer(text):
+            url = match.group(0).rstrip(_URL_TRAILING)
+            if url.count("(") > url.count(")") and match.group(0)[len(url):].startswith(")"):
+                url += ")"  # a URL with parentheses of its own (Wikipedia) keeps its closing one
+            if len(url) <= len("https://"):
+                continue
+            parts.append(escape(text[position:match.start()]))
+            parts.append(Markup('<a href="{0}" rel="noopener" style="color: #0969da;">{0}</a>').format(url))
+            position = match.start() + len(url)
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts).replace("\n", Markup("<br>\n"))
 
 
 def render_subject(content: NotificationContent) -> str:
@@ -137,7 +165,9 @@ def email_bytes(content: NotificationContent, now: datetime) -> bytes:
     """
     text, html = render_bodies(content)
     boundary = f"=_threadline_{secrets.token_hex(12)}"
-    lines = [f"{name}: {value}" for name, value in email_headers(content, now)]
+    # A value folded right after the colon (a long first token) gets no space before its line break.
+    lines = [f"{name}:{value}" if value.startswith("\r\n") else f"{name}: {value}"
+             for name, value in email_headers(content, now)]
     lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
     lines.append("")
     for subtype, body in (("plain", text), ("html", html)):
