@@ -98,6 +98,8 @@ class MailConfig:
     dkim_selector: str = ""
     dkim_private_key_file: str = ""
     dkim_domain: str = ""  # the d= domain; default: the support address's domain
+    # The DNS server `doctor --mail` asks ("address" or "address:port"); default: the system's resolver.
+    dns_server: str = ""
 
 
 @dataclass
