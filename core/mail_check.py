@@ -40,7 +40,9 @@ class MailCheckService:
         agent = self._agent()
         conversations = ConversationService(self.session, self.clock)
         end_user = conversations.create_end_user(None, address, language)
+        assert end_user.id is not None and agent.id is not None  # flushed rows have ids
         conversation = conversations.start_conversation(end_user.id, language=language)
+        assert conversation.id is not None
         message = conversations.post_agent_message(conversation.id, agent.id, body)
         now = self.clock.now()
         refreshed = self.session.get(Conversation, conversation.id)

@@ -60,7 +60,7 @@ class DkimSigner:
 
     def sign(self, data: bytes, from_address: str) -> bytes:
         """data with a DKIM-Signature header first (relaxed/relaxed; headers of SIGNED_HEADERS that data has)."""
-        header = dkim.sign(data, self.selector.encode("ascii"), self.domain_for(from_address).encode("idna"),
+        header: bytes = dkim.sign(data, self.selector.encode("ascii"), self.domain_for(from_address).encode("idna"),
                            self.private_key, canonicalize=(b"relaxed", b"relaxed"),
                            include_headers=[name.encode("ascii") for name in _present_headers(data)],
                            linesep=b"\r\n")

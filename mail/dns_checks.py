@@ -7,6 +7,7 @@ policy is read. Every answer is one line a person can act on.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,10 +234,13 @@ def mail_dns_checks(config: Config, support_address: str, resolver: dns.resolver
     if not domain:
         return [DnsCheck(False, _("mail: no support address is set, so there is no domain to check"))]
     checks: list[DnsCheck] = []
-    for check in (lambda: check_spf(resolver, domain, config.smtp.host),
-                  lambda: check_dkim(resolver, config.mail.dkim_selector, config.mail.dkim_domain or domain,
-                                     config.mail.dkim_private_key_file),
-                  lambda: check_dmarc(resolver, domain)):
+    steps: list[Callable[[], DnsCheck]] = [
+        lambda: check_spf(resolver, domain, config.smtp.host),
+        lambda: check_dkim(resolver, config.mail.dkim_selector, config.mail.dkim_domain or domain,
+                           config.mail.dkim_private_key_file),
+        lambda: check_dmarc(resolver, domain),
+    ]
+    for check in steps:
         try:
             checks.append(check())
         except dns.exception.DNSException as exc:

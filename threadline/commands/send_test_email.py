@@ -11,15 +11,15 @@ from core.mail_check import MailCheckService
 from core.models import OutboxJob
 from core.outbox import OutboxService
 from core.settings import SettingsService
-from mail.compose import OutgoingEmail, message_id_domain, outgoing
+from mail.compose import OutgoingEmail, outgoing
 from mail.dkim_signing import DkimSigner
-from mail.notification_content import NotificationGatherer
+from mail.notification_content import NotificationGatherer, message_id_domain
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "send-test-email", help=_("send a test notification email"),
         description=_("Start a test conversation with ADDRESS and send its notification through the configured SMTP "
                       "server, exactly as a real one goes out (signed, with a reply address and a return link). "
@@ -55,9 +55,9 @@ def _compose(context: AppContext, address: str, language: str) -> tuple[int, Out
             address, language, body, message_id_domain(context.config, settings.support_address))
         now = context.clock.now()
         stored = session.get(OutboxJob, job.id)
-        assert stored is not None
+        assert stored is not None and stored.id is not None
         email = outgoing(NotificationGatherer(session, context.config, context.signer, now).gather(stored), now)
-        return job.id, dkim.sign_email(email) if dkim is not None else email
+        return stored.id, dkim.sign_email(email) if dkim is not None else email
 
 
 def _record(context: AppContext, job_id: int, response: str | None, failure: str | None) -> None:
