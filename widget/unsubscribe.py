@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -63,10 +64,15 @@ class OptOutPages:
             job_id, address = found
             job = session.get(OutboxJob, job_id)
             language = (job.language if job is not None else None) or ""
-            if stop:
-                service.stop(address, OptOutSource.one_click, job_id)
-            else:
-                service.lift(address, "undo")
+            try:
+                if stop:
+                    service.stop(address, OptOutSource.one_click, job_id)
+                else:
+                    service.lift(address, "undo")
+            except IntegrityError:
+                # Two clicks at once on PostgreSQL: the other request stored the same stop first.
+                if not stop:
+                    raise
             return stop, language
 
     def _resume_end_user(self, end_user_id: int) -> dict[str, Any]:
@@ -133,22 +139,25 @@ class OptOutPages:
         if state is None:
             language = request_language(request)
             gettext = translations(language).gettext
-            return _page(language, gettext("Email notifications"),
-                         f"<p>{escape(gettext('This link is not valid. Copy the whole link from the email.'))}</p>",
-                         status=404)
+            invalid = escape(gettext("This link is not valid. Copy the whole link from the email."))
+            return _page(language, gettext("Email notifications"), f"<p>{invalid}</p>", status=404)
         stopped, job_language = state
         language = negotiate(job_language or None, request_language(request))
         gettext = translations(language).gettext
         title = gettext("Email notifications")
         action = f"/unsubscribe/{escape(token)}"
+        # Translated outside the f-strings below, where pybabel extract can see them.
         if stopped:
-            body = (f"<p>{escape(gettext('We will not email you about unread replies any more.'))}</p>\n"
-                    f'<form method="post" action="{action}/undo"><button type="submit">'
-                    f"{escape(gettext('Email me again'))}</button></form>")
+            note = escape(gettext("We will not email you about unread replies any more."))
+            button = escape(gettext("Email me again"))
+            body = (f"<p>{note}</p>\n"
+                    f'<form method="post" action="{action}/undo"><button type="submit">{button}</button></form>')
         else:
-            body = (f"<p>{escape(gettext('Stop emails about unread replies in your conversation?'))}</p>\n"
+            note = escape(gettext("Stop emails about unread replies in your conversation?"))
+            button = escape(gettext("Stop these emails"))
+            body = (f"<p>{note}</p>\n"
                     f'<form method="post" action="{action}"><input type="hidden" name="List-Unsubscribe" '
-                    f'value="One-Click"><button type="submit">{escape(gettext("Stop these emails"))}</button></form>')
+                    f'value="One-Click"><button type="submit">{button}</button></form>')
         return _page(language, title, body)
 
     def _too_many(self, request: Request, wait: float) -> Response:

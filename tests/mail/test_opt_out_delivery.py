@@ -113,6 +113,7 @@ async def test_one_click_post_stops_the_next_notification(world, smtp_server, ht
                 assert "Secret order" not in response.text and "alex@example.org" not in response.text
             page = await client.get(link)
             assert page.status_code == 200 and "/undo" in page.text
+            assert '<html lang="de"' in page.text  # the email's language, not the browser's
             assert "Secret order" not in page.text and "We fixed it" not in page.text
             forged = await client.post(link[:-2] + "xx", content=b"List-Unsubscribe=One-Click")
             assert forged.status_code == 404
