@@ -44,7 +44,7 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
     from core.agents import AgentService
     from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob
     from core.settings import SettingsService
-    from mail.notification_content import new_message_id
+    from core.outbox import notification_message_id
 
     with db.session() as session:
         SettingsService(session, clock).update(support_address="help@example.com", brand_name="Bench Help")
@@ -68,7 +68,7 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
                                 created_at=now + timedelta(seconds=30)))
             session.add(OutboxJob(conversation_id=c.id, idempotency_key=f"{c.id}:2", first_seq=2, last_seq=2,
                                   to_address=f"user{c.end_user_id}@example.org", language=None,
-                                  message_id=new_message_id(signer, c.id, "example.com"),
+                                  message_id=notification_message_id(signer.reply_token(c.id), "example.com"),
                                   next_attempt_at=now, created_at=now))
         session.commit()
 

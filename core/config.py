@@ -55,6 +55,9 @@ class SmtpConfig:
     timeout: float = 30.0
     pool_size: int = 4
     ca_file: str = ""  # PEM bundle to verify the server's certificate with; default: the system's
+    # The name we give in EHLO; default: this machine's fully qualified name. Receivers compare it with the
+    # sending address's reverse DNS, so set it to that name when the machine's own name is private.
+    helo_name: str = ""
 
 
 @dataclass
@@ -93,6 +96,12 @@ class MailConfig:
     sender_lease_seconds: float = 60.0
     # Accept addresses at special-use domains (support@acme.test, x@host.local) for lab and staging setups.
     allow_special_use_domains: bool = False
+    # DKIM signing (all three empty: no signature). Make a key with `threadline dkim generate --selector S`.
+    dkim_selector: str = ""
+    dkim_private_key_file: str = ""
+    dkim_domain: str = ""  # the d= domain; default: the support address's domain
+    # The DNS server `doctor --mail` asks ("address" or "address:port"); default: the system's resolver.
+    dns_server: str = ""
 
 
 @dataclass

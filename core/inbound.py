@@ -16,7 +16,8 @@ from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.events import record_event
 from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
-from core.models import AuthorKind, Channel, Conversation, EndUser, Message, UTCDateTime
+from core.models import AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, UTCDateTime
+from core.opt_outs import OptOutService, OptOutSource
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS, without_control_characters
 from core.transactions import transactional
@@ -135,6 +136,7 @@ class Verdict:
     reason: str = ""
     conversation_id: int | None = None
     bounced_message_id: str | None = None  # for a bounce: the Message-ID of our email that bounced
+    opt_out_job_id: int | None = None  # an unsubscribe request by email: the job whose mailto it used
 
 
 class InboundService:
@@ -258,6 +260,7 @@ class InboundService:
             self._post(record, record.conversation_id, prove_sender=True)
         elif outcome is InboundOutcome.new_conversation:
             self._post(record, self._new_conversation(email), prove_sender=False)
+        self._apply_opt_out(outcome, email, verdict)
         self._advance(email, now)
         self.session.add(record)
         record_event(self.session, now, f"inbound.{record.outcome.value}", record.conversation_id,
@@ -270,6 +273,16 @@ class InboundService:
         """Move past a UID that holds no email any more (expunged between SEARCH and FETCH)."""
         self._advance(IncomingEmail(message_id="", sender="", raw=b"", mailbox=mailbox,
                                     uidvalidity=uidvalidity, uid=uid), self.clock.now())
+
+    def _apply_opt_out(self, outcome: InboundOutcome, email: IncomingEmail, verdict: Verdict) -> None:
+        """An unsubscribe email stops the notified address; writing to support again lifts a stop for the sender."""
+        opt_outs = OptOutService(self.session, self.clock)
+        if outcome is not InboundOutcome.duplicate and verdict.opt_out_job_id is not None:
+            job = self.session.get(OutboxJob, verdict.opt_out_job_id)
+            if job is not None:
+                opt_outs.stop(job.to_address, OptOutSource.email, job.id)
+        elif outcome in (InboundOutcome.posted, InboundOutcome.new_conversation) and email.sender:
+            opt_outs.lift(email.sender, "inbound")
 
     def _mark_bounced(self, record: InboundEmail, verdict: Verdict) -> None:
         try:

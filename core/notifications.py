@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,8 @@ from core.db import is_postgresql
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
+from core.opt_outs import OptOutService
+from core.outbox import notification_message_id
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
 from core.transactions import transactional
@@ -95,6 +96,8 @@ class NotificationService:
         unproven = {c.notify_email for c in conversations
                     if c.notify_email and c.notify_email.lower() not in proven.get(c.end_user_id, set())}
         quota = _AddressQuota(self.session, now, self.unverified_daily_limit, unproven)
+        stopped = OptOutService(self.session, self.clock).stopped_among(
+            {c.notify_email for c in conversations if c.notify_email})
         jobs: list[OutboxJob] = []
         for conversation in conversations:
             end_user = end_users.get(conversation.end_user_id)
@@ -107,6 +110,9 @@ class NotificationService:
                 continue
             assert end_user is not None and batch is not None and conversation.notify_email is not None
             address = conversation.notify_email
+            if address.lower() in stopped:
+                self._suppress(conversation, batch, now)
+                continue
             if address.lower() not in proven.get(end_user.id, set()):
                 free_at = quota.take(address)
                 if free_at is not None:
@@ -124,7 +130,7 @@ class NotificationService:
             first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=address, address_key=address.lower(),
             # The raw preference; the mail composer negotiates it against the catalogs.
             language=end_user.language or conversation.language or settings.default_language,
-            message_id=f"<tl.{self._reply_token(conversation)}.{secrets.token_hex(6)}@{domain}>",
+            message_id=notification_message_id(self._reply_token(conversation), domain),
             status=OutboxStatus.pending, next_attempt_at=now, created_at=now,
             payload={"claimed_by": worker} if worker else None,
         )
@@ -136,6 +142,15 @@ class NotificationService:
         record_event(self.session, now, "notification.queued", conversation.id, idempotency_key=key,
                      first_seq=batch.first_seq, last_seq=batch.last_seq, notified_seq=batch.last_seq)
         return job
+
+    def _suppress(self, conversation: Conversation, batch: PendingBatch, now: datetime) -> None:
+        """The address stopped notifications: no job, and the batch counts as handled, so lifting the stop later
+        never emails these old messages (the widget still shows them)."""
+        conversation.notified_seq = batch.last_seq
+        conversation.notify_due_at = None
+        self.session.add(conversation)
+        record_event(self.session, now, "notification.suppressed", conversation.id, reason="opted_out",
+                     first_seq=batch.first_seq, last_seq=batch.last_seq)
 
     def _defer(self, conversation: Conversation, now: datetime, until: datetime) -> None:
         """Too many notifications to an unproven address today: wait until the 24-hour window frees a slot."""

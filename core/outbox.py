@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -53,6 +54,15 @@ def backoff_delay(attempts: int, rng: Callable[[], float] = random.random,
 def bare_message_id(message_id: str) -> str:
     """A Message-ID without its angle brackets and surrounding space."""
     return (message_id or "").strip().strip("<>").strip()
+
+
+def notification_message_id(reply_token: str, domain: str) -> str:
+    """The one Message-ID form of our emails: `<tl.REPLY_TOKEN.RANDOM@domain>`.
+
+    The conversation's reply token inside lets a reply that drops Reply-To and our outbox row still thread
+    (mail/threading.py reads it back); the random part keeps every email's id unique.
+    """
+    return f"<tl.{reply_token}.{secrets.token_hex(8)}@{domain}>"
 
 
 class OutboxService:

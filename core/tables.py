@@ -5,3 +5,4 @@ from core import triggers  # noqa: F401
 from core import listing  # noqa: F401
 from core import inbound  # noqa: F401
 from core import rate_limits  # noqa: F401
+from core import opt_outs  # noqa: F401

@@ -1,23 +1,24 @@
 """Rendering notification emails: localized text and HTML from Jinja templates, then the MIME bytes SMTP sends."""
 from __future__ import annotations
 
-import binascii
 import email
 import email.policy
 import email.utils
 import functools
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
 
+from markupsafe import Markup, escape
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from core.i18n import translations
 from core.outbox import bare_message_id
+from mail import headers as wire_headers
 from mail.language import is_right_to_left
 from mail.notification_content import NotificationContent
 from mail.override_sandbox import render_override
@@ -41,7 +42,33 @@ def template_environment(language: str) -> Environment:
         keep_trailing_newline=True,
     )
     environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["message_html"] = message_html
     return environment
+
+
+# A URL in an agent's message becomes a link; what follows it as punctuation does not belong to it.
+_URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]}*"
+
+
+def message_html(text: str, links: bool = False) -> Markup:
+    """Plain text as HTML: escaped, line breaks as <br> (Outlook ignores pre-wrap), and with links=True (agents'
+    messages only: an end user's text never becomes a link in our email) URLs as escaped rel="noopener" links."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts: list[Markup] = []
+    position = 0
+    if links:
+        for match in _URL.finditer(text):
+            url = match.group(0).rstrip(_URL_TRAILING)
+            if url.count("(") > url.count(")") and match.group(0)[len(url):].startswith(")"):
+                url += ")"  # a URL with parentheses of its own (Wikipedia) keeps its closing one
+            if len(url) <= len("https://"):
+                continue
+            parts.append(escape(text[position:match.start()]))
+            parts.append(Markup('<a href="{0}" rel="noopener" style="color: #0969da;">{0}</a>').format(url))
+            position = match.start() + len(url)
+    parts.append(escape(text[position:]))
+    return Markup("").join(parts).replace("\n", Markup("<br>\n"))
 
 
 def render_subject(content: NotificationContent) -> str:
@@ -73,19 +100,10 @@ def _is_ascii(*texts: str) -> bool:
     return all(text.isascii() for text in texts)
 
 
-def format_address(display_name: str | None, address: str) -> str:
-    """An address header value: the display name quoted or RFC 2047-encoded as needed; a non-ASCII address
-    stays raw UTF-8, which is only valid under SMTPUTF8 (the sender asks for it then)."""
-    if address.isascii():
-        return email.utils.formataddr((display_name or "", address))
-    if not display_name:
-        return address
-    return email.utils.formataddr((display_name, "x@x"))[: -len("<x@x>")] + f"<{address}>"
-
-
-def _header_text(text: str) -> str:
-    text = " ".join(text.split())  # one line: no header injection through a subject or name
-    return text if text.isascii() else Header(text, "utf-8").encode(linesep="\r\n")
+def format_address(display_name: str | None, address: str, header_name: str = "To") -> str:
+    """An address header value: the display name quoted or RFC 2047-encoded as needed (encoded-words of at most 75
+    characters, folded at 78); a non-ASCII address stays raw UTF-8, valid only under SMTPUTF8 (asked for then)."""
+    return wire_headers.address(header_name, display_name, address)
 
 
 @dataclass(frozen=True)
@@ -102,10 +120,10 @@ class OutgoingEmail:
 def email_headers(content: NotificationContent, now: datetime) -> list[tuple[str, str]]:
     """Every header of the notification, in order, already encoded for the wire (ASCII unless SMTPUTF8)."""
     headers = [
-        ("Subject", _header_text(render_subject(content))),
-        ("From", format_address(content.brand_name, content.support_address)),
-        ("To", format_address(content.to_name, content.to_address)),
-        ("Reply-To", format_address(content.brand_name, content.reply_address)),
+        ("Subject", wire_headers.unstructured("Subject", render_subject(content))),
+        ("From", format_address(content.brand_name, content.support_address, "From")),
+        ("To", format_address(content.to_name, content.to_address, "To")),
+        ("Reply-To", format_address(content.brand_name, content.reply_address, "Reply-To")),
         ("Date", email.utils.format_datetime(now)),
         ("Message-ID", f"<{bare_message_id(content.message_id)}>"),
     ]
@@ -113,20 +131,20 @@ def email_headers(content: NotificationContent, now: datetime) -> list[tuple[str
         headers.append(("In-Reply-To", content.references[-1]))
         # Folded one id per line, so a long thread never makes an over-long header line.
         headers.append(("References", "\r\n ".join(content.references)))
+    if content.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail clients show their own "unsubscribe" and POST the link in one click.
+        headers.append(("List-Unsubscribe", wire_headers.fold("List-Unsubscribe", [
+            f"<{content.unsubscribe_url}>,", f"<mailto:{content.unsubscribe_address}>"])))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     headers += [
         ("Auto-Submitted", "auto-generated"),
-        ("X-Auto-Response-Suppress", "All"),
+        # Not "All": that also suppresses non-delivery reports, which tell us to stop emailing a dead address.
+        ("X-Auto-Response-Suppress", "OOF, AutoReply"),
         ("X-Threadline-Conversation", content.conversation_public_id),
         ("Content-Language", content.language.replace("_", "-")),
         ("MIME-Version", "1.0"),
     ]
     return headers
-
-
-def _quoted_printable(text: str) -> str:
-    # Quoted-printable keeps the body 7-bit (no 8BITMIME needed) and readable; lines end in CRLF on the wire.
-    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True).decode("ascii")
-    return encoded.replace("\n", "\r\n")
 
 
 def email_bytes(content: NotificationContent, now: datetime) -> bytes:
@@ -137,12 +155,14 @@ def email_bytes(content: NotificationContent, now: datetime) -> bytes:
     """
     text, html = render_bodies(content)
     boundary = f"=_threadline_{secrets.token_hex(12)}"
-    lines = [f"{name}: {value}" for name, value in email_headers(content, now)]
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    # A value folded right after the colon (a long first token) gets no space before its line break.
+    lines = [f"{name}:{value}" if value.startswith("\r\n") else f"{name}: {value}"
+             for name, value in email_headers(content, now)]
+    lines.append(f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"')
     lines.append("")
     for subtype, body in (("plain", text), ("html", html)):
         lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
-                  "Content-Transfer-Encoding: quoted-printable", "", _quoted_printable(body)]
+                  "Content-Transfer-Encoding: quoted-printable", "", wire_headers.quoted_printable(body)]
     lines += [f"--{boundary}--", ""]
     return "\r\n".join(lines).encode("utf-8")
 

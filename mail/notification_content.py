@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from core.errors import ConfigError, NotFound
 from core.i18n import _, translations
 from core.identity import return_link_url
 from core.models import Agent, AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.opt_outs import unsubscribe_token
 from core.outbox import THREADING_LIMIT, OutboxService, bare_message_id
 from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
@@ -64,6 +64,9 @@ class NotificationContent:
     override_subject: str | None = None
     override_body: str | None = None
     job_id: int | None = None
+    # RFC 8058 opt-out: the one-click link and the mailto address; empty for emails that belong to no job.
+    unsubscribe_url: str = ""
+    unsubscribe_address: str = ""
 
     def variables(self) -> dict[str, Any]:
         """The documented variables of subject and body overrides (see README, "Email notifications")."""
@@ -105,9 +108,11 @@ def message_id_domain(config: Config, support_address: str) -> str:
     return config.mail.message_id_domain or support_address.rpartition("@")[2] or "threadline.invalid"
 
 
-def new_message_id(signer: TokenSigner, conversation_id: int, domain: str) -> str:
-    """A unique Message-ID carrying the conversation's reply token, so a reply that drops Reply-To still threads."""
-    return f"<{signer.reply_token(conversation_id)}.{secrets.token_hex(8)}@{domain}>"
+def unsubscribe_links(config: Config, signer: TokenSigner, support_address: str, job_id: int) -> tuple[str, str]:
+    """The one-click unsubscribe URL and the unsubscribe mailto address of the email for outbox job job_id."""
+    token = unsubscribe_token(signer, job_id)
+    return (f"{widget_public_url(config)}/unsubscribe/{token}",
+            reply_address(config, support_address, f"unsubscribe-{token}"))
 
 
 def widget_public_url(config: Config) -> str:
@@ -246,6 +251,8 @@ class NotificationGatherer:
                              from_end_user=m.author_kind is AuthorKind.end_user)
                  for m in (earlier[-recap_count:] if recap_count else [])]
         override = self.override(language)
+        unsubscribe_url, unsubscribe_address = unsubscribe_links(self.config, self.signer, settings.support_address,
+                                                                 job.id)
         return NotificationContent(
             job_id=job.id, message_id=job.message_id, to_address=job.to_address,
             to_name=end_user.name if end_user else None, language=language, brand_name=settings.brand_name,
@@ -256,6 +263,7 @@ class NotificationGatherer:
             unread=unread, recap=recap, references=self._references(stored_id(conversation), stored_id(job)),
             override_subject=override.subject if override else None,
             override_body=override.body if override else None,
+            unsubscribe_url=unsubscribe_url, unsubscribe_address=unsubscribe_address,
         )
 
 

@@ -13,7 +13,8 @@ from core.i18n import _
 from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
 from core.outbox import OutboxService
 from core.settings import SettingsService
-from core.tokens import TokenSigner
+from core.opt_outs import job_of_unsubscribe_token
+from core.tokens import InvalidToken, TokenSigner
 from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
 from mail.parsing import ParsedEmail, parse_email
 from mail.quotes import strip_quotes
@@ -25,6 +26,23 @@ class RoutingContext:
     support_address: str
     message_id_domain: str
     signer: TokenSigner | None
+
+
+def unsubscribe_request_job(parsed: ParsedEmail, signer: TokenSigner | None, support_address: str) -> int | None:
+    """The outbox job whose List-Unsubscribe mailto (`...unsubscribe-TOKEN@our domain`) this email was sent to."""
+    domain = support_address.rpartition("@")[2].lower()
+    if signer is None or not domain:
+        return None
+    for address in parsed.recipients:
+        local, _at, recipient_domain = address.strip().lower().rpartition("@")
+        marker = local.rfind("unsubscribe-")
+        if recipient_domain != domain or marker < 0:
+            continue
+        try:
+            return job_of_unsubscribe_token(signer, local[marker + len("unsubscribe-"):])
+        except InvalidToken:
+            continue
+    return None
 
 
 def seconds_after_our_email(parsed: ParsedEmail, service: InboundService) -> float | None:
@@ -53,7 +71,8 @@ def _suggested_conversation(parsed: ParsedEmail, context: RoutingContext, servic
 
 
 def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService) -> Verdict:
-    """Unreadable mail, bounces, refused kinds (loop, mailer-daemon), auto-replies, blocked senders, then threading.
+    """Unreadable mail, bounces, refused kinds (loop, mailer-daemon), unsubscribe requests, auto-replies, blocked
+    senders, then threading.
 
     Bounces are looked at before the loop and mailer-daemon rules because reports come from mailer-daemon@ and
     may carry a Message-ID of our own domain's MTA; auto-replies
@@ -74,6 +93,11 @@ def route(parsed: ParsedEmail, context: RoutingContext, service: InboundService)
         return Verdict(InboundOutcome.refused, _("Mail loop guard: {reason}.").format(reason=loop))
     if is_mailer_daemon(parsed.sender):
         return Verdict(InboundOutcome.refused, _("Mail from {sender} is never posted.").format(sender=parsed.sender))
+    opt_out_job = unsubscribe_request_job(parsed, context.signer, context.support_address)
+    if opt_out_job is not None:
+        # Before auto-replies: a mail client may send the RFC 8058 mailto request marked as automatic.
+        return Verdict(InboundOutcome.refused, _("A request to stop notification emails; they are stopped."),
+                       opt_out_job_id=opt_out_job)
     auto = is_auto_reply(parsed, reply_delay=lambda: seconds_after_our_email(parsed, service))
     if auto:
         return Verdict(InboundOutcome.auto_reply, _("Automatic reply ({why}).").format(why=auto),

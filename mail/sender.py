@@ -24,6 +24,7 @@ from core.models import OutboxStatus
 from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
 from mail.compose import OutgoingEmail, outgoing
+from mail.dkim_signing import DkimSigner
 from mail.notification_content import NotificationGatherer, stored_id
 from mail.sender_pause import SenderPause
 from mail.smtp_faults import FaultScope, fault_of
@@ -51,7 +52,7 @@ class SmtpPool:
             hostname=cfg.host, port=cfg.port, timeout=cfg.timeout,
             use_tls=cfg.tls == "tls", start_tls=cfg.tls == "starttls",
             username=cfg.username or None, password=cfg.password or None,
-            cert_bundle=cfg.ca_file or None,
+            cert_bundle=cfg.ca_file or None, local_hostname=cfg.helo_name or None,
         )
 
     async def _fresh(self) -> aiosmtplib.SMTP:
@@ -185,6 +186,8 @@ class OutboxSender:
         self.lease_seconds = lease_seconds
         self.poll_interval = poll_interval
         self.pool = pool or SmtpPool(config.smtp)
+        # Read and checked once: a missing or broken key stops start-up with the setting named.
+        self.dkim = DkimSigner.from_config(config.mail)
         self.rng = rng
         # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
         self.pause = pause or SenderPause(rng)
@@ -210,7 +213,10 @@ class OutboxSender:
             prepared = []
             for job in jobs:
                 try:
-                    prepared.append(PreparedEmail(stored_id(job), job.to_address, outgoing(gatherer.gather(job), now)))
+                    email = outgoing(gatherer.gather(job), now)
+                    if self.dkim is not None:  # signed at each attempt: see mail/dkim_signing.py for why
+                        email = self.dkim.sign_email(email)
+                    prepared.append(PreparedEmail(stored_id(job), job.to_address, email))
                 except Exception as exc:
                     if not isinstance(exc, ConfigError):
                         log.exception("could not compose outbox job %s", job.id)

@@ -10,6 +10,7 @@ from core.clock import Clock
 from core.conversations import ConversationService
 from core.identity import IdentityService
 from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.opt_outs import EmailOptOut, OptOutService
 
 TRANSCRIPT_LIMIT = 100
 
@@ -40,6 +41,8 @@ class ConversationView:
     earlier: int  # messages before the ones shown
     # Other profiles that gave or proved the same address: the agent may merge them (core.identity).
     claimants: tuple[EndUser, ...] = ()
+    # The notified address asked for no more emails (one-click or the unsubscribe mailto).
+    opt_out: EmailOptOut | None = None
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -58,7 +61,10 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
                              .order_by(col(OutboxJob.id))))
     views = [_view(m, conversation, end_user, names, jobs) for m in messages]
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
-    return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants)
+    notified = conversation.notify_email or end_user.email
+    opt_out = OptOutService(session, clock).get(notified) if notified else None
+    return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
+                            opt_out)
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int, str],

@@ -30,6 +30,7 @@ from widget.pages import conversation_page, demo_page
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits
 from widget.security import OriginPolicy, SecurityMiddleware
+from widget.unsubscribe import OptOutPages
 from widget.websocket import LiveEndpoint
 from widget.write_slots import WriteSlots, WriteSlotsMiddleware
 
@@ -60,6 +61,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     feed = ConversationFeed(db, wakeup, poll_interval)
     writes = WriteSlots(db.write_timeout)
     live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
+    opt_outs = OptOutPages(db, clock, signer, api, per_address=per_address, shared=shared, proxies=proxies)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -87,6 +89,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             Route("/return/{token}", return_page, methods=["GET"]),
             Route("/conversation", return_page, methods=["GET"]),
             *api.routes(),
+            *opt_outs.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],

@@ -38,7 +38,7 @@ async def test_sends_a_complete_notification(world, smtp_server):
     assert world.signer.verify_reply_token(token) == conversation_id
     assert token in job.message_id
     assert message["Auto-Submitted"] == "auto-generated"
-    assert message["X-Auto-Response-Suppress"] == "All"
+    assert message["X-Auto-Response-Suppress"] == "OOF, AutoReply"
     with world.db.read_session() as session:
         from core.models import Conversation
 

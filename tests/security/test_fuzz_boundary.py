@@ -46,6 +46,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/me/email", ("email",)),
     ("POST", "/api/v1/me/identify", ("email", "name", "signature")),
     ("PUT", "/api/v1/me/language", ("language",)),
+    ("PUT", "/api/v1/me/email-notifications", ()),
     ("POST", "/api/v1/return", ("token",)),
     ("GET", "/api/v1/availability", ()),
     ("GET", "/widget/strings", ()),

@@ -68,10 +68,11 @@ def test_the_demo_state_file_holding_the_token_secret_is_private(tmp_path):
 @pytest.mark.parametrize("target, mode", [("threadline.db", 0o644), ("secret.key", 0o640), (".", 0o755)])
 def test_doctor_warns_about_files_other_users_can_read(tmp_path, target, mode):
     data = tmp_path / "data"
+    public = {"THREADLINE_WIDGET_PUBLIC_URL": "https://support.example.com"}  # no warning about local links
     assert run_cli("init", data_dir=data).returncode == 0
-    assert "warning" not in run_cli("doctor", data_dir=data).stdout.lower()
+    assert "warning" not in run_cli("doctor", data_dir=data, extra_env=public).stdout.lower()
     (data / target).chmod(mode)
-    doctor = run_cli("doctor", data_dir=data)
+    doctor = run_cli("doctor", data_dir=data, extra_env=public)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     path = (data / target).resolve()
     warning = next(line for line in doctor.stdout.splitlines() if "warning" in line.lower())

@@ -5,6 +5,7 @@ COMMAND_MODULES = [
     "init",
     "doctor",
     "send_test_email",
+    "dkim",
     "agent",
     "console",
     "serve",

@@ -11,16 +11,22 @@ from core.database_checks import check_database
 from core.i18n import _
 from core.masking import mask
 from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
+from core.settings import SettingsService
+from mail.dns_checks import make_resolver, mail_dns_checks
 from threadline.context import AppContext
+from threadline.public_links import local_links_warning
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    return subparsers.add_parser(
+    parser = subparsers.add_parser(
         "doctor", help=_("show the configuration and check the database"),
         description=_("Print the configuration file in use and the default configuration path, the effective "
                       "configuration with secrets masked, check that the database is reachable and up to date, and "
                       "warn about data files other users of this machine can read."),
     )
+    parser.add_argument("--mail", action="store_true",
+                        help=_("also check the support domain's SPF, DKIM and DMARC records in DNS"))
+    return parser
 
 
 def _say(line: str) -> None:
@@ -70,7 +76,17 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             _say(f"  {key} = {value!r}")
     for warning in permission_warnings(config):
         _say(warning)
+    links = local_links_warning(config)
+    if links:
+        _say(links)
     checks = check_database(context.db.engine, context.db.url)
     for check in checks:
         _say(check.line)
-    return 0 if all(check.ok for check in checks) else 1
+    ok = all(check.ok for check in checks)
+    if getattr(args, "mail", False) and ok:
+        with context.db.read_session() as session:
+            support_address = SettingsService(session, context.clock).load().support_address
+        for mail_check in mail_dns_checks(config, support_address, make_resolver(config.mail.dns_server)):
+            _say(("ok: " if mail_check.ok else "problem: ") + mail_check.line)
+            ok = ok and mail_check.ok
+    return 0 if ok else 1

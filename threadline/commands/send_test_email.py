@@ -1,26 +1,29 @@
-"""`threadline send-test-email ADDRESS [--lang xx]`: send a sample notification, to check a real mail server's setup."""
+"""`threadline send-test-email ADDRESS [--lang xx]`: send a real notification from a new test conversation."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import timedelta
 
 from core.addresses import normalize_email
 from core.errors import PreconditionFailed, ThreadlineError
-from core.i18n import _, negotiate
+from core.i18n import _, negotiate, translations
+from core.mail_check import MailCheckService
+from core.models import OutboxJob
+from core.outbox import OutboxService
 from core.settings import SettingsService
 from mail.compose import OutgoingEmail, outgoing
-from mail.notification_content import message_id_domain, new_message_id
-from mail.overrides import sample_content
+from mail.dkim_signing import DkimSigner
+from mail.notification_content import NotificationGatherer, message_id_domain
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "send-test-email", help=_("send a sample notification email"),
-        description=_("Compose a sample notification email (with sample messages) and send it through the configured "
-                      "SMTP server, to check the mail setup. Nothing is stored."),
+        "send-test-email", help=_("send a test notification email"),
+        description=_("Start a test conversation with ADDRESS and send its notification through the configured SMTP "
+                      "server, exactly as a real one goes out (signed, with a reply address and a return link). "
+                      "Answer it to check that replies reach the console."),
     )
     parser.add_argument("address", metavar="ADDRESS", help=_("where to send it"))
     parser.add_argument("--lang", metavar="LANG", default=None,
@@ -37,28 +40,53 @@ async def _send(context: AppContext, email: OutgoingEmail) -> str:
         await pool.close()
 
 
+def _compose(context: AppContext, address: str, language: str) -> tuple[int, OutgoingEmail]:
+    """The test conversation and its job, stored, and the email composed from them as the sender would."""
+    dkim = DkimSigner.from_config(context.config.mail)  # a broken DKIM setting stops here, before anything is stored
+    with context.db.session() as session:
+        settings = SettingsService(session, context.clock).load()
+        if not settings.support_address:
+            raise PreconditionFailed(_("No support address is set; set one in the account settings before emails "
+                                       "can be sent."))
+        body = translations(language).gettext(
+            "This is a test email from {brand}. Reply to it: your answer should appear in the agent console, in "
+            "this same conversation.").format(brand=settings.brand_name)
+        job = MailCheckService(session, context.clock, context.signer).create(
+            address, language, body, message_id_domain(context.config, settings.support_address))
+        now = context.clock.now()
+        stored = session.get(OutboxJob, job.id)
+        assert stored is not None and stored.id is not None
+        email = outgoing(NotificationGatherer(session, context.config, context.signer, now).gather(stored), now)
+        return stored.id, dkim.sign_email(email) if dkim is not None else email
+
+
+def _record(context: AppContext, job_id: int, response: str | None, failure: str | None) -> None:
+    with context.db.session() as session:
+        outbox = OutboxService(session, context.clock)
+        if failure is None:
+            outbox.mark_sent(job_id, response)
+        else:
+            outbox.mark_failed(job_id, failure)
+
+
 def run(args: argparse.Namespace, context: AppContext) -> int:
     address = normalize_email(args.address)
     with context.db.read_session() as session:
-        settings = SettingsService(session, context.clock).load()
-    if not settings.support_address:
-        raise PreconditionFailed(_("No support address is set; set one in the account settings before emails can be sent."))
-    language = negotiate(args.lang, settings.default_language)
-    now = context.clock.now()
-    content = sample_content(language, settings.brand_name, settings.support_address, now=now - timedelta(minutes=1),
-                             config=context.config)
-    content.to_address = address
-    content.to_name = None
-    content.message_id = new_message_id(context.signer, 0, message_id_domain(context.config, settings.support_address))
-    email = outgoing(content, now)
+        default_language = SettingsService(session, context.clock).load().default_language
+    language = negotiate(args.lang, default_language)
+    job_id, email = _compose(context, address, language)
     smtp = context.config.smtp
     try:
         response = asyncio.run(_send(context, email))
     except Exception as exc:
-        reason = classify_failure(0, exc, address).detail
+        reason = classify_failure(job_id, exc, address).detail or str(exc)
+        _record(context, job_id, None, reason)
         raise ThreadlineError(_("Could not send the test email through {host}:{port}: {reason}").format(
             host=smtp.host, port=smtp.port, reason=reason)) from None
+    _record(context, job_id, response, None)
     print(_("Sent a test notification in {language} to {address} through {host}:{port}.").format(
         language=language, address=address, host=smtp.host, port=smtp.port))
     print(_("Message-ID: {id}; the server answered: {response}").format(id=email.message_id, response=response))
+    print(_("Answer it: the reply should appear in the console, in the new conversation with {address}.").format(
+        address=address))
     return 0

@@ -12,6 +12,7 @@ from core.errors import ConfigError
 from core.i18n import _
 from threadline import parts
 from threadline.context import AppContext
+from threadline.public_links import local_links_refusal
 from threadline.runtime import Runtime
 from threadline.structured_logs import configure_logging
 
@@ -32,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--log-format", choices=["keyvalue", "json"], default="keyvalue",
                         help=_("log lines as key=value pairs or JSON objects"))
     parser.add_argument("--no-widget", action="store_true", help=_("run only the mail workers, no web server"))
+    parser.add_argument("--allow-local-links", action="store_true",
+                        help=_("start even though widget.public_url is empty and the widget listens beyond loopback "
+                               "(emails then link to http://HOST:PORT)"))
     parser.add_argument("--worker-id", help=_("name of this process in leases and logs (default: host:pid:random)"))
     return parser
 
@@ -47,9 +51,13 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
         raise ConfigError(_("The database {url} is empty; create it first with: threadline init").format(
             url=context.db.url))
     widget = context.config.widget
+    host = args.host or widget.host
+    refusal = local_links_refusal(context.config, host, args.allow_local_links)
+    if refusal:
+        raise ConfigError(refusal)
     runtime = Runtime(context, app=None if args.no_widget else parts.widget_app(context),
                       workers=parts.workers(context, worker_id=args.worker_id),
-                      host=args.host or widget.host, port=widget.port if args.port is None else args.port)
+                      host=host, port=widget.port if args.port is None else args.port)
     try:
         return asyncio.run(runtime.run())
     finally:

@@ -154,6 +154,11 @@ class ConversationScreen(ChangesInWorkers, Screen):
         header.append_text(literal(view.assignee_name or "–", one_line=True))
         if end_user.blocked:
             header.append("  " + _("BLOCKED"), style="bold red")
+        if view.opt_out is not None:
+            how = _("one-click") if view.opt_out.source == "one-click" else _("by email")
+            header.append("\n")
+            header.append(_("Email notifications stopped by the recipient on {date} ({how})").format(
+                date=view.opt_out.stopped_at.date().isoformat(), how=how), style="yellow")
         if view.claimants:
             header.append("\n")
             header.append(_("{count} other profiles gave this address (m merges them after you check):").format(
