@@ -55,7 +55,7 @@ async def test_the_test_email_is_a_real_notification_that_an_answer_threads_into
 
     from core.models import Conversation, Message, OutboxJob, OutboxStatus
     from mail.routing import file_raw_email
-    from mail.threading import token_in_message_id
+    from mail.reply_threading import token_in_message_id
     from tests.fixtures.smtp import mail_config
 
     config = _config(tmp_path, database_url, smtp_server.port)

@@ -19,7 +19,7 @@ from mail.compose import email_bytes
 from mail.notification_content import NotificationGatherer
 from mail.headers import encoded_words, quoted_printable
 from mail.sender import OutboxSender
-from mail.threading import token_in_message_id
+from mail.reply_threading import token_in_message_id
 from tests.fixtures.smtp import mail_config
 
 SHIPPED = ["en", "de", "fr", "es", "pt_BR", "ja", "pl", "ar"]
