@@ -21,7 +21,7 @@ from tui.commands import ConsoleCommands
 from tui.i18n import N_, _, set_language, translate_bindings
 from tui.live import read_changes
 from tui.messages import ConsoleProblem, ConsoleReady, EventsArrived
-from tui.session import AgentInfo, ConsoleContext
+from tui.console_context import AgentInfo, ConsoleContext
 
 log = logging.getLogger(__name__)
 
