@@ -109,7 +109,7 @@ async def test_a_refused_email_is_discarded_and_the_decision_is_logged(desk, mak
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_refused(pilot, app)
-        await pilot.press("x")
+        await pilot.press("x", "y")  # discard, and confirm
         await wait_for(pilot, lambda: _record(desk, record.id).decision is InboundDecision.discarded, what="discarded")
         await wait_for(pilot, lambda: app.screen.query_one("#refused", DataTable).row_count == 0, what="row gone")
     with desk.db.read_session() as session:

@@ -9,6 +9,7 @@ from core.settings import SettingsService
 from core.triggers import REQUEST_EMAIL, TriggerService
 from tests.tui.helpers import wait_for
 from tui.screens.mail import MailScreen
+from tui.screens.prompt import ConfirmScreen
 from tui.screens.settings import SettingsScreen
 
 
@@ -90,15 +91,53 @@ async def test_settings_save_and_invalid_value_changes_nothing(desk, make_consol
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_settings(app, pilot)
-        app.screen.query_one("#field-inactivity_minutes", Input).value = "0"
+        app.screen.query_one("#field-inactivity", Input).value = "0"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: any("inactivity period" in n.message for n in app._notifications))
         assert _settings(desk).inactivity_minutes == 5
-        app.screen.query_one("#field-inactivity_minutes", Input).value = "12"
+        app.screen.query_one("#field-inactivity", Input).value = "12"
         app.screen.query_one("#field-brand_name", Input).value = "Acme"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: _settings(desk).inactivity_minutes == 12)
         assert _settings(desk).brand_name == "Acme"
+
+
+async def test_the_inactivity_field_shows_the_effective_period_and_edits_the_override(desk, make_console):
+    """The demo sets inactivity_seconds (30 s); the field shows it, and saving minutes replaces it."""
+    with desk.db.session() as session:
+        SettingsService(session, desk.clock).update(inactivity_seconds=30)
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _open_settings(app, pilot)
+        field = app.screen.query_one("#field-inactivity", Input)
+        assert field.value == "30 s"
+        field.value = "1 min"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: _settings(desk).inactivity_seconds == 0, what="override cleared")
+        assert _settings(desk).inactivity_minutes == 1
+        await wait_for(pilot, lambda: app.screen.query_one("#field-inactivity", Input).value == "1 min")
+        app.screen.query_one("#field-inactivity", Input).value = "45 s"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: _settings(desk).inactivity_seconds == 45, what="override set")
+
+
+async def test_an_email_template_is_reset_to_the_shipped_text_after_a_question(desk, make_console):
+    from mail.overrides import save_override
+
+    with desk.db.session() as session:
+        save_override(session, desk.clock, "en", subject="Old subject {{ brand_name }}")
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _open_settings(app, pilot)
+        assert app.screen.query_one("#template-subject", Input).value == "Old subject {{ brand_name }}"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")  # no: nothing changes
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert _override(desk) is not None
+        await pilot.press("ctrl+r", "y")
+        await wait_for(pilot, lambda: _override(desk) is None or not _override(desk).subject, what="reset")
+        await wait_for(pilot, lambda: app.screen.query_one("#template-subject", Input).value == "")
 
 
 async def test_trigger_toggle_and_text(desk, make_console):

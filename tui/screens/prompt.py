@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.i18n import N_, _, translate_bindings
+from tui.i18n import N_, _
 from tui.text import literal
 
 
@@ -19,7 +19,6 @@ class PromptScreen(ModalScreen[str | None]):
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
-        translate_bindings(self)
         self.title_text = title
         self.value = value
         self.placeholder = placeholder
@@ -52,7 +51,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, question: str) -> None:
         super().__init__()
-        translate_bindings(self)
         self.question = question
 
     def compose(self) -> ComposeResult:
@@ -78,7 +76,6 @@ class TextScreen(ModalScreen[None]):
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
-        translate_bindings(self)
         self.title_text = title
         self.text = text
 

@@ -1,4 +1,7 @@
-"""The key bar: one line listing the keys of the current screen with what they do (a light footer).
+"""The key bar: one line listing the keys of the current screen that apply now, with what they do (a light footer).
+
+Read from Screen.active_bindings, so an action the screen's check_action hides is not listed; descriptions are
+msgids, shown in the agent's language.
 
 Textual's Footer builds a widget per key and rebuilds them on every focus or screen change; this bar renders one
 Text, which keeps switching screens fast.
@@ -48,7 +51,7 @@ class KeyBar(Static):
             seen.add(binding.action)
             style = "" if enabled else "dim"
             text.append(self.app.get_key_display(binding), style=f"{key_style} {style}".strip())
-            text.append(" " + binding.description + "  ", style=style)
+            text.append(" " + _(binding.description) + "  ", style=style)
         text.append("^p", style=key_style)
         text.append(" " + _("Commands"))
         self.update(text)
