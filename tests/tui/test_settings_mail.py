@@ -190,7 +190,7 @@ async def test_failed_notification_is_retried_from_the_mail_screen(desk, make_co
         await wait_for(pilot, lambda: isinstance(app.screen, MailScreen) and app.screen.data is not None)
         table = app.screen.query_one("#failed", DataTable)
         assert table.row_count == 1
-        assert "550 [bold]mailbox unavailable[/]" in str(table.get_row_at(0)[3])
+        assert "550 [bold]mailbox unavailable[/]" in str(table.get_row_at(0)[2])
         table.focus()
         await pilot.press("t")
         await wait_for(pilot, lambda: _job(desk, job_id).status is OutboxStatus.pending)

@@ -48,7 +48,8 @@ class ConversationScreen(ChangesInWorkers, Screen):
 
     BINDINGS = [
         Binding("ctrl+s", "send", N_("Send"), id="conversation.send"),
-        Binding("ctrl+o", "send_without_email", N_("Send without email"), id="conversation.send_without_email"),
+        Binding("ctrl+o", "send_without_email", N_("Send without email"), show=False,
+                id="conversation.send_without_email"),  # the reply box's title names it
         Binding("r", "reply", N_("Reply"), id="conversation.reply"),
         Binding("a", "assign", N_("Assign to me"), id="conversation.assign"),
         Binding("u", "release", N_("Release"), show=False, id="conversation.release"),

@@ -109,11 +109,12 @@ class MailScreen(ChangesInWorkers, Screen):
     def on_mount(self) -> None:
         for table_id in ("held", "refused", "failed"):
             table = self.query_one(f"#{table_id}", DataTable)
+            # The reason comes before the subject and is as wide as its longest text: on a narrow terminal it is
+            # still in view, and the table scrolls sideways rather than cut it off.
             table.add_column(_("When"), key="when", width=16)
-            table.add_column(_("Address"), key="address", width=28)
-            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=24)
-            # As wide as its longest reason: the table scrolls sideways rather than cut the reason off.
+            table.add_column(_("Address"), key="address", width=24)
             table.add_column(_("Reason"), key="reason")
+            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=24)
         self.query_one("#held", DataTable).focus()
         self.reload()
 
@@ -147,7 +148,7 @@ class MailScreen(ChangesInWorkers, Screen):
             table.clear()
             for row in rows:
                 table.add_row(short_time(row.when, now) if row.when else "", literal(row.address, one_line=True),
-                              literal(row.subject, one_line=True), literal(plain(row.reason, 200), one_line=True),
+                              literal(plain(row.reason, 200), one_line=True), literal(row.subject, one_line=True),
                               key=str(row.id))
             if table.row_count:
                 table.move_cursor(row=min(cursor, table.row_count - 1))

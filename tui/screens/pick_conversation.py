@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Static
 
 from core.listing import QueueFilter, QueueListing, QueueRow
 from tui.console_context import ConsoleContext
@@ -50,8 +50,8 @@ class ConversationPicker(ReportsWorkerFailures, ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(_("Post the email into which conversation? Search by name, address or text; Enter picks."),
-                        markup=False)
+            yield Static(_("Post the email into which conversation? Search by name, address or text; Enter picks."),
+                         markup=False, classes="question")
             yield Input(value=self.search, placeholder=_("Search"), id="pick-search")
             yield DataTable(id="pick-table", cursor_type="row")
 

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from tui.i18n import N_, _
 from tui.text import literal
@@ -25,7 +25,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, markup=False)
+            yield Static(self.title_text, markup=False, classes="question")
             yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
             with Horizontal(classes="buttons"):
                 yield Button(_("OK"), variant="primary", id="ok")
@@ -55,7 +55,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, markup=False)
+            yield Static(self.question, markup=False, classes="question")
             with Horizontal(classes="buttons"):
                 yield Button(_("Yes"), variant="warning", id="yes")
                 yield Button(_("No"), id="no")
@@ -81,7 +81,7 @@ class TextScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(self.title_text, markup=False)
+            yield Static(self.title_text, markup=False, classes="question")
             with VerticalScroll():
                 yield Static(literal(self.text))
 

@@ -34,6 +34,8 @@ FILTER_LABELS = {
 }
 WAIT_REFRESH_SECONDS = 15.0
 COLUMNS = ("end_user", "channel", "language", "wait", "unread", "assignee", "status")
+# Below this many columns the channel column is left out, so the others fit an 80-column terminal.
+WIDE_TERMINAL = 100
 
 
 class QueuePageLoaded(Message):
@@ -73,6 +75,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
         self.busy = False
         self.reload_wanted = False
         self.stale = False
+        self.columns: tuple[str, ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,13 +90,14 @@ class QueueScreen(ReportsWorkerFailures, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#queue", DataTable)
-        table.add_column(_("End user"), key="end_user", width=30)
-        table.add_column(_("Channel"), key="channel", width=15)
-        table.add_column(_("Lang"), key="language", width=6)
-        table.add_column(_("Waiting"), key="wait", width=9)
-        table.add_column(_("Unread"), key="unread", width=6)
-        table.add_column(_("Assignee"), key="assignee", width=18)
-        table.add_column(_("Status"), key="status", width=10)
+        wide = self.app.size.width >= WIDE_TERMINAL
+        self.columns = COLUMNS if wide else tuple(c for c in COLUMNS if c != "channel")
+        widths = {"end_user": 30 if wide else 20, "channel": 15, "language": 6, "wait": 9, "unread": None,
+                  "assignee": 18 if wide else 12, "status": 10}
+        labels = {"end_user": _("End user"), "channel": _("Channel"), "language": _("Lang"), "wait": _("Waiting"),
+                  "unread": _("Unread"), "assignee": _("Assignee"), "status": _("Status")}
+        for column in self.columns:  # unread: as wide as its heading, in any language
+            table.add_column(labels[column], key=column, width=widths[column])
         table.focus()
         self.set_interval(WAIT_REFRESH_SECONDS, self.refresh_wait_times)
         self.reload()
@@ -142,32 +146,34 @@ class QueueScreen(ReportsWorkerFailures, Screen):
             # The usual live change touches a cell or two: update those, keep the table (and its cursor) as it is.
             for old, new in zip(previous.rows if previous else [], page.rows):
                 if old != new:
-                    for column, value in zip(COLUMNS, self._cells(new, now)):
+                    for column, value in self._cells(new, now).items():
                         table.update_cell(str(new.conversation_id), column, value)
             self._show_status(page)
             return
         selected = self.selected_id()
         table.clear()
         for row in page.rows:
-            table.add_row(*self._cells(row, now), key=str(row.conversation_id))
+            table.add_row(*self._cells(row, now).values(), key=str(row.conversation_id))
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)))
         self._show_status(page)
 
-    def _cells(self, row: QueueRow, now: datetime) -> tuple[Text | str, ...]:
+    def _cells(self, row: QueueRow, now: datetime) -> dict[str, Text | str]:
+        """The cells of the columns shown, by column key, in their order."""
         who = row.end_user_name or row.end_user_email or _("anonymous end user")
         assignee = row.assignee_name or "–"
         if row.assignee_id == self.context.agent.id:
             assignee = _("me")
-        return (
-            literal(who, one_line=True),
-            channel_label(row.last_message_channel),
-            row.language or "–",
-            wait_label(row.waiting_since, now),
-            Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
-            literal(assignee, one_line=True),
-            status_label(row.status),
-        )
+        cells: dict[str, Text | str] = {
+            "end_user": literal(who, one_line=True),
+            "channel": channel_label(row.last_message_channel),
+            "language": row.language or "–",
+            "wait": wait_label(row.waiting_since, now),
+            "unread": Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
+            "assignee": literal(assignee, one_line=True),
+            "status": status_label(row.status),
+        }
+        return {column: cells[column] for column in self.columns}
 
     def _show_status(self, page: QueuePage) -> None:
         if not page.rows:

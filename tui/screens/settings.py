@@ -147,7 +147,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
                 with Horizontal(classes="form-row"):
                     yield Label(_(FIELD_LABELS[name]))
                     yield Input(id=f"field-{name}", placeholder=_(PLACEHOLDERS.get(name, "")))
-            with Horizontal(classes="form-row"):
+            with Horizontal(classes="form-row select-row"):
                 yield Label(_("Default language"))
                 yield Select(language_choices(available_languages()), allow_blank=False, id="default-language")
             yield Button(_("Save settings"), id="save-settings", variant="primary")
