@@ -296,9 +296,9 @@ async def test_edit_email_language_and_block_the_end_user(desk, make_console):
         await pilot.press("enter")
         await wait_for(pilot, lambda: end_user().email == "bea@example.de")
         await pilot.press("l")
-        await wait_for(pilot, lambda: app.screen.query(Input))
-        app.screen.query_one(Input).value = "pt-BR"
-        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.query("#language-tag"))
+        app.screen.query_one("#language-tag", Input).focus()  # a tag not in the list of named languages
+        await pilot.press(*"pt-BR", "enter")
         await wait_for(pilot, lambda: end_user().language == "pt_BR" and end_user().language_set_by_agent)
         await pilot.press("b")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")

@@ -1,7 +1,7 @@
 """Pilot tests of the admin screens: continuous conversations switch, email template errors, mail needing an agent."""
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, Static, Switch
+from textual.widgets import DataTable, Input, OptionList, Static, Switch
 
 from core.email_templates import EmailTemplateService
 from core.models import OutboxJob, OutboxStatus
@@ -153,8 +153,11 @@ async def test_trigger_toggle_and_text(desk, make_console):
         await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: _trigger(desk, first.id).active is not first.active)
         await pilot.press("ctrl+e")
-        await wait_for(pilot, lambda: app.screen.query(Input) and app.screen.query_one(Input).has_focus)
-        app.screen.query_one(Input).value = "de"
+        await wait_for(pilot, lambda: app.screen.query("#language-list"))
+        languages = app.screen.query_one("#language-list", OptionList)
+        assert "German (de)" in [str(languages.get_option_at_index(i).prompt) for i in range(languages.option_count)]
+        languages.highlighted = next(i for i in range(languages.option_count)
+                                     if languages.get_option_at_index(i).id == "de")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query(Input) and app.screen.query_one(Input).value != "de")
         app.screen.query_one(Input).value = "Wir sind gleich da."

@@ -15,7 +15,7 @@ from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
 from tui.screens.pick_conversation import ConversationPicker
-from tui.screens.prompt import ConfirmScreen, PromptScreen, TextScreen
+from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen, TextScreen
 from tui.screens.settings import SettingsScreen
 
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
@@ -135,6 +135,16 @@ def test_email_address_prompt(desk, console, size, snap_compare):
         await _conversation(pilot, desk.conversations["alex"])
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
+        await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_language_picker(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["bea"])
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LanguageScreen))
         await _settle(pilot)
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)

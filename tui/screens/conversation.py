@@ -14,15 +14,16 @@ from textual.widgets import Header, Static, TextArea
 
 from core.conversations import ConversationService
 from core.end_users import EndUserService
+from core.i18n import available_languages
 from core.identity import IdentityService
 from core.models import AuthorKind, ConversationStatus
 from tui.console_context import ConsoleContext
-from tui.formatting import language_label, status_label
+from tui.formatting import language_choices, language_label, status_label
 from tui.i18n import N_, _
 from tui.messages import (ChangeDone, ConversationAssigned, ConversationReleased, ConversationStatusSet, DraftKept,
                           EndUserBlocked, EndUserChanged, EndUserEmailConfirmed, EndUserEmailSaved,
                           EndUserLanguageSaved, EndUserUnblocked, LiveChanged, ProfilesMerged, ReplySent)
-from tui.screens.prompt import ConfirmScreen, PromptScreen
+from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
@@ -341,8 +342,8 @@ class ConversationScreen(ChangesInWorkers, Screen):
             self._end_user_change(lambda service, uid: service.set_language(uid, value, by_agent=True),
                                   EndUserLanguageSaved)
 
-        self.app.push_screen(PromptScreen(_("The end user's language (e.g. en, de, pt-BR)"),
-                                          self.shown.end_user.language or ""), chosen)
+        self.app.push_screen(LanguageScreen(_("The end user's language"), self.shown.end_user.language or "",
+                                            language_choices(available_languages())), chosen)
 
     def action_confirm_email(self) -> None:
         if self.shown is None or not self.shown.end_user.email:

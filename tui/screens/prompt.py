@@ -1,4 +1,4 @@
-"""Small modal screens: a one-line question, a confirmation, and a read-only text view."""
+"""Small modal screens: a one-line question, a confirmation, a read-only text view and a language picker."""
 from __future__ import annotations
 
 from textual import on
@@ -6,8 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets.option_list import Option
 
+from tui.formatting import language_label
 from tui.i18n import N_, _
 from tui.text import literal
 
@@ -86,4 +88,44 @@ class TextScreen(ModalScreen[None]):
                 yield Static(literal(self.text))
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class LanguageScreen(ModalScreen[str | None]):
+    """Picks a language by its name in the agent's language; a tag not in the list can be typed (e.g. pt-BR)."""
+
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="language.cancel")]
+
+    def __init__(self, title: str, current: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.current = current
+        self.choices = choices if current in {code for _label, code in choices} or not current \
+            else [(language_label(current), current), *choices]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, markup=False, classes="question")
+            yield OptionList(*[Option(label, id=code) for label, code in self.choices], id="language-list")
+            yield Input(placeholder=_("or type a language tag (e.g. pt-BR) and press Enter"), id="language-tag")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        codes = [code for _label, code in self.choices]
+        if self.current in codes:
+            options.highlighted = codes.index(self.current)
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(event.option.id)
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -31,7 +31,7 @@ from tui.formatting import language_choices, language_label
 from tui.i18n import N_, _
 from tui.messages import (ChangeDone, ContinuousSwitched, LiveChanged, SettingsSaved, TemplateReset, TemplateSaved,
                           TriggerSwitched, TriggerTextSaved)
-from tui.screens.prompt import ConfirmScreen, PromptScreen
+from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
@@ -456,8 +456,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
                                               current),
                                  lambda value: text_chosen(language, value))
 
-        self.app.push_screen(PromptScreen(_("Language of the text (e.g. en, de)"), default_language),
-                             language_chosen)
+        self.app.push_screen(LanguageScreen(_("Language of the text"), default_language,
+                                            language_choices(available_languages())), language_chosen)
 
     def action_back(self) -> None:
         self.app.pop_screen()
