@@ -21,9 +21,11 @@ class OffersPaletteExtras(Protocol):
 
 
 def declared_bindings(node: DOMNode) -> list[Binding]:
-    """The console's own bindings of node as declared in its BINDINGS (they all have ids and descriptions)."""
-    return [binding for binding in node.BINDINGS
-            if isinstance(binding, Binding) and binding.id and binding.description]
+    """The console's own bindings of node as declared in its BINDINGS (they all have ids and descriptions).
+
+    A binding of several keys ("escape,q") comes once per key, as Textual binds it.
+    """
+    return [binding for binding in Binding.make_bindings(node.BINDINGS) if binding.id and binding.description]
 
 
 def applies(node: DOMNode, binding: Binding) -> bool:

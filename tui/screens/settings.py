@@ -120,7 +120,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+r", "reset_template", N_("Reset email template"), id="settings.reset_template"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
-        Binding("escape", "back", N_("Back"), id="settings.back"),
+        Binding("escape,q", "back", N_("Back"), id="settings.back"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
