@@ -78,6 +78,7 @@ def _job_row(job: Any) -> MailRow:
 
 class MailScreen(ChangesInWorkers, Screen):
     BINDINGS = [
+        Binding("escape,q", "back", N_("Back"), id="mail.back"),  # first: in view on a narrow terminal
         Binding("a", "accept", N_("Post email"), id="mail.accept"),
         Binding("c", "post_into", N_("Post into conversation…"), id="mail.post_into"),
         Binding("n", "post_new", N_("Post as new conversation"), show=False, id="mail.post_new"),
@@ -86,7 +87,6 @@ class MailScreen(ChangesInWorkers, Screen):
         Binding("enter", "show_source", N_("Show source"), id="mail.source"),
         Binding("j", "cursor_down", N_("Down"), show=False, id="mail.down"),
         Binding("k", "cursor_up", N_("Up"), show=False, id="mail.up"),
-        Binding("escape,q", "back", N_("Back"), id="mail.back"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:

@@ -115,12 +115,12 @@ class SettingsScreen(ChangesInWorkers, Screen):
     """Admins change account settings here; every change runs in a worker and is one transaction."""
 
     BINDINGS = [
+        Binding("escape,q", "back", N_("Back"), id="settings.back"),  # first: in view on a narrow terminal
         Binding("ctrl+s", "save_settings", N_("Save settings"), id="settings.save"),
         Binding("ctrl+t", "save_template", N_("Save email template"), id="settings.save_template"),
         Binding("ctrl+r", "reset_template", N_("Reset email template"), id="settings.reset_template"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
-        Binding("escape,q", "back", N_("Back"), id="settings.back"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
