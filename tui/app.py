@@ -7,22 +7,28 @@ import logging
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.agents import AgentService
 from core.clock import Clock, SystemClock
 from core.config import Config
 from core.db import Database
-from core.errors import NotFound
+from core.errors import NotFound, ThreadlineError
 from core.events import EventLog, wakeup
 from core.listing import QueueListing
 from core.models import Agent, AgentStatus
 from tui.commands import ConsoleCommands
-from tui.i18n import N_, _, set_language, translate_bindings
+from tui.console_context import AgentInfo, ConsoleContext
+from tui.i18n import N_, _, error_text, set_language
 from tui.text import set_time_zone
 from tui.live import read_changes
-from tui.messages import ConsoleProblem, ConsoleReady, EventsArrived
-from tui.session import AgentInfo, ConsoleContext
+from tui.messages import (ConsoleProblem, ConsoleReady, ConversationPicked, DraftKept, EventsArrived, LiveChanged,
+                          WorkFailed)
+from tui.screens.conversation import ConversationScreen
+from tui.screens.help import HelpScreen
+from tui.screens.mail import MailScreen
+from tui.screens.queue import QueueScreen
+from tui.screens.settings import SettingsScreen
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +42,7 @@ class ThreadlineConsole(App):
     CSS_PATH = "console.tcss"
     TITLE = "Threadline"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    # Descriptions are msgids (N_); translate_bindings shows them in the agent's language.
+    # Descriptions are msgids (N_): the key bar, the help screen and the palette show them in the agent's language.
     BINDINGS = [
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
@@ -50,7 +56,6 @@ class ThreadlineConsole(App):
         self.context = context
         self.poll_seconds = poll_seconds
         self.set_online = set_online
-        translate_bindings(self)
         self.drafts: dict[int, str] = {}
         self.cursor = 0
         self.waiting = 0
@@ -60,11 +65,9 @@ class ThreadlineConsole(App):
         return self.context.agent
 
     def on_mount(self) -> None:
-        from tui.screens.queue import QueueScreen
-
         self.title = "Threadline"
         self.sub_title = _("{name} ({handle})").format(name=self.agent.name, handle=self.agent.handle)
-        self.push_screen(QueueScreen())
+        self.push_screen(QueueScreen(self.context))
         self.start_following()
 
     # --- live updates ----------------------------------------------------------------------------
@@ -73,7 +76,7 @@ class ThreadlineConsole(App):
         """Set the agent online, tell how many wait, then follow the event log by cursor until the app ends."""
         worker = get_current_worker()
         db, clock = self.context.db, self.context.clock
-        cursor = None
+        cursor: int | None = None
         while cursor is None and not worker.is_cancelled:
             try:
                 cursor = self._start(db, clock)
@@ -81,6 +84,8 @@ class ThreadlineConsole(App):
                 log.exception("starting the console's live updates failed; retrying")
                 self.post_message(ConsoleProblem(_("Live updates paused: the database did not answer. Retrying…")))
                 wakeup.wait(2.0)
+        if cursor is None:  # cancelled before the start succeeded
+            return
         failures = 0
         while not worker.is_cancelled:
             try:
@@ -131,55 +136,71 @@ class ThreadlineConsole(App):
         if change.notices:
             self._bell()
         for screen in self.screen_stack:
-            handler = getattr(screen, "live_changed", None)
-            if handler is not None:
-                handler(change)
+            screen.post_message(LiveChanged(change))
 
     def _bell(self) -> None:
         if self.context.config.console.bell:
             self.bell()
 
+    # --- failures: one place for every worker's exception ----------------------------------------------
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers; screens pass theirs on as WorkFailed (Worker.StateChanged does not bubble)."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(event.worker.name, event.worker.error)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.report_failure(message.worker_name, message.error)
+
+    def report_failure(self, worker_name: str, error: BaseException) -> None:
+        """A toast naming the error (a domain error's own words) and a log line with the traceback."""
+        log.error("console worker %s failed", worker_name, exc_info=error)
+        if isinstance(error, ThreadlineError):
+            text = error_text(error)
+        else:
+            text = _("Something went wrong ({error}): {reason}").format(error=type(error).__name__,
+                                                                         reason=str(error) or "–")
+        self.notify(text, title=_("Error"), severity="error", markup=False)
+
     # --- actions every screen offers ----------------------------------------------------------------
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def action_open_settings(self) -> None:
-        from tui.screens.settings import SettingsScreen
-
         if not self.agent.is_admin:
             self.notify(_("Only admins can change the settings."), severity="warning")
             return
         if not isinstance(self.screen, SettingsScreen):
-            self.push_screen(SettingsScreen())
+            self.push_screen(SettingsScreen(self.context))
 
     def action_open_mail(self) -> None:
-        from tui.screens.mail import MailScreen
-
         if not isinstance(self.screen, MailScreen):
-            self.push_screen(MailScreen())
+            self.push_screen(MailScreen(self.context))
+
+    # --- what screens ask for --------------------------------------------------------------------------
+    def on_conversation_picked(self, message: ConversationPicked) -> None:
+        self.open_conversation(message.conversation_id)
+
+    def on_draft_kept(self, message: DraftKept) -> None:
+        if message.text.strip():
+            self.drafts[message.conversation_id] = message.text
+        else:
+            self.drafts.pop(message.conversation_id, None)
 
     def open_conversation(self, conversation_id: int) -> None:
-        from tui.screens.conversation import ConversationScreen
-
+        """Show conversation_id in the one conversation screen, with its draft; closes dialogs above it."""
         if not self.is_screen_installed("conversation"):
-            self.install_screen(ConversationScreen(), "conversation")
-        screen = self.get_screen("conversation")
-        if self.screen is screen:
-            screen.on_screen_suspend()  # keep the draft of the conversation being left
-            screen.show(conversation_id)
-            screen.on_screen_resume()
-            return
-        if screen in self.screen_stack:  # under a dialog: close back to it
-            while self.screen is not screen:
+            self.install_screen(ConversationScreen(self.context), "conversation")
+        screen = self.get_screen("conversation", ConversationScreen)
+        if screen in self.screen_stack:
+            while self.screen is not screen:  # under a dialog: close back to it
                 self.pop_screen()
-            screen.on_screen_suspend()
-            screen.show(conversation_id)
-            screen.on_screen_resume()
+            # Kept now, not by a message: the draft must be stored before the next conversation's is handed down.
+            self.on_draft_kept(DraftKept(screen.conversation_id, screen.reply_text()))
+            screen.show(conversation_id, self.drafts.get(conversation_id, ""))
+            screen.start_loading()
             return
-        screen.show(conversation_id)
+        screen.show(conversation_id, self.drafts.get(conversation_id, ""))
         self.push_screen(screen)
 
 
@@ -197,17 +218,21 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
                     "No agent is registered for the operating-system user {user!r}. Register one with "
                     "`threadline agent add HANDLE --name NAME --os-user {user}`, or pass --agent HANDLE."
                 ).format(user=os_user or "?"))
+        assert agent.id is not None  # read from the database
         return AgentInfo(id=agent.id, handle=agent.handle, name=agent.name, is_admin=agent.is_admin,
                          language=agent.language, timezone=agent.timezone)
 
 
 def build_app(db: Database, *, agent_handle: str | None = None, os_user: str | None = None,
               clock: Clock | None = None, config: Config | None = None, poll_seconds: float = POLL_SECONDS,
-              set_online: bool = True) -> ThreadlineConsole:
-    """The console for one agent on db (by handle, else by OS user); labels in the agent's language."""
+              set_online: bool = True, demo: bool = False) -> ThreadlineConsole:
+    """The console for one agent on db (by handle, else by OS user); labels in the agent's language.
+
+    demo: the console of `threadline demo`, whose data is removed when it quits (the quit question says so).
+    """
     clock = clock or SystemClock()
     agent = resolve_agent(db, clock, handle=agent_handle, os_user=os_user)
     set_language(agent.language)
     set_time_zone(agent.timezone)
-    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent)
+    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent, demo=demo)
     return ThreadlineConsole(context, poll_seconds=poll_seconds, set_online=set_online)

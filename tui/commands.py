@@ -1,28 +1,54 @@
-"""The command palette's provider: every key binding of the current screen and the app, plus each screen's extras."""
+"""The command palette's provider: every action of the screen and the app that applies now, plus the screen's extras."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Callable, Protocol, runtime_checkable
 
+from textual.app import App
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
+from textual.screen import Screen
+
+from tui.i18n import _
+
+Entry = tuple[str, str, Callable[[], object]]
 
 
-def palette_entries(screen: Any, app: Any) -> list[tuple[str, str, Callable[[], Any]]]:
-    """(title, help, callback) for each described binding of screen and app, then screen.palette_extras()."""
-    entries: list[tuple[str, str, Callable[[], Any]]] = []
+@runtime_checkable
+class OffersPaletteExtras(Protocol):
+    def palette_extras(self) -> list[Entry]: ...
+
+
+def declared_bindings(node: DOMNode) -> list[Binding]:
+    """The console's own bindings of node as declared in its BINDINGS (they all have ids and descriptions).
+
+    A binding of several keys ("escape,q") comes once per key, as Textual binds it.
+    """
+    return [binding for binding in Binding.make_bindings(node.BINDINGS) if binding.id and binding.description]
+
+
+def applies(node: DOMNode, binding: Binding) -> bool:
+    """Whether binding's action applies now: node.check_action neither hides (False) nor disables (None) it."""
+    return bool(node.check_action(binding.action, ()))
+
+
+def palette_entries(screen: Screen[object], app: App[object]) -> list[Entry]:
+    """(title, key, callback) for each binding of screen and app whose action applies now, then palette_extras().
+
+    check_action decides here as in the key bar, so an action that does not apply is not offered.
+    """
+    entries: list[Entry] = []
     seen: set[str] = set()
     for node in (screen, app):
-        for bindings in node._bindings.key_to_bindings.values():
-            for binding in bindings:
-                if not binding.description or binding.action in seen or binding.action == "command_palette":
-                    continue
-                seen.add(binding.action)
-                key = binding.key_display or binding.key
-                entries.append((binding.description, key,
-                                partial(app.call_later, app.run_action, binding.action, node)))
-    extras = getattr(screen, "palette_extras", None)
-    if extras is not None:
-        entries.extend(extras())
+        for binding in declared_bindings(node):
+            if binding.action in seen or not applies(node, binding):
+                continue
+            seen.add(binding.action)
+            entries.append((_(binding.description), app.get_key_display(binding),
+                            partial(app.call_later, app.run_action, binding.action, node)))
+    if isinstance(screen, OffersPaletteExtras):
+        entries.extend(screen.palette_extras())
     return entries
 
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable
 
 from core.models import Channel, ConversationStatus
-from tui.i18n import N_, _
+from babel import Locale, UnknownLocaleError
+
+from tui.i18n import N_, _, current_language
 
 STATUS_LABELS = {
     ConversationStatus.queued: N_("queued"),
@@ -46,3 +49,19 @@ def wait_label(since: datetime | None, now: datetime) -> str:
         return _("{h}h {m:02d}m").format(h=hours, m=minutes)
     days, hours = divmod(hours, 24)
     return _("{d}d {h}h").format(d=days, h=hours)
+
+
+def language_label(code: str | None) -> str:
+    """A language's name in the agent's language (Deutsch → "German" for an English agent), else the code."""
+    if not code:
+        return "–"
+    try:
+        name = Locale.parse(code, sep="-" if "-" in code else "_").get_display_name(Locale.parse(current_language()))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+    return f"{name} ({code})" if name else code
+
+
+def language_choices(codes: Iterable[str]) -> list[tuple[str, str]]:
+    """(label, code) pairs for a language picker, labels localized."""
+    return [(language_label(code), code) for code in codes]

@@ -26,15 +26,3 @@ def error_text(error) -> str:  # noqa: ANN001 - a core ThreadlineError
 
 def _(message: str) -> str:
     return translations(_language).gettext(message)
-
-
-def translate_bindings(node) -> None:  # noqa: ANN001 - any DOMNode
-    """Show node's binding descriptions (marked with N_ in BINDINGS) in the agent's language."""
-    import dataclasses
-
-    for key, bindings in node._bindings.key_to_bindings.items():
-        node._bindings.key_to_bindings[key] = [
-            dataclasses.replace(b, description=_(b.description) if b.description else "",
-                                tooltip=_(b.tooltip) if b.tooltip else "")
-            for b in bindings
-        ]

@@ -17,7 +17,9 @@ def read_changes(session: Session, cursor: int) -> tuple[int, LiveChange | None]
     events = EventLog(session).after(cursor, limit=BATCH)
     if not events:
         return cursor, None
-    return events[-1].id, summarize(session, events)
+    last = events[-1].id
+    assert last is not None  # read from the database
+    return last, summarize(session, events)
 
 
 def summarize(session: Session, events: list[Event]) -> LiveChange:
@@ -72,6 +74,7 @@ def _sender_notice(event: Event) -> Notice:
 
 def _end_user_names(session: Session, conversation_ids: set[int]) -> dict[int, str]:
     query = (select(Conversation.id, EndUser.name, EndUser.email)
-             .join(EndUser, EndUser.id == Conversation.end_user_id)
+             .join(EndUser, col(EndUser.id) == col(Conversation.end_user_id))
              .where(col(Conversation.id).in_(list(conversation_ids))))
-    return {cid: plain(name or email or _("anonymous end user"), 40) for cid, name, email in session.exec(query)}
+    return {cid: plain(name or email or _("anonymous end user"), 40) for cid, name, email in session.exec(query)
+            if cid is not None}

@@ -1,10 +1,17 @@
-"""Messages the console's workers post back to the UI thread (results of database work run in threads)."""
+"""Messages of the console: what its workers found or did, and what a screen asks of the app (messages go up).
+
+Each result has its own class named for what happened, with typed fields; a screen handles the ones it cares
+about with @on(...). Failures are not messages of their own kind: a worker raises, and the app's one
+Worker.StateChanged handler tells the agent (see ThreadlineConsole.report_failure).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from textual.message import Message
+
+from core.models import ConversationStatus
+from tui.i18n import N_, _
 
 
 @dataclass
@@ -25,6 +32,7 @@ class LiveChange:
     notices: list[Notice] = field(default_factory=list)
 
 
+# --- the app's own ---------------------------------------------------------------------------------------
 class ConsoleReady(Message):
     """The start-up worker set the agent online and read the log's cursor and the waiting count."""
 
@@ -42,27 +50,210 @@ class ConsoleProblem(Message):
 
 
 class EventsArrived(Message):
+    """The follower read new events from the log (posted to the app)."""
+
     def __init__(self, change: LiveChange) -> None:
         super().__init__()
         self.change = change
 
 
-class Loaded(Message):
-    """A screen's worker finished reading; generation tells stale results from the latest."""
+class LiveChanged(Message, bubble=False):
+    """The app hands a live change down to each screen of its stack; each decides whether to read again."""
 
-    def __init__(self, kind: str, generation: int, data: Any) -> None:
+    def __init__(self, change: LiveChange) -> None:
         super().__init__()
-        self.kind = kind
-        self.generation = generation
-        self.data = data
+        self.change = change
 
 
-class ActionDone(Message):
-    """A worker finished a change; message is shown to the agent, error says whether it failed."""
+class WorkFailed(Message):
+    """A screen's worker raised; bubbles up to the app, which tells the agent and logs it."""
 
-    def __init__(self, kind: str, message: str = "", error: bool = False, data: Any = None) -> None:
+    def __init__(self, worker_name: str, error: BaseException) -> None:
         super().__init__()
-        self.kind = kind
-        self.message = message
+        self.worker_name = worker_name
         self.error = error
-        self.data = data
+
+
+# --- what a screen asks of the app ---------------------------------------------------------------------------
+class ConversationPicked(Message):
+    """Open this conversation (a queue row, take-next, a palette entry)."""
+
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+
+
+class DraftKept(Message):
+    """The agent left a conversation with this reply text unsent (empty: no draft); the app keeps it."""
+
+    def __init__(self, conversation_id: int, text: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.text = text
+
+
+# --- changes that succeeded -----------------------------------------------------------------------------------
+class ChangeDone(Message):
+    """A change a worker committed. NOTICE (a msgid) is told to the agent; empty says nothing."""
+
+    NOTICE = ""
+
+    @property
+    def notice(self) -> str:
+        return _(self.NOTICE) if self.NOTICE else ""
+
+
+class ConversationChanged(ChangeDone):
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+
+
+class ReplySent(ConversationChanged):
+    def __init__(self, conversation_id: int, body: str, email_fallback: bool) -> None:
+        super().__init__(conversation_id)
+        self.body = body
+        self.email_fallback = email_fallback
+
+
+class ConversationAssigned(ConversationChanged):
+    NOTICE = N_("Assigned to you.")
+
+
+class ConversationReleased(ConversationChanged):
+    NOTICE = N_("Released to the queue.")
+
+
+class ConversationStatusSet(ConversationChanged):
+    NOTICES = {
+        ConversationStatus.pending: N_("Set to pending."),
+        ConversationStatus.solved: N_("Solved."),
+        ConversationStatus.open: N_("Reopened."),
+        ConversationStatus.queued: N_("Reopened."),
+    }
+
+    def __init__(self, conversation_id: int, status: ConversationStatus) -> None:
+        super().__init__(conversation_id)
+        self.status = status
+
+    @property
+    def notice(self) -> str:
+        return _(self.NOTICES[self.status])
+
+
+class EndUserChanged(ChangeDone):
+    def __init__(self, end_user_id: int) -> None:
+        super().__init__()
+        self.end_user_id = end_user_id
+
+
+class EndUserEmailSaved(EndUserChanged):
+    NOTICE = N_("Email address saved.")
+
+
+class EndUserLanguageSaved(EndUserChanged):
+    NOTICE = N_("Language saved.")
+
+
+class EndUserEmailConfirmed(EndUserChanged):
+    NOTICE = N_("The email address is confirmed.")
+
+
+class EndUserBlocked(EndUserChanged):
+    NOTICE = N_("The end user is blocked: their widget and email address are refused.")
+
+
+class EndUserUnblocked(EndUserChanged):
+    NOTICE = N_("The end user is unblocked.")
+
+
+class ProfilesMerged(EndUserChanged):
+    NOTICE = N_("Profiles merged into this one.")
+
+
+class NextConversationTaken(ChangeDone):
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+
+
+class NothingWaiting(ChangeDone):
+    NOTICE = N_("No conversation is waiting.")
+
+
+class InboundEmailChanged(ChangeDone):
+    def __init__(self, inbound_id: int) -> None:
+        super().__init__()
+        self.inbound_id = inbound_id
+
+
+class HeldEmailAccepted(InboundEmailChanged):
+    """A held, refused or unmatched email was posted into a conversation."""
+
+    NOTICE = N_("The email is posted into the conversation.")
+
+
+class InboundEmailDiscarded(InboundEmailChanged):
+    NOTICE = N_("The email is discarded; it stays recorded.")
+
+
+class NotificationRetried(ChangeDone):
+    NOTICE = N_("The notification will be sent again.")
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+
+
+class SettingsSaved(ChangeDone):
+    NOTICE = N_("Settings saved.")
+
+
+class ContinuousSwitched(ChangeDone):
+    def __init__(self, on: bool) -> None:
+        super().__init__()
+        self.on = on
+
+    @property
+    def notice(self) -> str:
+        return _("Continuous conversations are on.") if self.on else _("Continuous conversations are off.")
+
+
+class TemplateSaved(ChangeDone):
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
+
+    @property
+    def notice(self) -> str:
+        return _("The email template for {language} is saved.").format(language=self.language)
+
+
+class TemplateReset(ChangeDone):
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
+
+    @property
+    def notice(self) -> str:
+        return _("The email template for {language} is the shipped one again.").format(language=self.language)
+
+
+class TriggerSwitched(ChangeDone):
+    def __init__(self, trigger_id: int, active: bool) -> None:
+        super().__init__()
+        self.trigger_id = trigger_id
+        self.active = active
+
+    @property
+    def notice(self) -> str:
+        return _("Trigger on.") if self.active else _("Trigger off.")
+
+
+class TriggerTextSaved(ChangeDone):
+    NOTICE = N_("Trigger text saved.")
+
+    def __init__(self, trigger_id: int, language: str) -> None:
+        super().__init__()
+        self.trigger_id = trigger_id
+        self.language = language

@@ -54,12 +54,13 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     messages = service.transcript(conversation_id, after_seq=after)
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id} | (
         {conversation.assignee_id} if conversation.assignee_id else set())
-    names = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
+    names: dict[int | None, str] = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
         if agent_ids else {}
     jobs = list(session.exec(select(OutboxJob).where(OutboxJob.conversation_id == conversation_id,
                                                       OutboxJob.last_seq > after)
                              .order_by(col(OutboxJob.id))))
     views = [_view(m, conversation, end_user, names, jobs) for m in messages]
+    assert end_user.id is not None  # read from the database
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None
@@ -67,7 +68,7 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
                             opt_out)
 
 
-def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int, str],
+def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],
           jobs: list[OutboxJob]) -> MessageView:
     if message.author_kind is AuthorKind.agent:
         author = names.get(message.author_agent_id, "?")

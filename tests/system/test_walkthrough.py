@@ -93,7 +93,9 @@ def console(tmp_path):
         terminal.wait_for(r"q Back")
         terminal.keys("q")  # back to the queue
         terminal.wait_for(r"n Take next")
-        terminal.keys("q")  # quitting the console stops the demo
+        terminal.keys("q")  # quitting asks first (a demo with --data-dir keeps its data, so the plain question)
+        terminal.wait_for(r"Quit Threadline\?")
+        terminal.keys("y")  # quitting the console stops the demo
         deadline = time.monotonic() + 30
         while terminal.running() and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -66,7 +66,7 @@ async def test_a_refused_email_is_posted_into_a_conversation_the_agent_picks(des
     event.listen(desk.db.engine, "before_cursor_execute", before_execute)
     async with app.run_test(size=(120, 36)) as pilot:
         table = await _open_refused(pilot, app)
-        assert "blocked" in str(table.get_row_at(0)[3])
+        assert "blocked" in str(table.get_row_at(0)[2])
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationPicker) and app.screen.candidates
                        and app.screen.query_one("#pick-table", DataTable).row_count == 1, what="alex offered")
@@ -109,7 +109,7 @@ async def test_a_refused_email_is_discarded_and_the_decision_is_logged(desk, mak
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_refused(pilot, app)
-        await pilot.press("x")
+        await pilot.press("x", "y")  # discard, and confirm
         await wait_for(pilot, lambda: _record(desk, record.id).decision is InboundDecision.discarded, what="discarded")
         await wait_for(pilot, lambda: app.screen.query_one("#refused", DataTable).row_count == 0, what="row gone")
     with desk.db.read_session() as session:

@@ -1,7 +1,7 @@
 """Pilot tests of the admin screens: continuous conversations switch, email template errors, mail needing an agent."""
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, Static, Switch
+from textual.widgets import DataTable, Input, OptionList, Static, Switch
 
 from core.email_templates import EmailTemplateService
 from core.models import OutboxJob, OutboxStatus
@@ -9,6 +9,7 @@ from core.settings import SettingsService
 from core.triggers import REQUEST_EMAIL, TriggerService
 from tests.tui.helpers import wait_for
 from tui.screens.mail import MailScreen
+from tui.screens.prompt import ConfirmScreen
 from tui.screens.settings import SettingsScreen
 
 
@@ -90,15 +91,53 @@ async def test_settings_save_and_invalid_value_changes_nothing(desk, make_consol
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_settings(app, pilot)
-        app.screen.query_one("#field-inactivity_minutes", Input).value = "0"
+        app.screen.query_one("#field-inactivity", Input).value = "0"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: any("inactivity period" in n.message for n in app._notifications))
         assert _settings(desk).inactivity_minutes == 5
-        app.screen.query_one("#field-inactivity_minutes", Input).value = "12"
+        app.screen.query_one("#field-inactivity", Input).value = "12"
         app.screen.query_one("#field-brand_name", Input).value = "Acme"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: _settings(desk).inactivity_minutes == 12)
         assert _settings(desk).brand_name == "Acme"
+
+
+async def test_the_inactivity_field_shows_the_effective_period_and_edits_the_override(desk, make_console):
+    """The demo sets inactivity_seconds (30 s); the field shows it, and saving minutes replaces it."""
+    with desk.db.session() as session:
+        SettingsService(session, desk.clock).update(inactivity_seconds=30)
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _open_settings(app, pilot)
+        field = app.screen.query_one("#field-inactivity", Input)
+        assert field.value == "30 s"
+        field.value = "1 min"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: _settings(desk).inactivity_seconds == 0, what="override cleared")
+        assert _settings(desk).inactivity_minutes == 1
+        await wait_for(pilot, lambda: app.screen.query_one("#field-inactivity", Input).value == "1 min")
+        app.screen.query_one("#field-inactivity", Input).value = "45 s"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: _settings(desk).inactivity_seconds == 45, what="override set")
+
+
+async def test_an_email_template_is_reset_to_the_shipped_text_after_a_question(desk, make_console):
+    from mail.overrides import save_override
+
+    with desk.db.session() as session:
+        save_override(session, desk.clock, "en", subject="Old subject {{ brand_name }}")
+    app = make_console()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _open_settings(app, pilot)
+        assert app.screen.query_one("#template-subject", Input).value == "Old subject {{ brand_name }}"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")  # no: nothing changes
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert _override(desk) is not None
+        await pilot.press("ctrl+r", "y")
+        await wait_for(pilot, lambda: _override(desk) is None or not _override(desk).subject, what="reset")
+        await wait_for(pilot, lambda: app.screen.query_one("#template-subject", Input).value == "")
 
 
 async def test_trigger_toggle_and_text(desk, make_console):
@@ -114,8 +153,11 @@ async def test_trigger_toggle_and_text(desk, make_console):
         await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: _trigger(desk, first.id).active is not first.active)
         await pilot.press("ctrl+e")
-        await wait_for(pilot, lambda: app.screen.query(Input) and app.screen.query_one(Input).has_focus)
-        app.screen.query_one(Input).value = "de"
+        await wait_for(pilot, lambda: app.screen.query("#language-list"))
+        languages = app.screen.query_one("#language-list", OptionList)
+        assert "German (de)" in [str(languages.get_option_at_index(i).prompt) for i in range(languages.option_count)]
+        languages.highlighted = next(i for i in range(languages.option_count)
+                                     if languages.get_option_at_index(i).id == "de")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.query(Input) and app.screen.query_one(Input).value != "de")
         app.screen.query_one(Input).value = "Wir sind gleich da."
@@ -151,7 +193,7 @@ async def test_failed_notification_is_retried_from_the_mail_screen(desk, make_co
         await wait_for(pilot, lambda: isinstance(app.screen, MailScreen) and app.screen.data is not None)
         table = app.screen.query_one("#failed", DataTable)
         assert table.row_count == 1
-        assert "550 [bold]mailbox unavailable[/]" in str(table.get_row_at(0)[3])
+        assert "550 [bold]mailbox unavailable[/]" in str(table.get_row_at(0)[2])
         table.focus()
         await pilot.press("t")
         await wait_for(pilot, lambda: _job(desk, job_id).status is OutboxStatus.pending)

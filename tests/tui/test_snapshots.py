@@ -1,70 +1,69 @@
-"""Snapshots of each screen at 120x36 on fixed data and a fixed clock (baselines in tests/tui/__snapshots__)."""
+"""Snapshots of every screen and dialog at 80x24 and 120x36, in English and in German (whose labels run longest),
+on fixed data and a fixed clock (baselines in tests/tui/__snapshots__). Review: every text fits or wraps."""
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable
 
+from core.agents import AgentService
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
 from core.triggers import TriggerService
 from tests.tui.helpers import rows_loaded, wait_for
+from tui.i18n import set_language
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
+from tui.screens.pick_conversation import ConversationPicker
+from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen, TextScreen
 from tui.screens.settings import SettingsScreen
 
-SIZE = (120, 36)
+SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
+
+
+@pytest.fixture(params=["en", "de"])
+def language(request, desk):
+    """The agent's language: Sam (English) or Jonas (German); the console's translator is reset afterwards."""
+    if request.param == "de":
+        with desk.db.session() as session:
+            AgentService(session, desk.clock).add("jonas", "Jonas Agent", is_admin=True, language="de")
+    yield request.param
+    set_language("en")
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request):
+    return SIZES[request.param]
+
+
+@pytest.fixture
+def console(make_console, language):
+    return make_console("jonas" if language == "de" else "sam")
+
+
+async def _settle(pilot) -> None:
+    """A still cursor in every text field, so the picture does not depend on the blink's phase."""
+    for field in pilot.app.screen.query("Input, TextArea"):
+        field.cursor_blink = False
+    await pilot.pause()
 
 
 async def _queue_ready(pilot) -> None:
     app = pilot.app
-    await wait_for(pilot, lambda: rows_loaded(app) and any("waiting" in n.message for n in app._notifications))
+    await wait_for(pilot, lambda: rows_loaded(app) and bool(app._notifications))
     app.clear_notifications()
     await pilot.pause()
 
 
-def test_queue_screen(desk, make_console, snap_compare):
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=_queue_ready)
+async def _conversation(pilot, conversation_id: int) -> None:
+    await _queue_ready(pilot)
+    pilot.app.open_conversation(conversation_id)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversationScreen)
+                   and pilot.app.screen.shown is not None and pilot.app.screen.query(".message"))
+    await pilot.pause()
 
 
-def test_conversation_screen(desk, make_console, snap_compare):
-    async def run_before(pilot) -> None:
-        await _queue_ready(pilot)
-        pilot.app.open_conversation(desk.conversations["chen"])
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversationScreen)
-                       and pilot.app.screen.shown is not None and pilot.app.screen.query(".message"))
-        await pilot.pause()
-
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)
-
-
-def test_conversation_with_markup_shown_literally(desk, make_console, snap_compare):
-    async def run_before(pilot) -> None:
-        await _queue_ready(pilot)
-        pilot.app.open_conversation(desk.conversations["dana"])
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversationScreen)
-                       and pilot.app.screen.shown is not None and pilot.app.screen.query(".message"))
-        await pilot.pause()
-
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)
-
-
-def test_settings_screen(desk, make_console, snap_compare):
-    with desk.db.session() as session:
-        SettingsService(session, desk.clock).update(support_address="help@example.com", brand_name="Acme")
-        TriggerService(session, desk.clock).ensure_builtins()
-
-    async def run_before(pilot) -> None:
-        await _queue_ready(pilot)
-        await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen) and pilot.app.screen.data
-                       and pilot.app.screen.query_one("#triggers", DataTable).row_count == 2)
-        await wait_for(pilot, lambda: "Subject" in str(pilot.app.screen.query_one("#template-preview").render()))
-        await pilot.pause()
-
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)
-
-
-def test_mail_screen(desk, make_console, snap_compare):
+def _file_mail(desk) -> None:
     with desk.db.session() as session:
         session.add(OutboxJob(conversation_id=desk.conversations["chen"], idempotency_key="snap-1", first_seq=2,
                               last_seq=2, to_address="chen@example.com", message_id="<snap1@example.com>",
@@ -83,22 +82,125 @@ def test_mail_screen(desk, make_console, snap_compare):
                                    raw=b"Subject: [bold]WIN[/bold]\r\n\r\nx", subject="[bold]WIN[/bold]"),
                      Verdict(InboundOutcome.refused, "no reply token and an unknown sender"))
 
+
+async def _mail(pilot) -> None:
+    await _queue_ready(pilot)
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MailScreen) and pilot.app.screen.data
+                   and pilot.app.screen.query_one("#failed", DataTable).row_count == 1
+                   and pilot.app.screen.query_one("#held", DataTable).row_count == 1)
+    await pilot.pause()
+
+
+def test_queue_screen(desk, console, size, snap_compare):
+    assert snap_compare(console, terminal_size=size, run_before=_queue_ready)
+
+
+def test_quit_question(desk, console, size, snap_compare):
     async def run_before(pilot) -> None:
         await _queue_ready(pilot)
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MailScreen) and pilot.app.screen.data
-                       and pilot.app.screen.query_one("#failed", DataTable).row_count == 1
-                       and pilot.app.screen.query_one("#held", DataTable).row_count == 1)
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.pause()
 
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
 
 
-def test_help_screen(desk, make_console, snap_compare):
+def test_conversation_screen(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["chen"])
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_conversation_with_markup_shown_literally(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["dana"])
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_block_question(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["alex"])
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_email_address_prompt(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["alex"])
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
+        await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_language_picker(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["bea"])
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LanguageScreen))
+        await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_settings_screen(desk, console, size, snap_compare):
+    with desk.db.session() as session:
+        SettingsService(session, desk.clock).update(support_address="help@example.com", brand_name="Acme")
+        TriggerService(session, desk.clock).ensure_builtins()
+
+    async def run_before(pilot) -> None:
+        await _queue_ready(pilot)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen) and pilot.app.screen.data
+                       and pilot.app.screen.query_one("#triggers", DataTable).row_count == 2)
+        await wait_for(pilot, lambda: str(pilot.app.screen.query_one("#template-preview").render()).strip() != "")
+        await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_mail_screen(desk, console, size, snap_compare):
+    _file_mail(desk)
+    assert snap_compare(console, terminal_size=size, run_before=_mail)
+
+
+def test_email_source(desk, console, size, snap_compare):
+    _file_mail(desk)
+
+    async def run_before(pilot) -> None:
+        await _mail(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, TextScreen))
+        await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_conversation_picker(desk, console, size, snap_compare):
+    _file_mail(desk)
+
+    async def run_before(pilot) -> None:
+        await _mail(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConversationPicker)
+                       and pilot.app.screen.candidates is not None)
+        await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_help_screen(desk, console, size, snap_compare):
     async def run_before(pilot) -> None:
         await _queue_ready(pilot)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
         await pilot.pause()
 
-    assert snap_compare(make_console(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(console, terminal_size=size, run_before=run_before)

@@ -30,7 +30,7 @@ async def test_the_ui_thread_never_queries_the_database(desk, make_console):
             await wait_for(pilot, lambda: rows_loaded(app))
             await pilot.press("enter")
             await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown)
-            await pilot.press("r", *"Hello", "ctrl+s", "escape", "s", "q")
+            await pilot.press("r", *"Hello", "ctrl+s", "escape", "s", "y", "q")
             await pilot.press("f2")
             await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen) and app.screen.data)
             await pilot.press("escape", "f3")

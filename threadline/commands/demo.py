@@ -91,13 +91,14 @@ def run(args: argparse.Namespace, _context: AppContext) -> int:
         smtp_port, imap_port = demo.free_port(), demo.free_port()
         context = AppContext(demo.demo_config(folder, widget_port, smtp_port, imap_port))
         demo.prepare_database(context, args.inactivity_seconds)
-        return _run(args, context, widget_port, smtp_port, imap_port)
+        return _run(args, context, widget_port, smtp_port, imap_port, temporary)
     finally:
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_port: int, imap_port: int) -> int:
+def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_port: int, imap_port: int,
+         temporary: bool) -> int:
     mail = demo.DemoMail(smtp_port, imap_port)
     mailboxes = Mailboxes(imap_port, smtp_port, dict(demo.END_USERS), demo.MAILBOX_PASSWORD)
     workers = parts.workers(context, worker_id="demo")
@@ -129,7 +130,7 @@ def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_p
 
     if args.headless:
         return asyncio.run(main())
-    return _with_console(context, runtime, main, started, announced)
+    return _with_console(context, runtime, main, started, announced, temporary)
 
 
 def _show_addresses(app: ThreadlineConsole, state: demo.DemoState) -> None:
@@ -143,7 +144,7 @@ def _show_addresses(app: ThreadlineConsole, state: demo.DemoState) -> None:
 
 
 def _with_console(context: AppContext, runtime: Runtime, main: Callable[[], Coroutine[Any, Any, int]],
-                  started: threading.Event, announced: list[demo.DemoState]) -> int:
+                  started: threading.Event, announced: list[demo.DemoState], temporary: bool) -> int:
     """The servers on a background thread's event loop, the console (which runs its own loop) in front."""
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(asyncio.run(main())), name="demo-runtime", daemon=True)
@@ -153,7 +154,9 @@ def _with_console(context: AppContext, runtime: Runtime, main: Callable[[], Coro
             print(_("The demo could not start; see the log in {folder}.").format(folder=context.config.data_path),
                   file=sys.stderr)
             return 1
-    app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config)
+    # demo=temporary: quitting asks with a warning that the demo's data will be removed (only when it will be).
+    app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config,
+                    demo=temporary)
     threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
     # SIGTERM closes the console like its quit key, so the servers stop cleanly and the temporary folder goes.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: app.exit())

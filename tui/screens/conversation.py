@@ -1,30 +1,43 @@
 """One conversation: the transcript, a reply box, and the agent's actions on it and on its end user."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static, TextArea
 
 from core.conversations import ConversationService
 from core.end_users import EndUserService
-from core.errors import ThreadlineError
+from core.i18n import available_languages
 from core.identity import IdentityService
 from core.models import AuthorKind, ConversationStatus
-from tui.formatting import status_label
-from tui.i18n import N_, _, translate_bindings, error_text
-from tui.screens.changes import ChangesInWorkers
-from tui.messages import ActionDone, LiveChange, Loaded
-from tui.screens.prompt import ConfirmScreen, PromptScreen
+from tui.console_context import ConsoleContext
+from tui.formatting import language_choices, language_label, status_label
+from tui.i18n import N_, _
+from tui.messages import (ChangeDone, ConversationAssigned, ConversationReleased, ConversationStatusSet, DraftKept,
+                          EndUserBlocked, EndUserChanged, EndUserEmailConfirmed, EndUserEmailSaved,
+                          EndUserLanguageSaved, EndUserUnblocked, LiveChanged, ProfilesMerged, ReplySent)
+from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
+from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.message_view import MessageBox
+
+
+class ConversationLoaded(Message):
+    """The transcript of a conversation was read; generation tells a stale result from the latest."""
+
+    def __init__(self, generation: int, view: ConversationView) -> None:
+        super().__init__()
+        self.generation = generation
+        self.view = view
 
 
 class ConversationScreen(ChangesInWorkers, Screen):
@@ -36,13 +49,14 @@ class ConversationScreen(ChangesInWorkers, Screen):
 
     BINDINGS = [
         Binding("ctrl+s", "send", N_("Send"), id="conversation.send"),
-        Binding("ctrl+o", "send_without_email", N_("Send without email"), id="conversation.send_without_email"),
+        Binding("ctrl+o", "send_without_email", N_("Send without email"), show=False,
+                id="conversation.send_without_email"),  # the reply box's title names it
         Binding("r", "reply", N_("Reply"), id="conversation.reply"),
         Binding("a", "assign", N_("Assign to me"), id="conversation.assign"),
         Binding("u", "release", N_("Release"), show=False, id="conversation.release"),
         Binding("p", "pending", N_("Pending"), show=False, id="conversation.pending"),
         Binding("s", "solve", N_("Solve"), id="conversation.solve"),
-        Binding("o", "reopen", N_("Reopen"), show=False, id="conversation.reopen"),
+        Binding("o", "reopen", N_("Reopen"), id="conversation.reopen"),
         Binding("e", "edit_email", N_("Email address"), show=False, id="conversation.email"),
         Binding("l", "edit_language", N_("Language"), show=False, id="conversation.language"),
         Binding("v", "confirm_email", N_("Confirm email address"), show=False, id="conversation.confirm_email"),
@@ -50,14 +64,15 @@ class ConversationScreen(ChangesInWorkers, Screen):
         Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
-        Binding("escape", "leave_reply_or_back", N_("Back"), show=False, id="conversation.escape"),
-        Binding("q", "back", N_("Back"), id="conversation.back"),
+        Binding("escape", "leave_reply_or_back", N_("Back"), id="conversation.escape"),
+        Binding("q", "back", N_("Back"), show=False, id="conversation.back"),
     ]
 
-    def __init__(self, conversation_id: int = 0) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        translate_bindings(self)
-        self.conversation_id = conversation_id
+        self.context = context
+        self.conversation_id = 0
+        self.draft: str | None = None  # handed down by the app; put into the reply box when shown
         self.shown: ConversationView | None = None
         self.generation = 0
         self.busy = False
@@ -72,29 +87,55 @@ class ConversationScreen(ChangesInWorkers, Screen):
         yield reply
         yield KeyBar()
 
-    def show(self, conversation_id: int) -> None:
+    def show(self, conversation_id: int, draft: str) -> None:
         """Show another conversation in this screen: its draft, and its transcript once read."""
         self.conversation_id = conversation_id
+        self.draft = draft
         self.shown = None
         self.busy = False
         self.reload_wanted = False
         self.generation += 1  # results for the previous conversation are dropped
+        self.refresh_bindings()
 
-    def on_screen_resume(self) -> None:
+    def reply_text(self) -> str:
+        return self.query_one("#reply", TextArea).text
+
+    def start_loading(self) -> None:
+        """Put the draft in, clear what belongs to another conversation, and read the transcript."""
+        if self.draft is not None:
+            self.query_one("#reply", TextArea).text = self.draft
+            self.draft = None
         if self.shown is None or self.shown.conversation.id != self.conversation_id:
             # Another conversation: nothing of the previous one may stay on screen while this one loads.
             self.query_one("#conversation-header", Static).update("")
             self.query_one("#transcript", VerticalScroll).remove_children()
             self.query_one("#transcript").focus()
-        self.query_one("#reply", TextArea).text = self.app.drafts.get(self.conversation_id, "")
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        self.start_loading()
+
     def on_screen_suspend(self) -> None:
-        text = self.query_one("#reply", TextArea).text
-        if text.strip():
-            self.app.drafts[self.conversation_id] = text
-        else:
-            self.app.drafts.pop(self.conversation_id, None)
+        self.post_message(DraftKept(self.conversation_id, self.reply_text()))
+
+    # --- which keys apply -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what applies to the conversation shown (the key bar, help and palette follow)."""
+        view = self.shown
+        if view is None:
+            return True
+        conversation, end_user = view.conversation, view.end_user
+        status = conversation.status
+        applies = {
+            "assign": conversation.assignee_id != self.context.agent.id,
+            "release": conversation.assignee_id is not None,
+            "pending": status not in (ConversationStatus.pending, ConversationStatus.solved),
+            "solve": status is not ConversationStatus.solved,
+            "reopen": status in (ConversationStatus.pending, ConversationStatus.solved),
+            "confirm_email": bool(end_user.email) and not end_user.email_verified,
+            "merge_claimants": bool(view.claimants),
+        }
+        return applies.get(action, True)
 
     # --- loading -----------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -105,40 +146,40 @@ class ConversationScreen(ChangesInWorkers, Screen):
         self.generation += 1
         self._load(self.generation, self.conversation_id)
 
-    @work(thread=True, group="conversation", exit_on_error=False)
+    @work(thread=True, name="conversation-load", group="conversation", exit_on_error=False)
     def _load(self, generation: int, conversation_id: int) -> None:
-        context = self.app.context
-        view = None
-        try:
-            with context.db.read_session() as session:
-                view = read_conversation(session, context.clock, conversation_id)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone("conversation.load", error_text(exc), error=True))
-        self.post_message(Loaded("conversation", generation, view))
-        if view is not None and view.conversation.agent_read_seq < view.conversation.last_seq:
-            # Shown first, then marked read: the agent does not wait for the write.
-            try:
-                with context.db.session() as session:
-                    ConversationService(session, context.clock).mark_read(
-                        conversation_id, AuthorKind.agent, view.conversation.last_seq)
-            except ThreadlineError as exc:
-                self.post_message(ActionDone("conversation.read", error_text(exc), error=True))
+        with self.context.db.read_session() as session:
+            view = read_conversation(session, self.context.clock, conversation_id)
+        self.post_message(ConversationLoaded(generation, view))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind != "conversation":
-            return
+    @work(thread=True, name="conversation-mark-read", group="conversation-read", exit_on_error=False)
+    def _mark_read(self, conversation_id: int, seq: int) -> None:
+        with self.context.db.session() as session:
+            ConversationService(session, self.context.clock).mark_read(conversation_id, AuthorKind.agent, seq)
+
+    def work_failed(self, worker_name: str, error: BaseException) -> None:
+        if worker_name == "conversation-load":
+            self.busy = False  # the next live change or resume reads again
+            self.reload_wanted = False
+
+    @on(ConversationLoaded)
+    def _loaded(self, message: ConversationLoaded) -> None:
         message.stop()
         self.busy = False
-        if message.data is not None and message.generation == self.generation:
-            self._show(message.data)
+        if message.generation == self.generation:
+            view = message.view
+            self._show(view)
+            if view.conversation.agent_read_seq < view.conversation.last_seq:
+                # Shown first, then marked read: the agent does not wait for the write.
+                self._mark_read(self.conversation_id, view.conversation.last_seq)
         if self.reload_wanted:
             self.reload_wanted = False
             self.reload()
 
     def _show(self, view: ConversationView) -> None:
         self.shown = view
-        now = self.app.context.clock.now()
+        self.refresh_bindings()
+        now = self.context.clock.now()
         conversation, end_user = view.conversation, view.end_user
         header = Text()
         header.append_text(literal(end_user.name or _("anonymous end user"), "bold", one_line=True))
@@ -148,7 +189,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
             header.append(">")
             header.append(" " + (_("proven") if end_user.email_verified else _("unproven")),
                           style="green" if end_user.email_verified else "yellow")
-        header.append("  " + _("language: {language}").format(language=end_user.language or "–"))
+        header.append("  " + _("language: {language}").format(language=language_label(end_user.language)))
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
@@ -179,42 +220,38 @@ class ConversationScreen(ChangesInWorkers, Screen):
         if at_end:
             transcript.call_after_refresh(transcript.scroll_end, animate=False)
 
-    def live_changed(self, change: LiveChange) -> None:
+    @on(LiveChanged)
+    def _live_changed(self, message: LiveChanged) -> None:
         # A hidden conversation screen reads again when it is shown (on_screen_resume).
+        change = message.change
         if self.is_current and (change.global_change or self.conversation_id in change.conversation_ids):
             self.reload()
 
     # --- changes, each in a worker ------------------------------------------------------------------------
-    @on(ActionDone)
-    def _action_done(self, message: ActionDone) -> None:
-        self._tell_outcome(message)
-        if message.kind.startswith("conversation.send") and not message.error:
-            reply = self.query_one("#reply", TextArea)
-            if reply.text == message.data or message.data is None:
-                reply.text = ""
-            self.app.drafts.pop(self.conversation_id, None)
-        if message.kind not in ("conversation.load", "conversation.read"):
-            self.reload()
+    @on(ChangeDone)
+    def _change_done(self, message: ChangeDone) -> None:
+        message.stop()
+        if message.notice:
+            self.notify(message.notice, markup=False)
+        self.reload()
+
+    @on(ReplySent)
+    def _reply_sent(self, message: ReplySent) -> None:
+        if message.conversation_id != self.conversation_id:
+            return
+        reply = self.query_one("#reply", TextArea)
+        if reply.text == message.body:  # text typed meanwhile stays
+            reply.text = ""
+        self.post_message(DraftKept(self.conversation_id, reply.text))
 
     def _send(self, email_fallback: bool) -> None:
-        body = self.query_one("#reply", TextArea).text
+        body = self.reply_text()
         if not body.strip():
             self.notify(_("The reply is empty; write some text first."), severity="warning")
             return
-        clock, agent_id, cid = self.app.context.clock, self.app.agent.id, self.conversation_id
-        kind = "conversation.send" if email_fallback else "conversation.send_without_email"
-        self._send_worker(kind, body, lambda s: ConversationService(s, clock).post_agent_message(
-            cid, agent_id, body, email_fallback=email_fallback))
-
-    @work(thread=True, group="conversation-action", exit_on_error=False)
-    def _send_worker(self, kind: str, body: str, change: Callable[[Any], Any]) -> None:
-        try:
-            with self.app.context.db.session() as session:
-                change(session)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone(kind, error_text(exc), error=True))
-            return
-        self.post_message(ActionDone(kind, "", data=body))
+        clock, agent_id, cid = self.context.clock, self.context.agent.id, self.conversation_id
+        self._change(lambda s: ConversationService(s, clock).post_agent_message(
+            cid, agent_id, body, email_fallback=email_fallback), ReplySent(cid, body, email_fallback))
 
     def action_send(self) -> None:
         self._send(True)
@@ -240,55 +277,65 @@ class ConversationScreen(ChangesInWorkers, Screen):
     def action_scroll_up(self) -> None:
         self.query_one("#transcript", VerticalScroll).scroll_up()
 
-    def _conversation_change(self, kind: str, call: Callable[[ConversationService], Any], done: str) -> None:
-        clock = self.app.context.clock
-        self._change(kind, lambda s: call(ConversationService(s, clock)), done)
+    def _conversation_change(self, call: Callable[[ConversationService, int], object], done: ChangeDone) -> None:
+        clock, cid = self.context.clock, self.conversation_id
+        self._change(lambda s: call(ConversationService(s, clock), cid), done)
 
     def action_assign(self) -> None:
-        agent_id, cid = self.app.agent.id, self.conversation_id
-        self._conversation_change("conversation.assign", lambda c: c.assign(cid, agent_id),
-                                  _("Assigned to you."))
+        agent_id = self.context.agent.id
+        self._conversation_change(lambda c, cid: c.assign(cid, agent_id), ConversationAssigned(self.conversation_id))
 
     def action_release(self) -> None:
-        cid = self.conversation_id
-        self._conversation_change("conversation.release", lambda c: c.unassign(cid),
-                                  _("Released to the queue."))
+        self._conversation_change(lambda c, cid: c.unassign(cid), ConversationReleased(self.conversation_id))
+
+    def _set_status(self, status: ConversationStatus) -> None:
+        self._conversation_change(lambda c, cid: c.set_status(cid, status),
+                                  ConversationStatusSet(self.conversation_id, status))
 
     def action_pending(self) -> None:
-        cid = self.conversation_id
-        self._conversation_change("conversation.pending", lambda c: c.set_status(cid, ConversationStatus.pending),
-                                  _("Set to pending."))
+        self._set_status(ConversationStatus.pending)
 
     def action_solve(self) -> None:
-        cid = self.conversation_id
-        self._conversation_change("conversation.solve", lambda c: c.set_status(cid, ConversationStatus.solved),
-                                  _("Solved."))
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._set_status(ConversationStatus.solved)
+
+        self.app.push_screen(ConfirmScreen(_("Solve this conversation? It leaves the waiting queue; a new message "
+                                             "from the end user reopens it.")), confirmed)
 
     def action_reopen(self) -> None:
-        cid = self.conversation_id
         assigned = self.shown is not None and self.shown.conversation.assignee_id is not None
-        status = ConversationStatus.open if assigned else ConversationStatus.queued
-        self._conversation_change("conversation.reopen", lambda c: c.set_status(cid, status), _("Reopened."))
+        self._set_status(ConversationStatus.open if assigned else ConversationStatus.queued)
 
-    def _end_user_change(self, kind: str, call: Callable[[EndUserService, int], Any], done: str) -> None:
-        if self.shown is None:
+    def _end_user_change(self, call: Callable[[EndUserService, int], object],
+                         done: Callable[[int], EndUserChanged]) -> None:
+        if self.shown is None or self.shown.end_user.id is None:
             return
-        clock, end_user_id = self.app.context.clock, self.shown.end_user.id
-        self._change(kind, lambda s: call(EndUserService(s, clock), end_user_id), done)
+        clock, end_user_id = self.context.clock, self.shown.end_user.id
+        self._change(lambda s: call(EndUserService(s, clock), end_user_id), done(end_user_id))
 
     def action_edit_email(self) -> None:
         if self.shown is None:
             return
+        current = self.shown.end_user.email or ""
+
+        def save(address: str | None) -> None:
+            self._end_user_change(lambda service, uid: service.set_email(uid, address), EndUserEmailSaved)
 
         def chosen(value: str | None) -> None:
             if value is None:
                 return
             address = value.strip() or None
-            self._end_user_change("conversation.email", lambda service, uid: service.set_email(uid, address),
-                                  _("Email address saved."))
+            if not current or address == current:
+                save(address)
+                return
+            question = (_("Replace the end user's email address {old} with {new}? Notifications then go to the new "
+                          "address.").format(old=current, new=address) if address else
+                        _("Remove the end user's email address {old}? They then get no notifications by email.")
+                        .format(old=current))
+            self.app.push_screen(ConfirmScreen(question), lambda yes: save(address) if yes else None)
 
-        self.app.push_screen(PromptScreen(_("The end user's email address (empty removes it)"),
-                                          self.shown.end_user.email or ""), chosen)
+        self.app.push_screen(PromptScreen(_("The end user's email address (empty removes it)"), current), chosen)
 
     def action_edit_language(self) -> None:
         if self.shown is None:
@@ -297,12 +344,11 @@ class ConversationScreen(ChangesInWorkers, Screen):
         def chosen(value: str | None) -> None:
             if value is None:
                 return
-            self._end_user_change("conversation.language",
-                                  lambda service, uid: service.set_language(uid, value, by_agent=True),
-                                  _("Language saved."))
+            self._end_user_change(lambda service, uid: service.set_language(uid, value, by_agent=True),
+                                  EndUserLanguageSaved)
 
-        self.app.push_screen(PromptScreen(_("The end user's language (e.g. en, de, pt-BR)"),
-                                          self.shown.end_user.language or ""), chosen)
+        self.app.push_screen(LanguageScreen(_("The end user's language"), self.shown.end_user.language or "",
+                                            language_choices(available_languages())), chosen)
 
     def action_confirm_email(self) -> None:
         if self.shown is None or not self.shown.end_user.email:
@@ -311,25 +357,23 @@ class ConversationScreen(ChangesInWorkers, Screen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._end_user_change("conversation.confirm_email", lambda service, uid: service.verify_email(uid),
-                                      _("The email address is confirmed."))
+                self._end_user_change(lambda service, uid: service.verify_email(uid), EndUserEmailConfirmed)
 
         self.app.push_screen(ConfirmScreen(_("Confirm that {address} belongs to this end user? Email from it will "
                                              "then join their conversations.").format(
             address=self.shown.end_user.email)), confirmed)
 
     def action_merge_claimants(self) -> None:
-        if self.shown is None or not self.shown.claimants:
+        if self.shown is None or not self.shown.claimants or self.shown.end_user.id is None:
             self.notify(_("No other profile gave this address."), severity="warning")
             return
-        others = [other.id for other in self.shown.claimants]
-        clock, agent_id, target = self.app.context.clock, self.app.agent.id, self.shown.end_user.id
+        others = [other.id for other in self.shown.claimants if other.id is not None]
+        clock, agent_id, target = self.context.clock, self.context.agent.id, self.shown.end_user.id
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._change("conversation.merge",
-                             lambda s: IdentityService(s, clock).merge_claimants(target, agent_id, others),
-                             _("Profiles merged into this one."))
+                self._change(lambda s: IdentityService(s, clock).merge_claimants(target, agent_id, others),
+                             ProfilesMerged(target))
 
         self.app.push_screen(ConfirmScreen(_("Merge {count} other profiles into this one? Their conversations move "
                                              "here. Do this only when you know they are the same person.").format(
@@ -339,14 +383,12 @@ class ConversationScreen(ChangesInWorkers, Screen):
         if self.shown is None:
             return
         if self.shown.end_user.blocked:
-            self._end_user_change("conversation.unblock", lambda service, uid: service.unblock(uid),
-                                  _("The end user is unblocked."))
+            self._end_user_change(lambda service, uid: service.unblock(uid), EndUserUnblocked)
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._end_user_change("conversation.block", lambda service, uid: service.block(uid),
-                                      _("The end user is blocked: their widget and email address are refused."))
+                self._end_user_change(lambda service, uid: service.block(uid), EndUserBlocked)
 
         self.app.push_screen(ConfirmScreen(_("Block this end user? Their widget and their email address will be "
                                              "refused until you unblock them (b again).")), confirmed)

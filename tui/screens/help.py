@@ -1,4 +1,4 @@
-"""The help screen: every key of the screen below and of the app, with what it does (the footer's words)."""
+"""The help screen: every key of the screen below and of the app that applies there, with what it does."""
 from __future__ import annotations
 
 from rich.table import Table
@@ -9,15 +9,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.i18n import N_, _, translate_bindings
+from tui.commands import applies, declared_bindings
+from tui.i18n import N_, _
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", N_("Close"), id="help.close")]
 
-    def __init__(self, below: Screen) -> None:
+    def __init__(self, below: Screen[object]) -> None:
         super().__init__()
-        translate_bindings(self)
         self.below = below
 
     def compose(self) -> ComposeResult:
@@ -25,14 +25,12 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(_("Key"), style="bold", no_wrap=True)
         table.add_column(_("Action"))
         for node in (self.below, self.app):
-            for bindings in node._bindings.key_to_bindings.values():
-                for binding in bindings:
-                    # Only the console's own bindings (they all have ids), not Textual's focus and copy keys.
-                    if binding.description and binding.id:
-                        table.add_row(Text(self.app.get_key_display(binding)), Text(binding.description))
+            for binding in declared_bindings(node):
+                if applies(node, binding):
+                    table.add_row(Text(self.app.get_key_display(binding)), Text(_(binding.description)))
         table.add_row(Text("ctrl+p"), Text(_("Command palette: every action by name")))
         intro = Text(_("Threadline agent console. Ctrl+P opens the command palette: every action by name. "
-                       "Escape or q goes back."))
+                       "Escape goes back; q too, except on the queue, where it quits."))
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static(intro)
             yield Static(table)

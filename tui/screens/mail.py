@@ -8,16 +8,18 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from core.inbound import InboundEmail, InboundOutcome, InboundService
 from core.outbox import OutboxService
-from tui.i18n import N_, _, translate_bindings
-from tui.screens.changes import ChangesInWorkers
+from tui.console_context import ConsoleContext
+from tui.i18n import N_, _
+from tui.messages import (ChangeDone, HeldEmailAccepted, InboundEmailDiscarded, LiveChanged, NotificationRetried)
 from tui.screens.pick_conversation import ConversationPicker
-from tui.messages import ActionDone, LiveChange, Loaded
-from tui.screens.prompt import TextScreen
+from tui.screens.prompt import ConfirmScreen, TextScreen
+from tui.screens.workers import ChangesInWorkers
 from tui.text import literal, plain, short_time
 from tui.widgets.key_bar import KeyBar
 
@@ -49,12 +51,22 @@ class MailData:
     failed: list[MailRow] = field(default_factory=list)
 
 
+class MailLoaded(Message):
+    """The mail that needs an agent was read; generation tells a stale result from the latest."""
+
+    def __init__(self, generation: int, data: MailData) -> None:
+        super().__init__()
+        self.generation = generation
+        self.data = data
+
+
 def _inbound_row(record: InboundEmail) -> MailRow:
     source = (record.raw_source or b"").decode("utf-8", "replace") or record.original_text or record.text
     address = f"{record.sender_name} <{record.sender}>" if record.sender_name else record.sender
     reason = record.reason
     if record.outcome is not InboundOutcome.held:
         reason = f"{_(OUTCOME_LABELS.get(record.outcome, record.outcome.value))}: {reason}"
+    assert record.id is not None  # read from the database
     return MailRow(id=record.id, when=record.received_at, address=address, subject=record.subject,
                    reason=reason, source=source, sender=record.sender)
 
@@ -66,6 +78,7 @@ def _job_row(job: Any) -> MailRow:
 
 class MailScreen(ChangesInWorkers, Screen):
     BINDINGS = [
+        Binding("escape,q", "back", N_("Back"), id="mail.back"),  # first: in view on a narrow terminal
         Binding("a", "accept", N_("Post email"), id="mail.accept"),
         Binding("c", "post_into", N_("Post into conversation…"), id="mail.post_into"),
         Binding("n", "post_new", N_("Post as new conversation"), show=False, id="mail.post_new"),
@@ -74,12 +87,11 @@ class MailScreen(ChangesInWorkers, Screen):
         Binding("enter", "show_source", N_("Show source"), id="mail.source"),
         Binding("j", "cursor_down", N_("Down"), show=False, id="mail.down"),
         Binding("k", "cursor_up", N_("Up"), show=False, id="mail.up"),
-        Binding("escape,q", "back", N_("Back"), id="mail.back"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        translate_bindings(self)
+        self.context = context
         self.data: MailData | None = None
         self.generation = 0
 
@@ -97,10 +109,12 @@ class MailScreen(ChangesInWorkers, Screen):
     def on_mount(self) -> None:
         for table_id in ("held", "refused", "failed"):
             table = self.query_one(f"#{table_id}", DataTable)
+            # The reason comes before the subject and is as wide as its longest text: on a narrow terminal it is
+            # still in view, and the table scrolls sideways rather than cut it off.
             table.add_column(_("When"), key="when", width=16)
-            table.add_column(_("Address"), key="address", width=32)
-            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=26)
-            table.add_column(_("Reason"), key="reason", width=32)
+            table.add_column(_("Address"), key="address", width=24)
+            table.add_column(_("Reason"), key="reason")
+            table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=24)
         self.query_one("#held", DataTable).focus()
         self.reload()
 
@@ -108,24 +122,25 @@ class MailScreen(ChangesInWorkers, Screen):
         self.generation += 1
         self._load(self.generation)
 
-    @work(thread=True, group="mail", exit_on_error=False)
+    @work(thread=True, name="mail-load", group="mail", exit_on_error=False)
     def _load(self, generation: int) -> None:
-        context = self.app.context
+        context = self.context
         data = MailData()
         with context.db.read_session() as session:
             service = InboundService(session, context.clock)
             data.held = [_inbound_row(r) for r in service.held(limit=ROWS)]
             data.refused = [_inbound_row(r) for r in service.refused(limit=ROWS)]
             data.failed = [_job_row(j) for j in OutboxService(session, context.clock).failed_jobs(limit=ROWS)]
-        self.post_message(Loaded("mail", generation, data))
+        self.post_message(MailLoaded(generation, data))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    @on(MailLoaded)
+    def _loaded(self, message: MailLoaded) -> None:
         message.stop()
-        if message.kind != "mail" or message.generation != self.generation:
+        if message.generation != self.generation:
             return
         self.data = message.data
-        now = self.app.context.clock.now()
+        self.refresh_bindings()
+        now = self.context.clock.now()
         for table_id, rows in (("held", self.data.held), ("refused", self.data.refused),
                                ("failed", self.data.failed)):
             table = self.query_one(f"#{table_id}", DataTable)
@@ -133,13 +148,14 @@ class MailScreen(ChangesInWorkers, Screen):
             table.clear()
             for row in rows:
                 table.add_row(short_time(row.when, now) if row.when else "", literal(row.address, one_line=True),
-                              literal(row.subject, one_line=True), literal(plain(row.reason, 200), one_line=True),
+                              literal(plain(row.reason, 200), one_line=True), literal(row.subject, one_line=True),
                               key=str(row.id))
             if table.row_count:
                 table.move_cursor(row=min(cursor, table.row_count - 1))
 
-    def live_changed(self, change: LiveChange) -> None:
-        if any(kind.startswith(("inbound.", "notification.")) for kind in change.kinds):
+    @on(LiveChanged)
+    def _live_changed(self, message: LiveChanged) -> None:
+        if any(kind.startswith(("inbound.", "notification.")) for kind in message.change.kinds):
             self.reload()
 
     def _selected(self, table_id: str) -> MailRow | None:
@@ -154,10 +170,25 @@ class MailScreen(ChangesInWorkers, Screen):
         focused = self.focused
         return focused.id if isinstance(focused, DataTable) and focused.id else "held"
 
-    @on(ActionDone)
-    def _action_done(self, message: ActionDone) -> None:
-        self._tell_outcome(message)
+    @on(ChangeDone)
+    def _change_done(self, message: ChangeDone) -> None:
+        message.stop()
+        if message.notice:
+            self.notify(message.notice, markup=False)
         self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Email actions when there is a held or refused email, retry when a notification failed."""
+        if self.data is None:
+            return True
+        if action in ("accept", "post_into", "post_new", "reject"):
+            return bool(self.data.held or self.data.refused)
+        if action == "retry":
+            return bool(self.data.failed)
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
 
     def _selected_email(self) -> MailRow | None:
         """The held or refused email under the cursor of the focused table (the held one when neither has focus)."""
@@ -168,10 +199,10 @@ class MailScreen(ChangesInWorkers, Screen):
         return row
 
     def _post(self, row: MailRow, *, conversation_id: int | None = None, new_conversation: bool = False) -> None:
-        clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
-        self._change("mail.post", lambda s: InboundService(s, clock).post_by_agent(
+        clock, agent_id, record_id = self.context.clock, self.context.agent.id, row.id
+        self._change(lambda s: InboundService(s, clock).post_by_agent(
             record_id, agent_id, conversation_id=conversation_id, new_conversation=new_conversation),
-            _("The email is posted into the conversation."))
+            HeldEmailAccepted(record_id))
 
     def action_accept(self) -> None:
         """One key: into the conversation the email matched, else a new one from its sender."""
@@ -193,24 +224,30 @@ class MailScreen(ChangesInWorkers, Screen):
             if conversation_id is not None:
                 self._post(row, conversation_id=conversation_id)
 
-        self.app.push_screen(ConversationPicker(row.sender), picked)
+        self.app.push_screen(ConversationPicker(self.context, row.sender), picked)
 
     def action_reject(self) -> None:
         row = self._selected_email()
         if row is None:
             return
-        clock, agent_id, record_id = self.app.context.clock, self.app.agent.id, row.id
-        self._change("mail.discard", lambda s: InboundService(s, clock).discard(record_id, agent_id),
-                     _("The email is discarded; it stays recorded."))
+        clock, agent_id, record_id = self.context.clock, self.context.agent.id, row.id
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._change(lambda s: InboundService(s, clock).discard(record_id, agent_id),
+                             InboundEmailDiscarded(record_id))
+
+        self.app.push_screen(ConfirmScreen(_("Discard the email from {sender}? It is not posted to any "
+                                             "conversation; it stays recorded with its source.").format(
+            sender=row.address)), confirmed)
 
     def action_retry(self) -> None:
         row = self._selected("failed")
         if row is None:
             self.notify(_("There is no failed notification to retry."), severity="warning")
             return
-        clock, job_id = self.app.context.clock, row.id
-        self._change("mail.retry", lambda s: OutboxService(s, clock).retry(job_id),
-                     _("The notification will be sent again."))
+        clock, job_id = self.context.clock, row.id
+        self._change(lambda s: OutboxService(s, clock).retry(job_id), NotificationRetried(job_id))
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:

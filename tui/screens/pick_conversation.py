@@ -7,13 +7,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Static
 
 from core.listing import QueueFilter, QueueListing, QueueRow
+from tui.console_context import ConsoleContext
 from tui.formatting import status_label
-from tui.i18n import N_, _, translate_bindings
-from tui.messages import Loaded
+from tui.i18n import N_, _
+from tui.screens.workers import ReportsWorkerFailures
 from tui.text import literal
 
 ROWS_PER_FILTER = 20
@@ -27,22 +29,29 @@ class Candidates:
     rows: list[QueueRow]
 
 
-class ConversationPicker(ModalScreen[int | None]):
+class CandidatesLoaded(Message):
+    def __init__(self, generation: int, candidates: Candidates) -> None:
+        super().__init__()
+        self.generation = generation
+        self.candidates = candidates
+
+
+class ConversationPicker(ReportsWorkerFailures, ModalScreen[int | None]):
     """Dismisses with the picked conversation's id, or None when cancelled."""
 
     BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="pick.cancel")]
 
-    def __init__(self, search: str = "") -> None:
+    def __init__(self, context: ConsoleContext, search: str = "") -> None:
         super().__init__()
-        translate_bindings(self)
+        self.context = context
         self.search = search
         self.candidates: Candidates | None = None
         self.generation = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(_("Post the email into which conversation? Search by name, address or text; Enter picks."),
-                        markup=False)
+            yield Static(_("Post the email into which conversation? Search by name, address or text; Enter picks."),
+                         markup=False, classes="question")
             yield Input(value=self.search, placeholder=_("Search"), id="pick-search")
             yield DataTable(id="pick-table", cursor_type="row")
 
@@ -71,20 +80,20 @@ class ConversationPicker(ModalScreen[int | None]):
 
     @work(thread=True, group="pick-conversation", exit_on_error=False)
     def _load(self, generation: int, search: str) -> None:
-        context = self.app.context
+        context = self.context
         rows: list[QueueRow] = []
         with context.db.read_session() as session:
             listing = QueueListing(session, context.clock)
             for queue_filter in FILTERS:
                 rows += listing.page(queue_filter, search=search, limit=ROWS_PER_FILTER).rows
-        self.post_message(Loaded("pick-conversation", generation, Candidates(search, rows)))
+        self.post_message(CandidatesLoaded(generation, Candidates(search, rows)))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    @on(CandidatesLoaded)
+    def _loaded(self, message: CandidatesLoaded) -> None:
         message.stop()
-        if message.kind != "pick-conversation" or message.generation != self.generation:
+        if message.generation != self.generation:
             return
-        self.candidates = message.data
+        self.candidates = message.candidates
         table = self.query_one(DataTable)
         table.clear()
         for row in self.candidates.rows:
@@ -96,7 +105,8 @@ class ConversationPicker(ModalScreen[int | None]):
     @on(DataTable.RowSelected)
     def _picked(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.dismiss(int(event.row_key.value))
+        if event.row_key.value is not None:
+            self.dismiss(int(event.row_key.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -3,21 +3,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
+from typing import Callable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, Tab, Tabs
 
 from core.conversations import ConversationService
-from core.errors import ThreadlineError
 from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage, QueueRow
+from tui.console_context import ConsoleContext
 from tui.formatting import channel_label, status_label, wait_label
-from tui.i18n import N_, _, translate_bindings, error_text
-from tui.messages import ActionDone, LiveChange, Loaded
+from tui.i18n import N_, _
+from tui.messages import ChangeDone, ConversationPicked, LiveChanged, NextConversationTaken, NothingWaiting
+from tui.screens.prompt import ConfirmScreen
+from tui.screens.workers import ReportsWorkerFailures
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
 
@@ -30,9 +34,20 @@ FILTER_LABELS = {
 }
 WAIT_REFRESH_SECONDS = 15.0
 COLUMNS = ("end_user", "channel", "language", "wait", "unread", "assignee", "status")
+# Below this many columns the channel column is left out, so the others fit an 80-column terminal.
+WIDE_TERMINAL = 100
 
 
-class QueueScreen(Screen):
+class QueuePageLoaded(Message):
+    """A page of the queue was read; generation tells a stale result from the latest."""
+
+    def __init__(self, generation: int, page: QueuePage) -> None:
+        super().__init__()
+        self.generation = generation
+        self.page = page
+
+
+class QueueScreen(ReportsWorkerFailures, Screen):
     """Conversations waiting for an agent; Enter opens one."""
 
     BINDINGS = [
@@ -46,12 +61,12 @@ class QueueScreen(Screen):
         Binding("left_square_bracket", "previous_page", N_("Previous page"), key_display="[", show=False,
                 id="queue.previous_page"),
         Binding("escape", "clear_search", N_("Clear search"), show=False, id="queue.clear_search"),
-        Binding("q", "app.quit", N_("Quit"), id="queue.quit"),
+        Binding("q", "quit", N_("Quit"), id="queue.quit"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, context: ConsoleContext) -> None:
         super().__init__()
-        translate_bindings(self)
+        self.context = context
         self.queue_filter = QueueFilter.all
         self.search_text = ""
         self.page_offset = 0
@@ -60,6 +75,7 @@ class QueueScreen(Screen):
         self.busy = False
         self.reload_wanted = False
         self.stale = False
+        self.columns: tuple[str, ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,13 +90,14 @@ class QueueScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#queue", DataTable)
-        table.add_column(_("End user"), key="end_user", width=30)
-        table.add_column(_("Channel"), key="channel", width=15)
-        table.add_column(_("Lang"), key="language", width=6)
-        table.add_column(_("Waiting"), key="wait", width=9)
-        table.add_column(_("Unread"), key="unread", width=6)
-        table.add_column(_("Assignee"), key="assignee", width=18)
-        table.add_column(_("Status"), key="status", width=10)
+        wide = self.app.size.width >= WIDE_TERMINAL
+        self.columns = COLUMNS if wide else tuple(c for c in COLUMNS if c != "channel")
+        widths = {"end_user": 30 if wide else 20, "channel": 15, "language": 6, "wait": 9, "unread": None,
+                  "assignee": 18 if wide else 12, "status": 10}
+        labels = {"end_user": _("End user"), "channel": _("Channel"), "language": _("Lang"), "wait": _("Waiting"),
+                  "unread": _("Unread"), "assignee": _("Assignee"), "status": _("Status")}
+        for column in self.columns:  # unread: as wide as its heading, in any language
+            table.add_column(labels[column], key=column, width=widths[column])
         table.focus()
         self.set_interval(WAIT_REFRESH_SECONDS, self.refresh_wait_times)
         self.reload()
@@ -95,66 +112,68 @@ class QueueScreen(Screen):
         self.generation += 1
         self._load(self.generation, self.queue_filter, self.search_text, self.page_offset)
 
-    @work(thread=True, group="queue", exit_on_error=False)
+    @work(thread=True, name="queue-load", group="queue", exit_on_error=False)
     def _load(self, generation: int, queue_filter: QueueFilter, search: str, offset: int) -> None:
-        context = self.app.context
-        try:
-            with context.db.read_session() as session:
-                page = QueueListing(session, context.clock).page(
-                    queue_filter, agent_id=context.agent.id, search=search, offset=offset, limit=PAGE_SIZE)
-        except Exception as exc:  # shown to the agent; the worker must not die silently
-            self.post_message(ActionDone("queue.load", str(exc), error=True))
-            page = None
-        self.post_message(Loaded("queue", generation, page))
+        context = self.context
+        with context.db.read_session() as session:
+            page = QueueListing(session, context.clock).page(
+                queue_filter, agent_id=context.agent.id, search=search, offset=offset, limit=PAGE_SIZE)
+        self.post_message(QueuePageLoaded(generation, page))
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.kind != "queue":
-            return
+    def work_failed(self, worker_name: str, error: BaseException) -> None:
+        if worker_name == "queue-load":
+            self.busy = False
+            self.reload_wanted = False
+
+    @on(QueuePageLoaded)
+    def _loaded(self, message: QueuePageLoaded) -> None:
         message.stop()
         self.busy = False
-        if message.data is not None and message.generation == self.generation:
-            previous, self.page = self.page, message.data
-            self._fill(message.data, previous)
+        if message.generation == self.generation:
+            previous, self.page = self.page, message.page
+            self._fill(message.page, previous)
+            self.refresh_bindings()
         if self.reload_wanted:
             self.reload_wanted = False
             self.reload()
 
     def _fill(self, page: QueuePage, previous: QueuePage | None) -> None:
         table = self.query_one("#queue", DataTable)
-        now = self.app.context.clock.now()
+        now = self.context.clock.now()
         same_rows = previous is not None and table.row_count == len(previous.rows) and \
             [r.conversation_id for r in previous.rows] == [r.conversation_id for r in page.rows]
         if same_rows:
             # The usual live change touches a cell or two: update those, keep the table (and its cursor) as it is.
-            for old, new in zip(previous.rows, page.rows):
+            for old, new in zip(previous.rows if previous else [], page.rows):
                 if old != new:
-                    for column, value in zip(COLUMNS, self._cells(new, now)):
+                    for column, value in self._cells(new, now).items():
                         table.update_cell(str(new.conversation_id), column, value)
             self._show_status(page)
             return
         selected = self.selected_id()
         table.clear()
         for row in page.rows:
-            table.add_row(*self._cells(row, now), key=str(row.conversation_id))
+            table.add_row(*self._cells(row, now).values(), key=str(row.conversation_id))
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)))
         self._show_status(page)
 
-    def _cells(self, row: QueueRow, now: datetime) -> tuple:
+    def _cells(self, row: QueueRow, now: datetime) -> dict[str, Text | str]:
+        """The cells of the columns shown, by column key, in their order."""
         who = row.end_user_name or row.end_user_email or _("anonymous end user")
         assignee = row.assignee_name or "–"
-        if row.assignee_id == self.app.agent.id:
+        if row.assignee_id == self.context.agent.id:
             assignee = _("me")
-        return (
-            literal(who, one_line=True),
-            channel_label(row.last_message_channel),
-            row.language or "–",
-            wait_label(row.waiting_since, now),
-            Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
-            literal(assignee, one_line=True),
-            status_label(row.status),
-        )
+        cells: dict[str, Text | str] = {
+            "end_user": literal(who, one_line=True),
+            "channel": channel_label(row.last_message_channel),
+            "language": row.language or "–",
+            "wait": wait_label(row.waiting_since, now),
+            "unread": Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
+            "assignee": literal(assignee, one_line=True),
+            "status": status_label(row.status),
+        }
+        return {column: cells[column] for column in self.columns}
 
     def _show_status(self, page: QueuePage) -> None:
         if not page.rows:
@@ -172,13 +191,14 @@ class QueueScreen(Screen):
         if self.page is None:
             return
         table = self.query_one("#queue", DataTable)
-        now = self.app.context.clock.now()
+        now = self.context.clock.now()
         for row in self.page.rows:
             key = str(row.conversation_id)
             if key in table.rows:
                 table.update_cell(key, "wait", wait_label(row.waiting_since, now))
 
-    def live_changed(self, change: LiveChange) -> None:
+    @on(LiveChanged)
+    def _live_changed(self, message: LiveChanged) -> None:
         # A queue under another screen reloads when it is shown again, not while the agent works elsewhere.
         if self.is_current:
             self.reload()
@@ -201,12 +221,13 @@ class QueueScreen(Screen):
     @on(DataTable.RowSelected, "#queue")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.app.open_conversation(int(event.row_key.value))
+        if event.row_key.value is not None:
+            self.post_message(ConversationPicked(int(event.row_key.value)))
 
     def action_open_selected(self) -> None:
         conversation_id = self.selected_id()
         if conversation_id is not None:
-            self.app.open_conversation(conversation_id)
+            self.post_message(ConversationPicked(conversation_id))
 
     def action_cursor_down(self) -> None:
         self.query_one("#queue", DataTable).action_cursor_down()
@@ -217,35 +238,56 @@ class QueueScreen(Screen):
     def action_take_next(self) -> None:
         self._take_next()
 
-    @work(thread=True, group="queue-action", exit_on_error=False)
+    @work(thread=True, name="queue-take-next", group="queue-action", exit_on_error=False)
     def _take_next(self) -> None:
         """Assign the oldest waiting unassigned conversation to me and open it."""
-        context = self.app.context
-        try:
-            with context.db.session() as session:
-                page = QueueListing(session, context.clock).page(QueueFilter.unassigned, limit=1)
-                if not page.rows or page.rows[0].waiting_since is None:
-                    self.post_message(ActionDone("queue.take_next", _("No conversation is waiting.")))
-                    return
-                conversation_id = page.rows[0].conversation_id
-                ConversationService(session, context.clock).assign(conversation_id, context.agent.id)
-        except ThreadlineError as exc:
-            self.post_message(ActionDone("queue.take_next", error_text(exc), error=True))
-            return
-        self.post_message(ActionDone("queue.take_next", "", data=conversation_id))
+        context = self.context
+        with context.db.session() as session:
+            page = QueueListing(session, context.clock).page(QueueFilter.unassigned, limit=1)
+            if not page.rows or page.rows[0].waiting_since is None:
+                self.post_message(NothingWaiting())
+                return
+            conversation_id = page.rows[0].conversation_id
+            ConversationService(session, context.clock).assign(conversation_id, context.agent.id)
+        self.post_message(NextConversationTaken(conversation_id))
 
-    @on(ActionDone)
-    def _action_done(self, message: ActionDone) -> None:
+    @on(ChangeDone)
+    def _change_done(self, message: ChangeDone) -> None:
         message.stop()
-        if message.message:
-            self.notify(message.message, severity="error" if message.error else "information", markup=False)
-        if message.kind == "queue.take_next" and message.data is not None:
-            self.app.open_conversation(message.data)
+        if message.notice:
+            self.notify(message.notice, markup=False)
+
+    @on(NextConversationTaken)
+    def _taken(self, message: NextConversationTaken) -> None:
+        self.post_message(ConversationPicked(message.conversation_id))
+
+    # --- which keys apply -------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_page":
+            return self.page is not None and self.page.has_more
+        if action == "previous_page":
+            return self.page_offset > 0
+        if action == "clear_search":
+            search = self.query("#search")
+            return bool(self.search_text) or bool(search and not search.first().has_class("hidden"))
+        return True
+
+    def action_quit(self) -> None:
+        """Ask first: quitting ends the agent's session (and the demo, whose data then goes)."""
+        question = (_("Quit the demo? Its conversations, mailboxes and settings will be removed.")
+                    if self.context.demo else _("Quit Threadline?"))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.exit()
+
+        self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.remove_class("hidden")
         search.focus()
+        self.refresh_bindings()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -255,6 +297,7 @@ class QueueScreen(Screen):
         if not self.search_text:
             event.input.add_class("hidden")
         self.query_one("#queue", DataTable).focus()
+        self.refresh_bindings()
         self.reload()
 
     def action_clear_search(self) -> None:
@@ -262,6 +305,7 @@ class QueueScreen(Screen):
         search.value = ""
         search.add_class("hidden")
         self.query_one("#queue", DataTable).focus()
+        self.refresh_bindings()
         if self.search_text:
             self.search_text = ""
             self.page_offset = 0
@@ -273,7 +317,7 @@ class QueueScreen(Screen):
     @on(Tabs.TabActivated, "#filters")
     def _filter_changed(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        chosen = QueueFilter(event.tab.id.removeprefix("filter-"))
+        chosen = QueueFilter((event.tab.id or "").removeprefix("filter-"))
         if chosen != self.queue_filter:
             self.queue_filter = chosen
             self.page_offset = 0
@@ -294,6 +338,6 @@ class QueueScreen(Screen):
             self.page_offset = max(0, self.page_offset - PAGE_SIZE)
             self.reload()
 
-    def palette_extras(self) -> list:
+    def palette_extras(self) -> list[tuple[str, str, Callable[[], object]]]:
         return [(_("Filter: {name}").format(name=_(label)), "", partial(self.set_filter, f))
                 for f, label in FILTER_LABELS.items()]

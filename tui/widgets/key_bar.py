@@ -1,4 +1,7 @@
-"""The key bar: one line listing the keys of the current screen with what they do (a light footer).
+"""The key bar: one line listing the keys of the current screen that apply now, with what they do (a light footer).
+
+Read from Screen.active_bindings, so an action the screen's check_action hides is not listed; descriptions are
+msgids, shown in the agent's language.
 
 Textual's Footer builds a widget per key and rebuilds them on every focus or screen change; this bar renders one
 Text, which keeps switching screens fast.
@@ -6,6 +9,7 @@ Text, which keeps switching screens fast.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -39,16 +43,26 @@ class KeyBar(Static):
     def show_keys(self) -> None:
         if not self.is_attached:
             return
-        text = Text(no_wrap=True, overflow="ellipsis")
         key_style = f"bold {self.app.theme_variables.get('footer-key-foreground', 'yellow')}"
         seen: set[str] = set()
-        for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
+        entries: list[tuple[Binding, bool, bool]] = []  # binding, enabled, whether the app (not the screen) has it
+        for node, binding, enabled, _tooltip in self.screen.active_bindings.values():
             if not binding.show or not binding.description or binding.action in seen:
                 continue
             seen.add(binding.action)
+            entries.append((binding, enabled, node is self.app))
+        text = self._keys_text(entries, key_style)
+        if text.cell_len > self.content_size.width:
+            # A narrow terminal: the screen's own keys first; the app's (settings, mail) are in help and the palette.
+            text = self._keys_text([e for e in entries if not e[2] or e[0].action == "help"], key_style)
+        self.update(text)
+
+    def _keys_text(self, entries: list[tuple[Binding, bool, bool]], key_style: str) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for binding, enabled, _of_app in entries:
             style = "" if enabled else "dim"
             text.append(self.app.get_key_display(binding), style=f"{key_style} {style}".strip())
-            text.append(" " + binding.description + "  ", style=style)
+            text.append(" " + _(binding.description) + "  ", style=style)
         text.append("^p", style=key_style)
         text.append(" " + _("Commands"))
-        self.update(text)
+        return text

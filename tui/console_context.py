@@ -26,6 +26,7 @@ class ConsoleContext:
     clock: Clock
     config: Config
     agent: AgentInfo
+    demo: bool = False  # `threadline demo`: quitting removes the demo's data
 
     @property
     def mail_configured(self) -> bool:
