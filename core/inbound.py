@@ -13,39 +13,19 @@ from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.event_kinds import EventKind, inbound_kind
 from core.events import record_event
 from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
-from core.models import AuthorKind, Channel, Conversation, EndUser, Message, UTCDateTime
+from core.models import (
+    MAX_INBOUND_SUBJECT_CHARS, AuthorKind, Channel, Conversation, EndUser, HeldStatus, InboundDecision, InboundEmail,
+    InboundOutcome, MailboxState, Message, SenderWindow,
+)
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS, without_control_characters
 from core.transactions import transactional
 
 RATE_LIMIT_SECONDS = 3600  # how long a sender over the window limit stays held
-MAX_SUBJECT_CHARS = 998
-
-
-class InboundOutcome(str, enum.Enum):
-    posted = "posted"
-    duplicate = "duplicate"
-    held = "held"
-    refused = "refused"
-    new_conversation = "new_conversation"
-    bounce = "bounce"
-    auto_reply = "auto_reply"
-
-
-class HeldStatus(str, enum.Enum):
-    pending = "pending"
-    accepted = "accepted"
-    rejected = "rejected"
-
-
-class InboundDecision(str, enum.Enum):
-    """What an agent did with an email that was not posted on arrival."""
-
-    posted = "posted"
-    discarded = "discarded"
 
 
 # Outcomes that leave an email waiting on the Mail screen until an agent posts or discards it.
@@ -53,61 +33,6 @@ AWAITING_AGENT = (InboundOutcome.held, InboundOutcome.refused, InboundOutcome.au
 # Every email keeps its raw source (until mail.raw_retention_days) so an agent can see what cleaning and quote
 # stripping removed; a duplicate does not, because its first copy holds the same email.
 KEEP_RAW = set(InboundOutcome) - {InboundOutcome.duplicate}
-
-
-def _utc(nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-class InboundEmail(SQLModel, table=True):
-    __tablename__ = "inbound_email"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    message_id: str = Field(max_length=998, index=True)
-    mailbox: str = Field(default="", max_length=255)
-    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond PostgreSQL's INTEGER.
-    uidvalidity: int = Field(default=0, sa_type=BigInteger)
-    uid: int = Field(default=0, sa_type=BigInteger)
-    sender: str = Field(default="", max_length=320)
-    sender_name: Optional[str] = Field(default=None, max_length=200)
-    subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
-    outcome: InboundOutcome = Field(index=True)
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
-    posted_message_id: Optional[int] = Field(default=None, foreign_key="message.id")
-    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
-    original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
-    raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    received_at: datetime = _utc(index=True)
-    held_status: Optional[HeldStatus] = Field(default=None, index=True)
-    decision: Optional[InboundDecision] = Field(default=None, index=True)  # set once an agent posted or discarded it
-    decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
-    decided_at: Optional[datetime] = _utc(nullable=True)
-
-
-class MailboxState(SQLModel, table=True):
-    """How far the poller got in one mailbox: a UID is only meaningful with its UIDVALIDITY."""
-
-    __tablename__ = "mailbox_state"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    mailbox: str = Field(max_length=255, unique=True)
-    uidvalidity: int = Field(default=0, sa_type=BigInteger)
-    last_uid: int = Field(default=0, sa_type=BigInteger)
-    updated_at: datetime = _utc()
-
-
-class SenderWindow(SQLModel, table=True):
-    """Emails counted per sender in the current window, and until when the sender is rate-limited."""
-
-    __tablename__ = "sender_window"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    sender: str = Field(max_length=320, unique=True)
-    window_start: datetime = _utc()
-    count: int = 0
-    limited_until: Optional[datetime] = _utc(nullable=True)
 
 
 @dataclass
@@ -207,9 +132,9 @@ class InboundService:
             state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)
             self.session.add(state)
             self.session.flush()
-            record_event(self.session, now, "inbound.mailbox_started", None, mailbox=mailbox, uidvalidity=uidvalidity)
+            record_event(self.session, now, EventKind.inbound_mailbox_started, None, mailbox=mailbox, uidvalidity=uidvalidity)
         elif state.uidvalidity != uidvalidity:
-            record_event(self.session, now, "inbound.uidvalidity_changed", None, mailbox=mailbox,
+            record_event(self.session, now, EventKind.inbound_uidvalidity_changed, None, mailbox=mailbox,
                          previous=state.uidvalidity, uidvalidity=uidvalidity, previous_last_uid=state.last_uid)
             state.uidvalidity = uidvalidity
             state.last_uid = 0
@@ -244,7 +169,7 @@ class InboundService:
         record = InboundEmail(
             message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
             sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
-            subject=email.subject[:MAX_SUBJECT_CHARS], outcome=outcome, reason=reason,
+            subject=email.subject[:MAX_INBOUND_SUBJECT_CHARS], outcome=outcome, reason=reason,
             conversation_id=verdict.conversation_id, text=email.text, original_text=email.original_text,
             attachments="\n".join(email.attachments), received_at=now,
             raw_source=email.raw if outcome in KEEP_RAW else None,
@@ -260,7 +185,7 @@ class InboundService:
             self._post(record, self._new_conversation(email), prove_sender=False)
         self._advance(email, now)
         self.session.add(record)
-        record_event(self.session, now, f"inbound.{record.outcome.value}", record.conversation_id,
+        record_event(self.session, now, inbound_kind(record.outcome.value), record.conversation_id,
                      inbound_id=record.id, message_id=record.message_id, mailbox=record.mailbox, uid=record.uid,
                      reason=record.reason, posted_message_id=record.posted_message_id)
         return record
@@ -359,7 +284,7 @@ class InboundService:
         limited = bool(window.limited_until and window.limited_until > now)
         if window.count > self.window_max:
             if not limited:
-                record_event(self.session, now, "inbound.sender_limited", None, sender=window.sender,
+                record_event(self.session, now, EventKind.inbound_sender_limited, None, sender=window.sender,
                              count=window.count)
             window.limited_until = now + timedelta(seconds=RATE_LIMIT_SECONDS)
             limited = True
@@ -412,7 +337,7 @@ class InboundService:
             raise NotFound(_("The conversation this email matched no longer exists; post it into another one."))
         self._post(record, target, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
         self._decided(record, InboundDecision.posted, agent_id)
-        record_event(self.session, self.clock.now(), "inbound.accepted", record.conversation_id,
+        record_event(self.session, self.clock.now(), EventKind.inbound_accepted, record.conversation_id,
                      inbound_id=record.id, agent_id=agent_id, target=how, outcome=record.outcome.value,
                      posted_message_id=record.posted_message_id)
         return record
@@ -422,7 +347,7 @@ class InboundService:
         """An agent turns an email away for good; it stays recorded (with its source, until the retention ends)."""
         record = self._awaiting(inbound_id)
         self._decided(record, InboundDecision.discarded, agent_id)
-        record_event(self.session, self.clock.now(), "inbound.rejected", record.conversation_id, inbound_id=record.id,
+        record_event(self.session, self.clock.now(), EventKind.inbound_rejected, record.conversation_id, inbound_id=record.id,
                      agent_id=agent_id, outcome=record.outcome.value)
         return record
 
@@ -457,6 +382,6 @@ class InboundService:
             .execution_options(synchronize_session=False))
         cleared = result.rowcount or 0
         if cleared:
-            record_event(self.session, now, "inbound.raw_sources_cleared", None, count=cleared,
+            record_event(self.session, now, EventKind.inbound_raw_sources_cleared, None, count=cleared,
                          retention_days=retention_days)
         return cleared

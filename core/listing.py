@@ -11,19 +11,13 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.errors import InvalidInput
 from core.i18n import _
-from core.models import AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
+from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 MAX_SEARCH_CHARS = 200
 # Search by text scans message bodies; it stops after this many matching conversations.
 MAX_SEARCH_MATCHES = 2_000
-
-# Each page is read in index order (waiting time, or last activity), stopping after the page: no sort of all rows.
-Index("ix_conversation_wait_order", Conversation.waiting_since, Conversation.id)
-Index("ix_conversation_updated_order", Conversation.updated_at, Conversation.id)
-Index("ix_conversation_listing_assignee", Conversation.assignee_id, Conversation.status, Conversation.waiting_since)
-
 
 class QueueFilter(str, enum.Enum):
     all = "all"            # every conversation that is not pending or solved: queued and open
@@ -149,8 +143,6 @@ class QueueListing:
     def _rows(self, ids: list[int]) -> list[QueueRow]:
         if not ids:
             return []
-        from core.models import Agent
-
         unread = (
             select(func.count()).select_from(Message)
             .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,

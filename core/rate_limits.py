@@ -9,21 +9,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.clock import Clock
-from core.models import UTCDateTime
+from core.models import MAX_RATE_LIMIT_KEY_CHARS as MAX_KEY_CHARS
+from core.models import RateLimitBucket
 
 # Buckets refill their whole capacity in one minute, so a row untouched for longer is the same as no row.
 REFILL_SECONDS = 60.0
-MAX_KEY_CHARS = 200
-
-
-class RateLimitBucket(SQLModel, table=True):
-    """Requests left for one key (an address or an end user) when last counted; refilled evenly over a minute."""
-
-    __tablename__ = "rate_limit"
-
-    key: str = Field(primary_key=True, max_length=MAX_KEY_CHARS)
-    tokens: float = Field(sa_type=Float)
-    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class RateLimits:
