@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import Agent, AgentStatus
@@ -41,7 +42,7 @@ class AgentService:
                       created_at=now, status_changed_at=now)
         self.session.add(agent)
         self.session.flush()
-        record_event(self.session, now, "agent.added", None, agent_id=agent.id, handle=handle)
+        record_event(self.session, now, EventKind.agent_added, None, agent_id=agent.id, handle=handle)
         return agent
 
     def get(self, agent_id: int) -> Agent:
@@ -77,5 +78,5 @@ class AgentService:
             agent.status = status
             agent.status_changed_at = now
             self.session.add(agent)
-            record_event(self.session, now, "agent.status", None, agent_id=agent.id, agent_status=status.value)
+            record_event(self.session, now, EventKind.agent_status, None, agent_id=agent.id, agent_status=status.value)
         return agent

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import platformdirs
+from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
 from core.i18n import _
@@ -153,8 +154,6 @@ class Config:
         token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
         values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
         try:
-            from sqlalchemy.engine import make_url
-
             values.append(make_url(self.database_url).password or "")
         except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
             pass

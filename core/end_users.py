@@ -7,12 +7,13 @@ from sqlmodel import Session, col, select
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
-from core.i18n import _, normalize_tag
+from core.i18n import _, language_tag
 from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
 from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress
-from core.settings import SettingsService
+from core.account_settings import load_settings
 from core.text import clean_name
 from core.transactions import transactional
 
@@ -43,7 +44,7 @@ class EndUserService:
         end_user.email_verified = email is not None and identity.is_verified(end_user.id, email)
         end_user.email_failing = False  # a bounce was about the old address, or the user just confirmed this one
         self.session.add(end_user)
-        record_event(self.session, now, "end_user.email_set", None, end_user_id=end_user.id,
+        record_event(self.session, now, EventKind.end_user_email_set, None, end_user_id=end_user.id,
                      has_email=email is not None, verified=end_user.email_verified)
         self.session.flush()
         identity.route_notifications(end_user)
@@ -60,9 +61,7 @@ class EndUserService:
     @transactional
     def set_language(self, end_user_id: int, tag: str, *, by_agent: bool = False) -> EndUser:
         """Set the preferred language; the widget does not overwrite one an agent chose."""
-        language = normalize_tag(tag)
-        if not language:
-            raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=tag))
+        language = language_tag(tag)
         end_user = self.get(end_user_id)
         if end_user.language_set_by_agent and not by_agent:
             return end_user  # the agent knows better than the browser's settings
@@ -71,7 +70,7 @@ class EndUserService:
             end_user.language = language
             end_user.language_set_by_agent = end_user.language_set_by_agent or by_agent
             self.session.add(end_user)
-            record_event(self.session, now, "end_user.language_set", None, end_user_id=end_user.id,
+            record_event(self.session, now, EventKind.end_user_language_set, None, end_user_id=end_user.id,
                          language=language, by_agent=by_agent)
         return end_user
 
@@ -80,7 +79,7 @@ class EndUserService:
         end_user = self.get(end_user_id)
         end_user.name = clean_name(name)
         self.session.add(end_user)
-        record_event(self.session, self.clock.now(), "end_user.name_set", None, end_user_id=end_user.id)
+        record_event(self.session, self.clock.now(), EventKind.end_user_name_set, None, end_user_id=end_user.id)
         return end_user
 
     def block(self, end_user_id: int) -> EndUser:
@@ -96,7 +95,7 @@ class EndUserService:
         if end_user.blocked != blocked:
             end_user.blocked = blocked
             self.session.add(end_user)
-            record_event(self.session, self.clock.now(), "end_user.blocked" if blocked else "end_user.unblocked", None,
+            record_event(self.session, self.clock.now(), EventKind.end_user_blocked if blocked else EventKind.end_user_unblocked, None,
                          end_user_id=end_user.id)
             if blocked:
                 # Unblocking later must not bring back the tokens a blocked person held.
@@ -133,7 +132,7 @@ class EndUserService:
 
     def _reschedule_open_conversations(self, end_user: EndUser) -> None:
         self.session.flush()
-        settings = SettingsService(self.session, self.clock).load()
+        settings = load_settings(self.session)
         now = self.clock.now()
         query = select(Conversation).where(Conversation.end_user_id == end_user.id,
                                            Conversation.status != ConversationStatus.solved)

@@ -9,6 +9,8 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
+from core.errors import InvalidInput
+
 DOMAIN = "threadline"
 DEFAULT_LANGUAGE = "en"
 
@@ -42,6 +44,15 @@ def normalize_tag(tag: str) -> str:
         return str(Locale.parse(tag))
     except (ValueError, UnknownLocaleError):
         return ""
+
+
+def language_tag(language: str) -> str:
+    """normalize_tag, refusing what is not a language tag with a message naming a good one."""
+    tag = normalize_tag(language)
+    if not tag:
+        raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(
+            language=language))
+    return tag
 
 
 def negotiate(*preferences: str | None) -> str:

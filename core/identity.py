@@ -18,11 +18,12 @@ from sqlmodel import Session, col, select
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.errors import CredentialRefused, InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.inactivity import reschedule
 from core.models import Conversation, EndUser, Message, SpentToken, VerifiedAddress
-from core.settings import SettingsService
+from core.account_settings import load_settings
 from core.text import clean_name
 from core.tokens import EndUserClaim
 from core.transactions import transactional
@@ -159,7 +160,7 @@ class IdentityService:
         if not self.is_verified(end_user.id, normalized):
             self.session.add(VerifiedAddress(end_user_id=end_user.id, address=normalized, method=method,
                                              verified_at=now))
-            record_event(self.session, now, "end_user.email_verified", None, end_user_id=end_user.id, method=method)
+            record_event(self.session, now, EventKind.end_user_email_verified, None, end_user_id=end_user.id, method=method)
         if same_address(end_user.email, normalized) and not end_user.email_verified:
             end_user.email_verified = True
             self.session.add(end_user)
@@ -175,7 +176,7 @@ class IdentityService:
         """
         proven = self.verified_addresses(end_user.id)
         current_proven = any(same_address(end_user.email, p) for p in proven)
-        settings = SettingsService(self.session, self.clock).load()
+        settings = load_settings(self.session)
         now = self.clock.now()
         for conversation in self.session.exec(select(Conversation).where(Conversation.end_user_id == end_user.id)):
             keeps_proven = (conversation.notify_email is not None and not current_proven and end_user.email is not None
@@ -184,7 +185,7 @@ class IdentityService:
             if conversation.notify_email != target:
                 conversation.notify_email = target
                 self.session.add(conversation)
-                record_event(self.session, now, "conversation.notify_address_changed", conversation.id,
+                record_event(self.session, now, EventKind.conversation_notify_address_changed, conversation.id,
                              end_user_id=end_user.id, has_address=target is not None)
             reschedule(self.session, conversation, now, settings)
 
@@ -219,7 +220,7 @@ class IdentityService:
         # Tokens carry whole seconds: a token issued in this second is older than the next second.
         end_user.sessions_valid_after = now.replace(microsecond=0) + timedelta(seconds=1)
         self.session.add(end_user)
-        record_event(self.session, now, "end_user.sessions_revoked", None, end_user_id=end_user.id)
+        record_event(self.session, now, EventKind.end_user_sessions_revoked, None, end_user_id=end_user.id)
         return end_user
 
     # --- single-use credentials ---------------------------------------------------------------------------
@@ -279,7 +280,7 @@ class IdentityService:
             owner.email_verified = False
             owner.email_failing = False
         self.session.add(owner)
-        record_event(self.session, now, "end_user.identified", None, end_user_id=owner.id)
+        record_event(self.session, now, EventKind.end_user_identified, None, end_user_id=owner.id)
         return self.prove(owner.id, email, PROOF_IDENTIFY)
 
     # --- merges ---------------------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ class IdentityService:
         self.session.add_all([source, target])
         self.session.flush()
         self.session.expire_all()
-        record_event(self.session, now, "end_user.merged", None, end_user_id=target.id, merged_id=source.id,
+        record_event(self.session, now, EventKind.end_user_merged, None, end_user_id=target.id, merged_id=source.id,
                      conversations=moved, agent_id=by_agent_id)
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from core.clock import as_utc
 from core.models import AuthorKind, Conversation, ConversationStatus, EndUser, Message
-from core.settings import AccountSettings
+from core.account_settings import AccountSettings
 
 
 @dataclass(frozen=True)

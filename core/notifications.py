@@ -6,15 +6,16 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
-from core.settings import AccountSettings, SettingsService
+from core.account_settings import AccountSettings, load_settings
 from core.tokens import TokenSigner
 from core.transactions import transactional
 
@@ -86,7 +87,7 @@ class NotificationService:
         conversations = [c for c in conversations if c.notify_due_at is not None and c.notify_due_at <= now]
         if not conversations:
             return []
-        settings = SettingsService(self.session, self.clock).load()
+        settings = load_settings(self.session)
         end_users = {u.id: u for u in self.session.exec(
             select(EndUser).where(col(EndUser.id).in_({c.end_user_id for c in conversations})))}
         batches = self._pending_batches(conversations)
@@ -133,7 +134,7 @@ class NotificationService:
         # Everything pending went into this batch, so nothing more is due until the next agent message.
         conversation.notify_due_at = None
         self.session.add(conversation)
-        record_event(self.session, now, "notification.queued", conversation.id, idempotency_key=key,
+        record_event(self.session, now, EventKind.notification_queued, conversation.id, idempotency_key=key,
                      first_seq=batch.first_seq, last_seq=batch.last_seq, notified_seq=batch.last_seq)
         return job
 
@@ -143,7 +144,7 @@ class NotificationService:
         self.session.add(conversation)
         log.info("notification for conversation %s deferred until %s: unverified address at its daily limit",
                  conversation.id, conversation.notify_due_at.isoformat())
-        record_event(self.session, now, "notification.deferred", conversation.id,
+        record_event(self.session, now, EventKind.notification_deferred, conversation.id,
                      reason="unverified_daily_limit", until=conversation.notify_due_at.isoformat())
 
     def _pending_batches(self, conversations: list[Conversation]) -> dict[int, PendingBatch]:
@@ -216,41 +217,3 @@ class _AddressQuota:
             return min(window) + UNVERIFIED_WINDOW
         window.append(self.now)
         return None
-
-
-def apply_settings_change(session: Session, now: datetime, before: AccountSettings, after: AccountSettings) -> None:
-    """Keep schedules in step with the settings, in the settings' transaction.
-
-    Off clears every pending schedule. On again never emails old messages: every conversation's notified
-    mark moves up to its last message, so only messages posted from now on can be emailed.
-    """
-    if before.continuous_conversations and not after.continuous_conversations:
-        cleared = session.execute(
-            update(Conversation).where(col(Conversation.notify_due_at).is_not(None)).values(notify_due_at=None)
-        ).rowcount
-        record_event(session, now, "notifications.cleared", None, conversations=cleared)
-    elif after.continuous_conversations and not before.continuous_conversations:
-        moved = session.execute(
-            update(Conversation).where(Conversation.notified_seq < Conversation.last_seq)
-            .values(notified_seq=Conversation.last_seq, notify_due_at=None)
-        ).rowcount
-        record_event(session, now, "notifications.baseline", None, conversations=moved)
-    elif after.continuous_conversations and (
-            before.inactivity_minutes != after.inactivity_minutes
-            or before.inactivity_seconds != after.inactivity_seconds
-            or before.presence_timeout_seconds != after.presence_timeout_seconds):
-        _reschedule_pending(session, now, after)
-    session.expire_all()  # bulk updates bypass the identity map; reload what was cached
-
-
-def _reschedule_pending(session: Session, now: datetime, settings: AccountSettings) -> None:
-    """A new inactivity period or presence timeout moves the due time of every scheduled conversation."""
-    from core.inactivity import reschedule
-
-    ids = list(session.exec(select(Conversation.id).where(col(Conversation.notify_due_at).is_not(None))))
-    for conversation_id in ids:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is not None:
-            reschedule(session, conversation, now, settings)
-    session.flush()
-    record_event(session, now, "notifications.rescheduled", None, conversations=len(ids))

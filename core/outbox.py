@@ -11,6 +11,7 @@ from sqlmodel import Session, col, or_, select
 
 from core.clock import Clock
 from core.errors import InvalidTransition, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import Conversation, EndUser, OutboxJob, OutboxStatus
@@ -145,7 +146,7 @@ class OutboxService:
             self.session.add(job)
         if jobs:
             # One event per lease, not per job: a batch of 200 is one line in the log.
-            record_event(self.session, now, "notification.leased", None, worker=worker[:128],
+            record_event(self.session, now, EventKind.notification_leased, None, worker=worker[:128],
                          job_ids=[job.id for job in jobs], until=until.isoformat())
         self.session.flush()
         return jobs
@@ -162,7 +163,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = None
         self.session.add(job)
-        record_event(self.session, now, "notification.sent", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_sent, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, attempts=job.attempts,
                      response=_clip(response) if response else None)
         return job
@@ -183,7 +184,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = _clip(error)
         self.session.add(job)
-        record_event(self.session, now, "notification.retry_scheduled", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_retry_scheduled, job.conversation_id, job_id=job.id,
                      attempts=job.attempts, delay_seconds=round(delay, 3), error=job.last_error)
         return job
 
@@ -207,7 +208,7 @@ class OutboxService:
             released.append(job)
         if released:
             # One event per release, like lease: a paused batch of 200 is one line in the log.
-            record_event(self.session, now, "notification.released", None, job_ids=[job.id for job in released],
+            record_event(self.session, now, EventKind.notification_released, None, job_ids=[job.id for job in released],
                          reason=_clip(reason))
         return released
 
@@ -225,7 +226,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = _clip(reason)
         self.session.add(job)
-        record_event(self.session, now, "notification.failed", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_failed, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, reason=job.last_error)
         return job
 
@@ -248,7 +249,7 @@ class OutboxService:
         if end_user is not None and (end_user.email or "").lower() == job.to_address.lower():
             end_user.email_failing = True
             self.session.add(end_user)
-        record_event(self.session, now, "notification.bounced", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_bounced, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, reason=job.last_error,
                      end_user_id=end_user.id if end_user else None)
         return job
@@ -268,7 +269,7 @@ class OutboxService:
         job.locked_until = None
         job.locked_by = None
         self.session.add(job)
-        record_event(self.session, now, "notification.retried", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_retried, job.conversation_id, job_id=job.id,
                      previous=previous.value)
         return job
 

@@ -13,7 +13,7 @@ from core.business_hours import is_open
 from core.clock import Clock, as_utc
 from core.inactivity import aggregate_time
 from core.models import Agent, AgentStatus, AuthorKind, Conversation, ConversationStatus, Message
-from core.settings import SettingsService
+from core.account_settings import load_settings
 
 RECENT_WINDOW = timedelta(days=7)
 RECENT_SAMPLE = 50  # the latest first responses are the best guide; older ones describe another team day
@@ -46,7 +46,7 @@ def recent_first_responses(session: Session, since: datetime) -> list[float]:
 def estimate(session: Session, clock: Clock) -> WaitEstimate:
     """How long a new conversation will likely wait: the median first response, times the queue per agent."""
     now = clock.now()
-    settings = SettingsService(session, clock).load()
+    settings = load_settings(session)
     agents_online = int(session.exec(select(func.count()).select_from(Agent).where(Agent.status == AgentStatus.online)).one())
     queue_length = int(session.exec(
         select(func.count()).select_from(Conversation).where(Conversation.status == ConversationStatus.queued,

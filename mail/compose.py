@@ -22,6 +22,7 @@ from core.i18n import translations
 from core.models import OutboxJob
 from core.outbox import bare_message_id
 from core.tokens import TokenSigner
+from core.template_sandbox import render_override
 from mail.language import is_right_to_left
 from mail.notification_content import (  # noqa: F401  (re-exported: what callers compose from)
     MessageView, NotificationContent, NotificationGatherer, conversation_url, localized_time, message_id_domain,
@@ -56,8 +57,6 @@ def render_subject(content: NotificationContent) -> str:
     subject = t.ngettext("New reply from {brand}", "{count} new replies from {brand}", count).format(
         count=count, brand=content.brand_name)
     if content.override_subject:
-        from mail.overrides import render_override
-
         rendered = render_override(content.override_subject, content.variables(), fallback=subject)
         subject = " ".join(rendered.split()) or subject
     return subject
@@ -70,8 +69,6 @@ def render_bodies(content: NotificationContent) -> tuple[str, str]:
                   rtl=is_right_to_left(content.language), html_lang=content.language.replace("_", "-"))
     override_text = None
     if content.override_body:
-        from mail.overrides import render_override
-
         override_text = render_override(content.override_body, content.variables(), fallback=None)
     values["override_text"] = override_text
     text = environment.get_template("notification.txt").render(values)

@@ -1,22 +1,20 @@
 """Admin overrides of the notification text: validated and rendered in a Jinja sandbox, previewed for the console."""
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError, TemplateSyntaxError
 from sqlmodel import Session
 
 from core.clock import Clock
 from core.config import Config
 from core.email_templates import EmailTemplateOverride, EmailTemplateService
-from core.errors import InvalidInput
-from core.i18n import _, translations
+from core.i18n import _, negotiate, translations
 from core.settings import SettingsService
+from core.template_sandbox import OverrideError, render_override, sandbox
 from mail.compose import render_bodies, render_subject
 from mail.notification_content import (
     MessageView, NotificationContent, localized_time, reply_address, widget_public_url,
@@ -24,44 +22,8 @@ from mail.notification_content import (
 
 log = logging.getLogger(__name__)
 
-# Overrides are short; a huge repeat or power would stall the sender or exhaust its memory, so they are capped.
-MAX_REPEAT = 100_000
-MAX_EXPONENT = 100
-
-
-class OverrideError(InvalidInput):
-    """An override that cannot be used; names the part, the line and the reason."""
-
-    def __init__(self, part: str, line: int | None, reason: str) -> None:
-        if line:
-            message = _("The {part} override has an error on line {line}: {reason}").format(part=part, line=line, reason=reason)
-        else:
-            message = _("The {part} override has an error: {reason}").format(part=part, reason=reason)
-        super().__init__(message)
-        self.part = part
-        self.line = line
-        self.reason = reason
-
-
-class _OverrideSandbox(SandboxedEnvironment):
-    """The stock sandbox (which already caps range() at 100,000) plus limits on huge repeats and powers."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-            raise OverrideError("**", None, _("powers are limited to an exponent of {limit}").format(limit=MAX_EXPONENT))
-        if operator == "*":
-            for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and count * max(1, len(sequence)) > MAX_REPEAT:
-                    raise OverrideError("*", None, _("repeated text is limited to {limit} characters").format(limit=MAX_REPEAT))
-        return super().call_binop(context, operator, left, right)
-
-
-@functools.lru_cache(maxsize=1)
-def sandbox() -> SandboxedEnvironment:
-    """The sandbox overrides render in: no Python internals, undefined names are errors, no autoescape (plain text)."""
-    return _OverrideSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+__all__ = ["OverrideError", "Preview", "check_override", "preview", "render_override", "sample_content",
+           "save_override", "validate"]
 
 
 def _template_line(exc: BaseException) -> int | None:
@@ -73,15 +35,6 @@ def _template_line(exc: BaseException) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def render_override(text: str, variables: dict[str, Any], fallback: str | None) -> str | None:
-    """text rendered in the sandbox; if it fails at send time, fallback (the shipped text) is used and logged."""
-    try:
-        return sandbox().from_string(text).render(variables)
-    except Exception as exc:  # an override must never stop an email; the shipped text takes over
-        log.warning("email override failed to render (%s); using the shipped text", exc)
-        return fallback
 
 
 def check_override(part: str, text: str | None, variables: dict[str, Any]) -> None:
@@ -148,8 +101,6 @@ class Preview:
 def preview(session: Session, clock: Clock, language: str, *, subject: str | None = None, body: str | None = None,
             config: Config | None = None) -> Preview:
     """Render a sample notification in language with the stored override, or with the candidate texts given."""
-    from core.i18n import negotiate
-
     language = negotiate(language)
     settings = SettingsService(session, clock).load()
     content = sample_content(language, settings.brand_name, settings.support_address or "support@example.com",
