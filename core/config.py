@@ -130,6 +130,11 @@ class Config:
     source: str = ""  # the file it was read from, if any
 
     @property
+    def mail_configured(self) -> bool:
+        """Whether mail can flow both ways: an SMTP host to send and IMAP polling to receive."""
+        return bool(self.smtp.host) and self.imap.enabled
+
+    @property
     def data_path(self) -> Path:
         return Path(self.general.data_dir).expanduser() if self.general.data_dir else default_data_dir()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, and_, func, or_
 from sqlmodel import Session, col, select
@@ -11,6 +12,7 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.errors import InvalidInput
 from core.i18n import _
+from core.labels import EndUserRef, conversation_language, language_label
 from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
 
 PAGE_SIZE = 100
@@ -45,6 +47,13 @@ class QueueRow:
     waiting_since: datetime | None
     last_message_at: datetime | None
     unread_for_agents: int
+    # Agent replies the end user has not seen that no email can carry: the conversation has no address.
+    unemailable_replies: bool = False
+
+    @property
+    def end_user(self) -> EndUserRef:
+        """The end user to name with core.labels.end_user_label."""
+        return EndUserRef(self.end_user_id, self.end_user_name, self.end_user_email)
 
 
 @dataclass(frozen=True)
@@ -143,24 +152,37 @@ class QueueListing:
     def _rows(self, ids: list[int]) -> list[QueueRow]:
         if not ids:
             return []
-        unread = (
-            select(func.count()).select_from(Message)
-            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,
-                   Message.author_kind == AuthorKind.end_user)
-            .correlate(Conversation).scalar_subquery()
+        unread = unread_for_agents_expression()
+        unemailable = (
+            select(Message.id)
+            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.end_user_read_seq,
+                   Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
+            .correlate(Conversation).exists()
         )
-        query = (select(Conversation, EndUser.name, EndUser.email, Agent.name, unread)
-                 .join(EndUser, EndUser.id == Conversation.end_user_id)
-                 .outerjoin(Agent, and_(Agent.id == Conversation.assignee_id))
+        query = (select(Conversation, EndUser.name, EndUser.email, EndUser.language, Agent.name, unread,
+                        and_(col(Conversation.notify_email).is_(None), unemailable))
+                 .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
+                 .outerjoin(Agent, and_(col(Agent.id) == Conversation.assignee_id))
                  .where(col(Conversation.id).in_(ids)))
         found = {}
-        for conversation, name, email, agent_name, unread_count in self.session.exec(query):
+        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.exec(query):
             found[conversation.id] = QueueRow(
                 conversation_id=conversation.id, public_id=conversation.public_id,
                 end_user_id=conversation.end_user_id, end_user_name=name, end_user_email=email,
                 status=conversation.status, assignee_id=conversation.assignee_id, assignee_name=agent_name,
-                language=conversation.language, last_message_channel=conversation.last_message_channel,
+                language=language_label(conversation_language(end_user_language, conversation.language)),
+                last_message_channel=conversation.last_message_channel,
                 waiting_since=conversation.waiting_since, last_message_at=conversation.last_message_at,
-                unread_for_agents=int(unread_count),
+                unread_for_agents=int(unread_count), unemailable_replies=bool(no_address),
             )
         return [found[i] for i in ids if i in found]
+
+
+def unread_for_agents_expression() -> Any:
+    """Per conversation row: end-user messages above the agents' read mark (a correlated count)."""
+    return (
+        select(func.count()).select_from(Message)
+        .where(Message.conversation_id == Conversation.id, col(Message.seq) > Conversation.agent_read_seq,
+               Message.author_kind == AuthorKind.end_user)
+        .correlate(Conversation).scalar_subquery()
+    )

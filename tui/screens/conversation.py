@@ -15,6 +15,7 @@ from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.errors import ThreadlineError
 from core.identity import IdentityService
+from core.labels import conversation_language, end_user_label, language_label
 from core.models import AuthorKind, ConversationStatus
 from tui.formatting import status_label
 from tui.i18n import N_, _, translate_bindings
@@ -141,14 +142,16 @@ class ConversationScreen(ChangesInWorkers, Screen):
         now = self.app.context.clock.now()
         conversation, end_user = view.conversation, view.end_user
         header = Text()
-        header.append_text(literal(end_user.name or _("anonymous end user"), "bold", one_line=True))
+        header.append_text(literal(end_user_label(end_user, _), "bold", one_line=True))
         if end_user.email:
-            header.append("  <")
-            header.append_text(literal(end_user.email, one_line=True))
-            header.append(">")
+            if end_user.name:
+                header.append("  <")
+                header.append_text(literal(end_user.email, one_line=True))
+                header.append(">")
             header.append(" " + (_("proven") if end_user.email_verified else _("unproven")),
                           style="green" if end_user.email_verified else "yellow")
-        header.append("  " + _("language: {language}").format(language=end_user.language or "–"))
+        header.append("  " + _("language: {language}").format(
+            language=language_label(conversation_language(end_user.language, conversation.language)) or "–"))
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
@@ -261,9 +264,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
 
     def action_reopen(self) -> None:
         cid = self.conversation_id
-        assigned = self.shown is not None and self.shown.conversation.assignee_id is not None
-        status = ConversationStatus.open if assigned else ConversationStatus.queued
-        self._conversation_change("conversation.reopen", lambda c: c.set_status(cid, status), _("Reopened."))
+        self._conversation_change("conversation.reopen", lambda c: c.reopen(cid), _("Reopened."))
 
     def _end_user_change(self, kind: str, call: Callable[[EndUserService, int], Any], done: str) -> None:
         if self.shown is None:

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Input, Static, Tab, Tabs
 
 from core.conversations import ConversationService
 from core.errors import ThreadlineError
+from core.labels import end_user_label
 from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage, QueueRow
 from tui.formatting import channel_label, status_label, wait_label
 from tui.i18n import N_, _, translate_bindings
@@ -142,7 +143,7 @@ class QueueScreen(Screen):
         self._show_status(page)
 
     def _cells(self, row: QueueRow, now: datetime) -> tuple:
-        who = row.end_user_name or row.end_user_email or _("anonymous end user")
+        who = end_user_label(row.end_user, _)
         assignee = row.assignee_name or "–"
         if row.assignee_id == self.app.agent.id:
             assignee = _("me")
@@ -151,7 +152,8 @@ class QueueScreen(Screen):
             channel_label(row.last_message_channel),
             row.language or "–",
             wait_label(row.waiting_since, now),
-            Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
+            Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim").append(
+                " " + _("no email") if row.unemailable_replies else "", style="yellow"),
             literal(assignee, one_line=True),
             status_label(row.status),
         )
@@ -223,12 +225,11 @@ class QueueScreen(Screen):
         context = self.app.context
         try:
             with context.db.session() as session:
-                page = QueueListing(session, context.clock).page(QueueFilter.unassigned, limit=1)
-                if not page.rows or page.rows[0].waiting_since is None:
-                    self.post_message(ActionDone("queue.take_next", _("No conversation is waiting.")))
-                    return
-                conversation_id = page.rows[0].conversation_id
-                ConversationService(session, context.clock).assign(conversation_id, context.agent.id)
+                taken = ConversationService(session, context.clock).take_next(context.agent.id)
+            if taken is None:
+                self.post_message(ActionDone("queue.take_next", _("No conversation is waiting.")))
+                return
+            conversation_id = taken.id
         except ThreadlineError as exc:
             self.post_message(ActionDone("queue.take_next", exc.message, error=True))
             return
