@@ -63,9 +63,6 @@ class AgentService:
     def list(self) -> list[Agent]:
         return list(self.session.exec(select(Agent).order_by(col(Agent.handle))))
 
-    def online_count(self) -> int:
-        return len(list(self.session.exec(select(Agent.id).where(Agent.status == AgentStatus.online))))
-
     @transactional
     def set_status(self, agent_id: int, status: AgentStatus | str) -> Agent:
         try:

@@ -42,12 +42,6 @@ class ConversationService:
             raise NotFound(_("There is no conversation with id {id}.").format(id=conversation_id))
         return conversation
 
-    def by_public_id(self, public_id: str) -> Conversation:
-        conversation = self.session.exec(select(Conversation).where(Conversation.public_id == public_id)).first()
-        if conversation is None:
-            raise NotFound(_("There is no conversation {id!r}.").format(id=public_id))
-        return conversation
-
     def end_user(self, end_user_id: int) -> EndUser:
         end_user = self.session.get(EndUser, end_user_id)
         if end_user is None:
@@ -124,10 +118,6 @@ class ConversationService:
 
     def post_agent_message(self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True) -> Message:
         return self.post_message(conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback)
-
-    def post_system_message(self, conversation_id: int, body: str, *, kind: str = "text",
-                            meta: dict[str, Any] | None = None) -> Message:
-        return self.post_message(conversation_id, AuthorKind.system, body, kind=kind, meta=meta)
 
     # --- read state ----------------------------------------------------------------------------------
     @transactional

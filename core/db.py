@@ -53,10 +53,6 @@ def _lock_wait_ms(write_timeout: float) -> int:
     return max(0, int(wait * 1000))
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -184,17 +180,6 @@ class Database:
     def read_session(self) -> Session:
         """A session for reads only (listings, following the event log); never blocks writers."""
         return Session(self.engine, expire_on_commit=False)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A writing session that commits on success and rolls back on any error."""
-        with self.session() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
 
     def dispose(self) -> None:
         for engine in self.engines:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
@@ -89,37 +88,3 @@ class Wakeup:
 
 # One per process: services call notify() after a commit; followers wait on it between polls.
 wakeup = Wakeup()
-
-
-@dataclass
-class ReplayedConversation:
-    status: str = "queued"
-    assignee_id: int | None = None
-    seqs: list[int] = field(default_factory=list)
-    end_user_read_seq: int = 0
-    agent_read_seq: int = 0
-
-
-def replay(events: Iterable[Event]) -> dict[int, ReplayedConversation]:
-    """Rebuild each conversation's state from its events alone (used to check the log is complete)."""
-    state: dict[int, ReplayedConversation] = {}
-    for event in events:
-        if event.conversation_id is None:
-            continue
-        current = state.setdefault(event.conversation_id, ReplayedConversation())
-        payload = event.payload or {}
-        if "status" in payload:
-            current.status = payload["status"]
-        if event.kind == EventKind.message_posted:
-            current.seqs.append(payload["seq"])
-        elif event.kind == EventKind.read_end_user:
-            current.end_user_read_seq = payload["seq"]
-        elif event.kind == EventKind.read_agent:
-            current.agent_read_seq = payload["seq"]
-        if "assignee_id" in payload:
-            current.assignee_id = payload["assignee_id"]
-        if "end_user_read_seq" in payload:
-            current.end_user_read_seq = payload["end_user_read_seq"]
-        if "agent_read_seq" in payload:
-            current.agent_read_seq = payload["agent_read_seq"]
-    return state

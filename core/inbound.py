@@ -93,10 +93,6 @@ class InboundService:
                  .order_by(col(InboundEmail.id).desc()).limit(limit))
         return list(self.session.exec(query))
 
-    def for_mailbox(self, mailbox: str) -> list[InboundEmail]:
-        query = select(InboundEmail).where(InboundEmail.mailbox == mailbox).order_by(col(InboundEmail.id))
-        return list(self.session.exec(query))
-
     def mailbox_state(self, mailbox: str) -> MailboxState | None:
         query = select(MailboxState).where(MailboxState.mailbox == mailbox)
         return self.session.exec(query.execution_options(populate_existing=True)).first()
@@ -117,10 +113,6 @@ class InboundService:
         """The conversation of an email our outbox sent with this Message-ID, if any."""
         job = OutboxService(self.session, self.clock).by_message_id(message_id)
         return job.conversation_id if job is not None else None
-
-    def is_rate_limited(self, sender: str) -> bool:
-        window = self._window(sender)
-        return bool(window and window.limited_until and window.limited_until > self.clock.now())
 
     # --- mailbox progress ------------------------------------------------------------------------------
     @transactional
@@ -191,11 +183,6 @@ class InboundService:
         return record
 
     @transactional
-    def skip(self, mailbox: str, uidvalidity: int, uid: int) -> None:
-        """Move past a UID that holds no email any more (expunged between SEARCH and FETCH)."""
-        self._advance(IncomingEmail(message_id="", sender="", raw=b"", mailbox=mailbox,
-                                    uidvalidity=uidvalidity, uid=uid), self.clock.now())
-
     def _mark_bounced(self, record: InboundEmail, verdict: Verdict) -> None:
         try:
             job = OutboxService(self.session, self.clock).mark_bounced(verdict.bounced_message_id or "", verdict.reason)
@@ -292,13 +279,6 @@ class InboundService:
         return limited
 
     # --- mail waiting for an agent -------------------------------------------------------------------------
-    def _pending(self, inbound_id: int) -> InboundEmail:
-        record = self.get(inbound_id)
-        if record.held_status is not HeldStatus.pending:
-            raise InvalidTransition(_("Inbound email {id} is not waiting for a decision (it is {status}).").format(
-                id=inbound_id, status=record.held_status.value if record.held_status else record.outcome.value))
-        return record
-
     def _awaiting(self, inbound_id: int) -> InboundEmail:
         record = self.get(inbound_id)
         if record.outcome not in AWAITING_AGENT:
@@ -350,18 +330,6 @@ class InboundService:
         record_event(self.session, self.clock.now(), EventKind.inbound_rejected, record.conversation_id, inbound_id=record.id,
                      agent_id=agent_id, outcome=record.outcome.value)
         return record
-
-    @transactional
-    def accept_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
-        """An agent lets a held email in: it is posted to its conversation, or starts one."""
-        self._pending(inbound_id)
-        return self.post_by_agent(inbound_id, agent_id)
-
-    @transactional
-    def reject_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
-        """An agent turns a held email away; it stays recorded with its source."""
-        self._pending(inbound_id)
-        return self.discard(inbound_id, agent_id)
 
     # --- retention ---------------------------------------------------------------------------------------------
     @transactional

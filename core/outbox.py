@@ -87,10 +87,6 @@ class OutboxService:
             select(OutboxJob).where(col(OutboxJob.message_id).in_([bare, f"<{bare}>"]))
         ).first()
 
-    def is_our_message_id(self, message_id: str) -> bool:
-        """Whether message_id names an email this outbox created (used to thread and to spot bounces)."""
-        return self.by_message_id(message_id) is not None
-
     def failed_jobs(self, limit: int = 100) -> list[OutboxJob]:
         """Jobs that need an agent's eye: failed for good or bounced, newest first."""
         query = (select(OutboxJob)

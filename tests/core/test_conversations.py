@@ -210,7 +210,8 @@ def test_transcript_after_seq(service, conversation, agent):
 
 
 def test_system_message_kind_and_meta(service, conversation):
-    message = service.post_system_message(conversation.id, "What is your email?", kind="email_request", meta={"trigger": 1})
+    message = service.post_message(conversation.id, AuthorKind.system, "What is your email?", kind="email_request",
+                                   meta={"trigger": 1})
     assert (message.author_kind, message.kind, message.meta) == (AuthorKind.system, "email_request", {"trigger": 1})
     assert message.email_fallback is False
 
