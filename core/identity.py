@@ -15,7 +15,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.addresses import normalize_email
+from core.addresses import mailbox_key, normalize_email, same_mailbox
 from core.clock import Clock
 from core.errors import CredentialRefused, InvalidInput, NotFound
 from core.event_kinds import EventKind
@@ -91,19 +91,9 @@ def _digest(kind: str, token: str) -> str:
     return hashlib.sha256(f"{kind}|{token.strip().lower()}".encode()).hexdigest()
 
 
-def _normalized(address: str | None) -> str | None:
-    if not address:
-        return None
-    try:
-        return normalize_email(address)
-    except InvalidInput:
-        return None
-
-
 def same_address(a: str | None, b: str | None) -> bool:
-    """Whether two addresses are one mailbox (normalized; local parts compared case-insensitively, as servers do)."""
-    left, right = _normalized(a), _normalized(b)
-    return bool(left and right and left.lower() == right.lower())
+    """Whether two addresses are one mailbox (core.addresses.same_mailbox)."""
+    return same_mailbox(a, b)
 
 
 class IdentityService:
@@ -130,11 +120,11 @@ class IdentityService:
 
     def verified_owner(self, address: str) -> EndUser | None:
         """The end user who proved this address (the most recent proof wins), or None: never a mere claimant."""
-        normalized = _normalized(address)
-        if normalized is None:
+        key = mailbox_key(address)
+        if key is None:
             return None
         query = (select(EndUser).join(VerifiedAddress, VerifiedAddress.end_user_id == EndUser.id)
-                 .where(func.lower(VerifiedAddress.address) == normalized.lower(),
+                 .where(func.lower(VerifiedAddress.address) == key,
                         col(EndUser.merged_into_id).is_(None))
                  .order_by(col(VerifiedAddress.verified_at).desc(), col(VerifiedAddress.id).desc()).limit(1))
         return self.session.exec(query).first()
