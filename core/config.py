@@ -186,7 +186,7 @@ def _masked(value: Any) -> Any:
     return mask_url_passwords(value) if isinstance(value, str) else value
 
 
-def _sections() -> list[dataclasses.Field]:
+def _sections() -> list[dataclasses.Field[Any]]:
     return [f for f in fields(Config) if f.name != "source"]
 
 

@@ -130,7 +130,8 @@ def _end_users(session: Session, conversation_ids: set[int]) -> dict[int, EndUse
     query = (select(Conversation.id, EndUser.id, EndUser.name, EndUser.email)
              .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
              .where(col(Conversation.id).in_(list(conversation_ids))))
-    return {cid: EndUserRef(uid, name, email) for cid, uid, name, email in session.exec(query)}
+    return {cid: EndUserRef(uid, name, email) for cid, uid, name, email in session.exec(query)
+            if cid is not None and uid is not None}
 
 
 def _bodies(session: Session, answers: list[tuple[int, int, Channel]]) -> dict[tuple[int, int], str]:

@@ -10,7 +10,7 @@ from core.errors import PreconditionFailed
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
-from core.models import Agent
+from core.models import Agent, row_id
 from core.account_settings import load_settings
 from core.settings import SettingsService
 from core.transactions import transactional
@@ -56,11 +56,12 @@ class ContinuousConversations:
         triggers = TriggerService(self.session, self.clock)
         triggers.ensure_builtins()
         request = triggers.by_key(REQUEST_EMAIL)
-        triggers.activate(request.id)
+        assert request is not None  # ensure_builtins() just made sure it exists
+        triggers.activate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=True)
         conflicts = [t.name for t in triggers.all(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
         record_event(self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts)
-        return ActivationReport(True, request.id, conflicts)
+        return ActivationReport(True, row_id(request), conflicts)
 
     @transactional
     def deactivate(self) -> ActivationReport:
@@ -68,7 +69,7 @@ class ContinuousConversations:
         triggers = TriggerService(self.session, self.clock)
         request = triggers.by_key(REQUEST_EMAIL)
         if request is not None:
-            triggers.deactivate(request.id)
+            triggers.deactivate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=False)
         record_event(self.session, self.clock.now(), EventKind.continuous_deactivated, None)
         return ActivationReport(False, request.id if request else None, [])

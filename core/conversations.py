@@ -16,7 +16,7 @@ from core.event_kinds import EventKind, read_kind
 from core.events import record_event
 from core.i18n import _, language_tag
 from core.identity import PROOF_IDENTIFY
-from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress
+from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress, row_id
 from core.text import MAX_BODY_CHARS, clean_body, clean_name
 from core.transactions import transactional
 
@@ -67,7 +67,8 @@ class ConversationService:
         self.session.flush()
         if end_user.email_verified:
             # Only a caller holding proof (a checked identify signature) passes email_verified.
-            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=email, method=PROOF_IDENTIFY,
+            assert email is not None  # email_verified is only set with an address
+            self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=email, method=PROOF_IDENTIFY,
                                              verified_at=now))
         record_event(self.session, now, EventKind.end_user_created, None, end_user_id=end_user.id)
         return end_user
@@ -79,14 +80,14 @@ class ConversationService:
         channel = _channel(channel)
         now = self.clock.now()
         conversation = Conversation(
-            end_user_id=end_user.id, channel=channel, language=_clean_language(language) or end_user.language,
+            end_user_id=row_id(end_user), channel=channel, language=_clean_language(language) or end_user.language,
             created_at=now, updated_at=now, notify_email=end_user.email,
         )
         self.session.add(conversation)
         self.session.flush()
         record_event(self.session, now, EventKind.conversation_started, conversation.id,
                      status=conversation.status.value, channel=channel.value, end_user_id=end_user.id)
-        raise_event(self.session, ConversationStarted(now, conversation.id))
+        raise_event(self.session, ConversationStarted(now, row_id(conversation)))
         return conversation
 
     # --- messages ----------------------------------------------------------------------------------
@@ -134,14 +135,14 @@ class ConversationService:
                 _("Cannot mark message {seq} read: the conversation has {count} messages.").format(seq=seq, count=conversation.last_seq)
             )
         field = "end_user_read_seq" if side is AuthorKind.end_user else "agent_read_seq"
-        current = getattr(conversation, field)
+        current: int = getattr(conversation, field)
         if seq <= current:
             return current
         now = self.clock.now()
         setattr(conversation, field, seq)
         self.session.add(conversation)
         record_event(self.session, now, read_kind(side.value), conversation.id, seq=seq)
-        raise_event(self.session, ReadMarked(now, conversation.id, side))
+        raise_event(self.session, ReadMarked(now, row_id(conversation), side))
         return seq
 
     # --- assignment and status ------------------------------------------------------------------------
@@ -185,7 +186,7 @@ class ConversationService:
         self.session.add(conversation)
         record_event(self.session, now, EventKind.conversation_assigned, conversation.id,
                      assignee_id=agent.id, status=conversation.status.value, previous=before.value)
-        raise_event(self.session, ConversationChanged(now, conversation.id))
+        raise_event(self.session, ConversationChanged(now, row_id(conversation)))
 
     @transactional
     def unassign(self, conversation_id: int) -> Conversation:
@@ -201,7 +202,7 @@ class ConversationService:
         self.session.add(conversation)
         record_event(self.session, now, EventKind.conversation_unassigned, conversation.id,
                      assignee_id=None, status=conversation.status.value, previous=before.value)
-        raise_event(self.session, ConversationChanged(now, conversation.id))
+        raise_event(self.session, ConversationChanged(now, row_id(conversation)))
         return conversation
 
     @transactional

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
@@ -53,8 +53,13 @@ def _lock_wait_ms(write_timeout: float) -> int:
     return max(0, int(wait * 1000))
 
 
-def is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgresql(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which counts them)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def _tune_sqlite(engine: Engine) -> None:

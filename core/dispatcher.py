@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.account_settings import AccountSettings, load_settings
+from core.db import rows_changed
 from core.domain_events import (
     ConversationChanged, ConversationStarted, MessagePosted, PresenceChanged, ReadMarked, SettingsChanged,
     take_events,
@@ -70,15 +71,13 @@ def apply_settings_change(session: Session, event: SettingsChanged) -> None:
     before, after, now = event.before, event.after, event.at
     session.flush()  # expire_all below must not drop changes of this transaction that are not written yet
     if before.continuous_conversations and not after.continuous_conversations:
-        cleared = session.execute(
-            update(Conversation).where(col(Conversation.notify_due_at).is_not(None)).values(notify_due_at=None)
-        ).rowcount  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult, which has rowcount
+        cleared = rows_changed(session.execute(
+            update(Conversation).where(col(Conversation.notify_due_at).is_not(None)).values(notify_due_at=None)))
         record_event(session, now, EventKind.notifications_cleared, None, conversations=cleared)
     elif after.continuous_conversations and not before.continuous_conversations:
-        moved = session.execute(
+        moved = rows_changed(session.execute(
             update(Conversation).where(col(Conversation.notified_seq) < col(Conversation.last_seq))
-            .values(notified_seq=Conversation.last_seq, notify_due_at=None)
-        ).rowcount  # type: ignore[attr-defined]  # as above
+            .values(notified_seq=Conversation.last_seq, notify_due_at=None)))
         record_event(session, now, EventKind.notifications_baseline, None, conversations=moved)
     elif after.continuous_conversations and (
             before.inactivity_minutes != after.inactivity_minutes

@@ -12,7 +12,7 @@ from core.events import record_event
 from core.i18n import _, language_tag
 from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
-from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress
+from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress, row_id
 from core.account_settings import load_settings
 from core.text import clean_name
 from core.transactions import transactional
@@ -41,7 +41,7 @@ class EndUserService:
         now = self.clock.now()
         identity = IdentityService(self.session, self.clock)
         end_user.email = email
-        end_user.email_verified = email is not None and identity.is_verified(end_user.id, email)
+        end_user.email_verified = email is not None and identity.is_verified(row_id(end_user), email)
         end_user.email_failing = False  # a bounce was about the old address, or the user just confirmed this one
         self.session.add(end_user)
         record_event(self.session, now, EventKind.end_user_email_set, None, end_user_id=end_user.id,
@@ -56,7 +56,7 @@ class EndUserService:
         end_user = self.get(end_user_id)
         if not end_user.email:
             raise InvalidInput(_("The end user has no email address to verify; set one first."))
-        return IdentityService(self.session, self.clock).prove(end_user.id, end_user.email, PROOF_AGENT)
+        return IdentityService(self.session, self.clock).prove(row_id(end_user), end_user.email, PROOF_AGENT)
 
     @transactional
     def set_language(self, end_user_id: int, tag: str, *, by_agent: bool = False) -> EndUser:
@@ -99,7 +99,7 @@ class EndUserService:
                          end_user_id=end_user.id)
             if blocked:
                 # Unblocking later must not bring back the tokens a blocked person held.
-                IdentityService(self.session, self.clock).revoke_sessions(end_user.id)
+                IdentityService(self.session, self.clock).revoke_sessions(row_id(end_user))
             self._reschedule_open_conversations(end_user)
         return end_user
 
@@ -128,7 +128,7 @@ class EndUserService:
         query = (select(EndUser.id).where(EndUser.blocked == True, func.lower(EndUser.email) == email,  # noqa: E712
                                           col(EndUser.id).in_(proven) | col(EndUser.id).in_(wrote))
                  .union(select(EndUser.id).where(EndUser.blocked == True, col(EndUser.id).in_(proven))))  # noqa: E712
-        return self.session.exec(query.limit(1)).first() is not None
+        return self.session.execute(query.limit(1)).first() is not None
 
     def _reschedule_open_conversations(self, end_user: EndUser) -> None:
         self.session.flush()

@@ -45,7 +45,7 @@ class EventLog:
         self.session = session
 
     def after(self, cursor: int, limit: int = 500, conversation_id: int | None = None) -> list[Event]:
-        query = select(Event).where(Event.id > cursor)
+        query = select(Event).where(col(Event.id) > cursor)
         if conversation_id is not None:
             query = query.where(Event.conversation_id == conversation_id)
         return list(self.session.exec(query.order_by(col(Event.id)).limit(limit)))

@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversations import ConversationService
+from core.db import rows_changed
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.event_kinds import EventKind, inbound_kind
 from core.events import record_event
@@ -19,7 +20,7 @@ from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
 from core.models import (
     MAX_INBOUND_SUBJECT_CHARS, AuthorKind, Channel, Conversation, EndUser, HeldStatus, InboundDecision, InboundEmail,
-    InboundOutcome, MailboxState, Message, SenderWindow,
+    InboundOutcome, MailboxState, Message, SenderWindow, row_id,
 )
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS, without_control_characters
@@ -225,7 +226,7 @@ class InboundService:
         """A reply carrying the end user's signed token, from an address we emailed them at, proves they own it."""
         end_user = self.conversation_end_user(conversation_id)
         if end_user is not None and self.is_end_users_address(conversation_id, sender):
-            IdentityService(self.session, self.clock).prove(end_user.id, sender, PROOF_REPLY)
+            IdentityService(self.session, self.clock).prove(row_id(end_user), sender, PROOF_REPLY)
 
     def is_end_users_address(self, conversation_id: int, sender: str) -> bool:
         """Whether sender is where this conversation is emailed, the end user's address, or one they proved."""
@@ -236,7 +237,7 @@ class InboundService:
         identity = IdentityService(self.session, self.clock)
         return bool(same_address(sender, conversation.notify_email)
                     or (end_user is not None and (same_address(sender, end_user.email)
-                                                  or identity.is_verified(end_user.id, sender))))
+                                                  or identity.is_verified(row_id(end_user), sender))))
 
     def _new_conversation(self, email: IncomingEmail) -> int:
         """A conversation for a token-less email: for the end user who proved the address, else a new end user.
@@ -252,8 +253,8 @@ class InboundService:
         end_user = IdentityService(self.session, self.clock).verified_owner(address) if address else None
         if end_user is None:
             end_user = conversations.create_end_user(email.sender_name or None, address)
-        conversation = conversations.start_conversation(end_user.id, channel=Channel.email)
-        return conversation.id
+        conversation = conversations.start_conversation(row_id(end_user), channel=Channel.email)
+        return row_id(conversation)
 
     def _window(self, sender: str) -> SenderWindow | None:
         return self.session.exec(select(SenderWindow).where(SenderWindow.sender == sender.lower()[:320])).first()
@@ -348,7 +349,7 @@ class InboundService:
                    col(InboundEmail.received_at) < now - timedelta(days=retention_days), not_(awaiting))
             .values(raw_source=None)
             .execution_options(synchronize_session=False))
-        cleared = result.rowcount or 0
+        cleared = rows_changed(result)
         if cleared:
             record_event(self.session, now, EventKind.inbound_raw_sources_cleared, None, count=cleared,
                          retention_days=retention_days)

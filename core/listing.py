@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.clock import Clock
 from core.errors import InvalidInput
 from core.i18n import _
 from core.labels import EndUserRef, conversation_language, language_label
-from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
+from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, row_id
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
@@ -121,8 +123,9 @@ class QueueListing:
                  .limit(limit).subquery())
         return int(self.session.exec(select(func.count()).select_from(inner)).one())
 
-    def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str):  # noqa: ANN202
-        query = select(Conversation.id)
+    def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str) -> SelectOfScalar[int]:
+        # Saved conversations always have an id; the column is Optional only before an insert.
+        query: SelectOfScalar[int] = select(Conversation.id)  # type: ignore[arg-type]
         if queue_filter is QueueFilter.all:
             query = query.where(col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.mine:
@@ -138,7 +141,7 @@ class QueueListing:
             query = query.where(self._search_condition(search))
         return query
 
-    def _search_condition(self, search: str):  # noqa: ANN202
+    def _search_condition(self, search: str) -> ColumnElement[bool]:
         # "!" escapes: a backslash would be read differently by SQLite and PostgreSQL string literals.
         pattern = "%" + search.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         by_end_user = (select(EndUser.id)
@@ -159,15 +162,16 @@ class QueueListing:
                    Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
             .correlate(Conversation).exists()
         )
-        query = (select(Conversation, EndUser.name, EndUser.email, EndUser.language, Agent.name, unread,
+        # Seven columns: beyond sqlmodel's typed select() overloads, so SQLAlchemy's select and execute().
+        query = (sa_select(Conversation, col(EndUser.name), col(EndUser.email), col(EndUser.language), col(Agent.name), unread,
                         and_(col(Conversation.notify_email).is_(None), unemailable))
                  .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
                  .outerjoin(Agent, and_(col(Agent.id) == Conversation.assignee_id))
                  .where(col(Conversation.id).in_(ids)))
         found = {}
-        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.exec(query):
-            found[conversation.id] = QueueRow(
-                conversation_id=conversation.id, public_id=conversation.public_id,
+        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.execute(query):
+            found[row_id(conversation)] = QueueRow(
+                conversation_id=row_id(conversation), public_id=conversation.public_id,
                 end_user_id=conversation.end_user_id, end_user_name=name, end_user_email=email,
                 status=conversation.status, assignee_id=conversation.assignee_id, assignee_name=agent_name,
                 language=language_label(conversation_language(end_user_language, conversation.language)),

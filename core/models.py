@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from core.clock import UTC
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as naive UTC and returns them aware, on SQLite and PostgreSQL alike."""
 
     impl = DateTime
@@ -37,6 +37,17 @@ class UTCDateTime(TypeDecorator):
 
 def _time(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class HasId(Protocol):
+    id: Optional[int]
+
+
+def row_id(row: HasId) -> int:
+    """The id of a row the database has given one (after a flush); a row without one is a programming error."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
 
 
 def new_public_id() -> str:
@@ -139,7 +150,7 @@ class Conversation(SQLModel, table=True):
     # Where this conversation's notifications go: an address its end user typed for it or proved. A later,
     # unproven address never takes over a proven one here (see core/end_users.py).
     notify_email: Optional[str] = Field(default=None, max_length=320)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
 
 
 class Message(SQLModel, table=True):
@@ -159,7 +170,7 @@ class Message(SQLModel, table=True):
     email_fallback: bool = True
     # What the client should do with a system message (e.g. "email_request" shows the email form).
     kind: str = Field(default="text", max_length=32)
-    meta: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    meta: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class VerifiedAddress(SQLModel, table=True):
@@ -193,7 +204,7 @@ class Event(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
     kind: str = Field(max_length=64)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     created_at: datetime = _time()
 
 
@@ -239,7 +250,7 @@ class OutboxJob(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _time()
     sent_at: Optional[datetime] = _time(nullable=True)
-    payload: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    payload: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 MAX_INBOUND_SUBJECT_CHARS = 998
@@ -347,9 +358,9 @@ class Trigger(SQLModel, table=True):
     name: str = Field(max_length=200)
     active: bool = False
     position: int = 0
-    conditions: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
-    actions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    conditions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    actions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     # language tag -> {text key -> text}; a missing text falls back to the catalog default.
-    texts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Callable, TypeVar
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -14,12 +14,13 @@ from core.db import is_postgresql
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress, row_id
 from core.account_settings import AccountSettings, load_settings
 from core.tokens import TokenSigner
 from core.transactions import transactional
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 UNVERIFIED_WINDOW = timedelta(hours=24)
 DEFAULT_UNVERIFIED_DAILY_LIMIT = 3
@@ -44,9 +45,9 @@ class NotificationService:
     def due(self, now: datetime | None = None, limit: int = 100) -> list[int]:
         """Ids of conversations whose notification is due at now, earliest first."""
         now = as_utc(now) if now is not None else self.clock.now()
-        query = (select(Conversation.id).where(Conversation.notify_due_at <= now)
+        query = (select(Conversation.id).where(col(Conversation.notify_due_at) <= now)
                  .order_by(col(Conversation.notify_due_at)).limit(limit))
-        return self._read(lambda: [row for row in self.session.exec(query)])
+        return self._read(lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None])
 
     def next_due_at(self) -> datetime | None:
         """The earliest due time, for a scheduler to sleep until (or until a wake-up)."""
@@ -54,7 +55,7 @@ class NotificationService:
                  .order_by(col(Conversation.notify_due_at)).limit(1))
         return self._read(lambda: self.session.exec(query).first())
 
-    def _read(self, run: Any) -> Any:
+    def _read(self, run: Callable[[], T]) -> T:
         # A lone read must not keep a (write-locking) transaction open for the caller; inside one it joins.
         started_here = not self.session.in_transaction() and not self.session.info.get("threadline_depth", 0)
         result = run()
@@ -88,7 +89,7 @@ class NotificationService:
         if not conversations:
             return []
         settings = load_settings(self.session)
-        end_users = {u.id: u for u in self.session.exec(
+        end_users = {row_id(u): u for u in self.session.exec(
             select(EndUser).where(col(EndUser.id).in_({c.end_user_id for c in conversations})))}
         batches = self._pending_batches(conversations)
         domain = self._domain(settings)
@@ -99,7 +100,7 @@ class NotificationService:
         jobs: list[OutboxJob] = []
         for conversation in conversations:
             end_user = end_users.get(conversation.end_user_id)
-            batch = batches.get(conversation.id)
+            batch = batches.get(row_id(conversation))
             due = due_time(conversation, end_user, batch, settings)
             if due is None or due > now:
                 # The state moved on since the due time was stored (e.g. read, or present again): fix it.
@@ -108,7 +109,7 @@ class NotificationService:
                 continue
             assert end_user is not None and batch is not None and conversation.notify_email is not None
             address = conversation.notify_email
-            if address.lower() not in proven.get(end_user.id, set()):
+            if address.lower() not in proven.get(row_id(end_user), set()):
                 free_at = quota.take(address)
                 if free_at is not None:
                     self._defer(conversation, now, free_at)
@@ -119,7 +120,7 @@ class NotificationService:
 
     def _create_job(self, conversation: Conversation, end_user: EndUser, address: str, batch: PendingBatch,
                     settings: AccountSettings, domain: str, worker: str, now: datetime) -> OutboxJob:
-        key = idempotency_key(conversation.id, batch.last_seq)
+        key = idempotency_key(row_id(conversation), batch.last_seq)
         job = OutboxJob(
             kind="notification", conversation_id=conversation.id, idempotency_key=key,
             first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=address, address_key=address.lower(),
@@ -151,14 +152,14 @@ class NotificationService:
         """Every conversation's pending batch in one grouped query (the claim loop's main cost otherwise)."""
         if len(conversations) == 1:
             batch = pending_batch(self.session, conversations[0])
-            return {conversations[0].id: batch} if batch else {}
+            return {row_id(conversations[0]): batch} if batch else {}
         rows = self.session.exec(
             select(Message.conversation_id, func.min(Message.seq), func.max(Message.seq), func.min(Message.created_at))
-            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Conversation, col(Conversation.id) == Message.conversation_id)
             .where(col(Message.conversation_id).in_([c.id for c in conversations]),
                    Message.seq > pending_floor_expression(),
                    Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
-            .group_by(Message.conversation_id)
+            .group_by(col(Message.conversation_id))
         )
         found = {}
         for conversation_id, first_seq, last_seq, oldest in rows:
@@ -176,7 +177,7 @@ class NotificationService:
 
     def _reply_token(self, conversation: Conversation) -> str:
         if self.signer is not None:
-            return self.signer.reply_token(conversation.id)
+            return self.signer.reply_token(row_id(conversation))
         return f"c{conversation.id}"  # without a signer (tests, benches) the id alone keeps Message-IDs unique
 
     def _domain(self, settings: AccountSettings) -> str:

@@ -48,7 +48,7 @@ def backoff_delay(attempts: int, rng: Callable[[], float] = random.random,
     while workers retrying after one outage still spread out.
     """
     window = min(cap, base * (2 ** max(0, attempts - 1)))
-    return window / 2 + rng() * window / 2
+    return float(window / 2 + rng() * window / 2)
 
 
 def bare_message_id(message_id: str) -> str:
@@ -99,7 +99,7 @@ class OutboxService:
         query = select(OutboxJob.message_id).where(
             OutboxJob.conversation_id == conversation_id, OutboxJob.status == OutboxStatus.sent)
         if before_job_id is not None:
-            query = query.where(OutboxJob.id < before_job_id)
+            query = query.where(col(OutboxJob.id) < before_job_id)
         ids = list(self.session.exec(query.order_by(col(OutboxJob.id).desc()).limit(THREADING_LIMIT)))
         return [f"<{bare_message_id(mid)}>" for mid in reversed(ids)]
 
@@ -232,10 +232,11 @@ class OutboxService:
         if isinstance(message_id_or_job_id, int):
             job = self.get(message_id_or_job_id, lock=True)
         else:
-            job = self.by_message_id(message_id_or_job_id)
-            if job is None:
+            found = self.by_message_id(message_id_or_job_id)
+            if found is None:
                 raise NotFound(_("No email with Message-ID {id} was sent from this outbox.").format(
                     id=message_id_or_job_id))
+            job = found
         now = self.clock.now()
         job.status = OutboxStatus.bounced
         job.locked_until = None

@@ -10,7 +10,7 @@ from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.inactivity import is_present
-from core.models import Conversation
+from core.models import Conversation, row_id
 from core.account_settings import load_settings
 from core.transactions import transactional
 
@@ -44,5 +44,5 @@ class PresenceService:
         if was_present != conversation.end_user_present:
             record_event(self.session, now, EventKind.presence_changed, conversation.id,
                          present=conversation.end_user_present, state=state)
-        raise_event(self.session, PresenceChanged(now, conversation.id))  # the dispatcher reschedules
+        raise_event(self.session, PresenceChanged(now, row_id(conversation)))  # the dispatcher reschedules
         return conversation

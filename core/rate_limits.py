@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.clock import Clock
+from core.db import rows_changed
 from core.models import MAX_RATE_LIMIT_KEY_CHARS as MAX_KEY_CHARS
 from core.models import RateLimitBucket
 
@@ -60,7 +61,7 @@ class RateLimits:
         try:
             result = self.session.execute(delete(RateLimitBucket).where(col(RateLimitBucket.updated_at) < cutoff))
             self.session.commit()
-            return result.rowcount or 0
+            return rows_changed(result)
         except BaseException:
             self.session.rollback()
             raise
@@ -74,7 +75,7 @@ class RateLimits:
             self.session.execute(insert.values(values).on_conflict_do_nothing(index_elements=["key"]))
             return
         existing = set(self.session.exec(select(RateLimitBucket.key).where(col(RateLimitBucket.key).in_(wanted))))
-        for value in values:
-            if value["key"] not in existing:
-                self.session.add(RateLimitBucket(**value))
+        for key, capacity in sorted(wanted.items()):
+            if key not in existing:
+                self.session.add(RateLimitBucket(key=key, tokens=float(capacity), updated_at=now))
         self.session.flush()

@@ -107,10 +107,10 @@ def text_for(trigger: Trigger, text_key: str, language: str, default_language: s
     for candidate in (tag, tag.split("_")[0]):
         override = (trigger.texts.get(candidate) or {}).get(text_key)
         if override:
-            return override
+            return str(override)
     if text_key in DEFAULT_TEXTS:
         return translations(negotiate(tag)).gettext(DEFAULT_TEXTS[text_key])
     fallback = (trigger.texts.get(default_language) or {}).get(text_key)
     if fallback:
-        return fallback
+        return str(fallback)
     return next((texts[text_key] for texts in trigger.texts.values() if texts.get(text_key)), "")

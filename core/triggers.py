@@ -61,12 +61,12 @@ class TriggerService:
     @transactional
     def create(self, name: str, conditions: dict[str, Any], actions: list[dict[str, Any]], *,
                texts: dict[str, dict[str, str]] | None = None, active: bool = False, position: int = 100) -> Trigger:
-        name = clean_name(name)
-        if not name:
+        cleaned = clean_name(name)
+        if not cleaned:
             raise InvalidInput(_("A trigger needs a name."))
         validate_trigger(conditions, actions)
         now = self.clock.now()
-        trigger = Trigger(name=name, conditions=conditions, actions=actions, texts=texts or {}, active=active,
+        trigger = Trigger(name=cleaned, conditions=conditions, actions=actions, texts=texts or {}, active=active,
                           position=position, created_at=now, updated_at=now)
         self.session.add(trigger)
         self.session.flush()

@@ -32,9 +32,9 @@ def recent_first_responses(session: Session, since: datetime) -> list[float]:
     first_reply = func.min(Message.created_at)
     rows = session.exec(
         select(Conversation.created_at, first_reply)
-        .join(Message, Message.conversation_id == Conversation.id)
+        .join(Message, col(Message.conversation_id) == Conversation.id)
         .where(Message.author_kind == AuthorKind.agent, Conversation.created_at >= since)
-        .group_by(Conversation.id, Conversation.created_at)
+        .group_by(col(Conversation.id), col(Conversation.created_at))
         .order_by(col(Conversation.id).desc()).limit(RECENT_SAMPLE)
     )
     found = []
