@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from core.i18n import gettext, normalize_tag
+from core.i18n import N_, gettext, normalize_tag
 
 
 class NamedEndUser(Protocol):
@@ -35,7 +35,7 @@ def end_user_label(end_user: NamedEndUser, translate: Callable[[str], str] = get
         return end_user.name
     if end_user.email:
         return end_user.email
-    return translate("Visitor #{id}").format(id=end_user.id)
+    return translate(N_("Visitor #{id}")).format(id=end_user.id)
 
 
 def conversation_language(end_user_language: str | None, conversation_language: str | None,
