@@ -5,11 +5,7 @@ every path that stores one validates it; mail.overrides also renders it with sam
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional
-
-from sqlalchemy import Column, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound

@@ -1,13 +1,12 @@
 """Inbound email records, per-mailbox IMAP progress and sender rate limits; filing one email is one transaction."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, not_, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import and_, not_, update
+from sqlmodel import Session, col, select
 
 from core.addresses import normalize_email
 from core.clock import Clock
