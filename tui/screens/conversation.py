@@ -163,7 +163,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
                 count=len(view.claimants)), style="yellow")
             for other in view.claimants:
                 header.append("  ")
-                header.append_text(literal(other.name or other.email or "–", one_line=True))
+                header.append_text(literal(end_user_label(other, _), one_line=True))
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
