@@ -53,3 +53,20 @@ def normalize_email(address: str) -> str:
                 reason=reason)
         raise InvalidInput(_("{address!r} is not a valid email address: {reason}").format(address=address, reason=reason)) from None
     return result.normalized
+
+
+def mailbox_key(address: str | None) -> str | None:
+    """The form in which two addresses are compared: normalized (IDNA domain as Unicode), then lowercased, as
+    mail servers treat local parts; None when address is empty or not an address."""
+    if not address:
+        return None
+    try:
+        return normalize_email(address).lower()
+    except InvalidInput:
+        return None
+
+
+def same_mailbox(a: str | None, b: str | None) -> bool:
+    """Whether two addresses reach one mailbox (compared by mailbox_key)."""
+    left, right = mailbox_key(a), mailbox_key(b)
+    return bool(left and right and left == right)

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _, available_languages
 from core.models import Agent, AgentStatus
@@ -62,7 +63,7 @@ class AgentService:
                       timezone=timezone or None, created_at=now, status_changed_at=now)
         self.session.add(agent)
         self.session.flush()
-        record_event(self.session, now, "agent.added", None, agent_id=agent.id, handle=handle)
+        record_event(self.session, now, EventKind.agent_added, None, agent_id=agent.id, handle=handle)
         return agent
 
     def get(self, agent_id: int) -> Agent:
@@ -83,9 +84,6 @@ class AgentService:
     def list(self) -> list[Agent]:
         return list(self.session.exec(select(Agent).order_by(col(Agent.handle))))
 
-    def online_count(self) -> int:
-        return len(list(self.session.exec(select(Agent.id).where(Agent.status == AgentStatus.online))))
-
     @transactional
     def set_status(self, agent_id: int, status: AgentStatus | str) -> Agent:
         try:
@@ -98,5 +96,5 @@ class AgentService:
             agent.status = status
             agent.status_changed_at = now
             self.session.add(agent)
-            record_event(self.session, now, "agent.status", None, agent_id=agent.id, agent_status=status.value)
+            record_event(self.session, now, EventKind.agent_status, None, agent_id=agent.id, agent_status=status.value)
         return agent

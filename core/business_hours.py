@@ -1,18 +1,11 @@
 """Business hours: whether the business is open at an instant, in its own time zone (correct across DST)."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.account_settings import WEEKDAYS, BusinessHours, parse_time_of_day
 from core.clock import as_utc
-from core.settings import WEEKDAYS, BusinessHours
-
-
-def _time_of(text: str) -> time:
-    hours, minutes = str(text).split(":")
-    if hours == "24" and minutes == "00":
-        return time.max
-    return time(int(hours), int(minutes))
 
 
 def local_time(business_hours: BusinessHours, now: datetime) -> datetime:
@@ -28,6 +21,6 @@ def is_open(business_hours: BusinessHours | None, now: datetime) -> bool:
     weekday = WEEKDAYS[local.weekday()]
     moment = local.time().replace(tzinfo=None)
     for start, end in business_hours.days.get(weekday, []):
-        if _time_of(start) <= moment < _time_of(end) or (end == "24:00" and moment >= _time_of(start)):
+        if parse_time_of_day(start) <= moment < parse_time_of_day(end) or (end == "24:00" and moment >= parse_time_of_day(start)):
             return True
     return False

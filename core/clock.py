@@ -44,19 +44,6 @@ class FixedClock:
             self._now = when.astimezone(UTC)
 
 
-class SteppingClock(FixedClock):
-    """A clock that moves forward by a fixed step on every reading, so successive events get distinct times."""
-
-    def __init__(self, start: datetime | None = None, step: timedelta = timedelta(milliseconds=1)) -> None:
-        super().__init__(start)
-        self._step = step
-
-    def now(self) -> datetime:
-        with self._lock:
-            self._now += self._step
-            return self._now
-
-
 def as_utc(value: datetime) -> datetime:
     """Return value as an aware UTC datetime; naive values are taken to be UTC already."""
     if value.tzinfo is None:

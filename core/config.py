@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import platformdirs
+from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
 from core.i18n import _
@@ -140,6 +141,11 @@ class Config:
     source: str = ""  # the file it was read from, if any
 
     @property
+    def mail_configured(self) -> bool:
+        """Whether mail can flow both ways: an SMTP host to send and IMAP polling to receive."""
+        return bool(self.smtp.host) and self.imap.enabled
+
+    @property
     def data_path(self) -> Path:
         return Path(self.general.data_dir).expanduser() if self.general.data_dir else default_data_dir()
 
@@ -164,8 +170,6 @@ class Config:
         token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
         values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
         try:
-            from sqlalchemy.engine import make_url
-
             values.append(make_url(self.database_url).password or "")
         except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
             pass
@@ -193,7 +197,7 @@ def _masked(value: Any) -> Any:
     return mask_url_passwords(value) if isinstance(value, str) else value
 
 
-def _sections() -> list[dataclasses.Field]:
+def _sections() -> list[dataclasses.Field[Any]]:
     return [f for f in fields(Config) if f.name != "source"]
 
 

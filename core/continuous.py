@@ -7,9 +7,11 @@ from sqlmodel import Session, select
 
 from core.clock import Clock
 from core.errors import PreconditionFailed
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
-from core.models import Agent
+from core.models import Agent, row_id
+from core.account_settings import load_settings
 from core.settings import SettingsService
 from core.transactions import transactional
 from core.triggers import POSTING_ACTIONS, REQUEST_EMAIL, Trigger, TriggerService
@@ -30,7 +32,7 @@ class ContinuousConversations:
 
     def missing_preconditions(self, *, mail_configured: bool) -> list[str]:
         missing = []
-        if not SettingsService(self.session, self.clock).load().support_address:
+        if not load_settings(self.session).support_address:
             missing.append("support_address")
         if self.session.exec(select(Agent.id).limit(1)).first() is None:
             missing.append("agent")
@@ -54,11 +56,12 @@ class ContinuousConversations:
         triggers = TriggerService(self.session, self.clock)
         triggers.ensure_builtins()
         request = triggers.by_key(REQUEST_EMAIL)
-        triggers.activate(request.id)
+        assert request is not None  # ensure_builtins() just made sure it exists
+        triggers.activate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=True)
-        conflicts = [t.name for t in triggers.list(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
-        record_event(self.session, self.clock.now(), "continuous.activated", None, conflicting_triggers=conflicts)
-        return ActivationReport(True, request.id, conflicts)
+        conflicts = [t.name for t in triggers.all(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
+        record_event(self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts)
+        return ActivationReport(True, row_id(request), conflicts)
 
     @transactional
     def deactivate(self) -> ActivationReport:
@@ -66,16 +69,16 @@ class ContinuousConversations:
         triggers = TriggerService(self.session, self.clock)
         request = triggers.by_key(REQUEST_EMAIL)
         if request is not None:
-            triggers.deactivate(request.id)
+            triggers.deactivate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=False)
-        record_event(self.session, self.clock.now(), "continuous.deactivated", None)
+        record_event(self.session, self.clock.now(), EventKind.continuous_deactivated, None)
         return ActivationReport(False, request.id if request else None, [])
 
     def status(self) -> ActivationReport:
-        on = SettingsService(self.session, self.clock).load().continuous_conversations
+        on = load_settings(self.session).continuous_conversations
         triggers = TriggerService(self.session, self.clock)
         request = triggers.by_key(REQUEST_EMAIL)
-        conflicts = [t.name for t in triggers.list(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
+        conflicts = [t.name for t in triggers.all(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
         return ActivationReport(on, request.id if request else None, conflicts if on else [])
 
 

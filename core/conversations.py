@@ -1,46 +1,27 @@
-"""The conversation service: start conversations, post messages, read marks, assignment, status, queue, transcript."""
+"""The conversation service: start conversations, post messages, read marks, assignment, status, take next, transcript."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.addresses import normalize_email
 from core.clock import Clock
+from core.conversation_writes import ALLOWED_TRANSITIONS, append_message, change_status, reopen_status
+from core.db import is_postgresql
+from core.domain_events import ConversationChanged, ConversationStarted, ReadMarked, raise_event
 from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.event_kinds import EventKind, read_kind
 from core.events import record_event
 from core.i18n import _
+from core.language_tags import language_tag
 from core.identity import PROOF_IDENTIFY
-from core.models import (
-    Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress,
-)
+from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress, row_id
 from core.text import MAX_BODY_CHARS, clean_body, clean_name
 from core.transactions import transactional
 
-# Which status may follow which; setting the same status again is refused as a no-op transition.
-ALLOWED_TRANSITIONS: dict[ConversationStatus, set[ConversationStatus]] = {
-    ConversationStatus.queued: {ConversationStatus.open, ConversationStatus.pending, ConversationStatus.solved},
-    ConversationStatus.open: {ConversationStatus.queued, ConversationStatus.pending, ConversationStatus.solved},
-    ConversationStatus.pending: {ConversationStatus.open, ConversationStatus.queued, ConversationStatus.solved},
-    ConversationStatus.solved: {ConversationStatus.open, ConversationStatus.queued},
-}
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    conversation_id: int
-    public_id: str
-    end_user_name: str | None
-    end_user_email: str | None
-    status: ConversationStatus
-    assignee_id: int | None
-    language: str | None
-    last_message_channel: Channel | None
-    waiting_since: datetime | None
-    wait_seconds: float
-    unread_for_agents: int
+__all__ = ["ALLOWED_TRANSITIONS", "ConversationService"]
 
 
 class ConversationService:
@@ -62,12 +43,6 @@ class ConversationService:
             raise NotFound(_("There is no conversation with id {id}.").format(id=conversation_id))
         return conversation
 
-    def by_public_id(self, public_id: str) -> Conversation:
-        conversation = self.session.exec(select(Conversation).where(Conversation.public_id == public_id)).first()
-        if conversation is None:
-            raise NotFound(_("There is no conversation {id!r}.").format(id=public_id))
-        return conversation
-
     def end_user(self, end_user_id: int) -> EndUser:
         end_user = self.session.get(EndUser, end_user_id)
         if end_user is None:
@@ -85,8 +60,6 @@ class ConversationService:
     def create_end_user(self, name: str | None = None, email: str | None = None, language: str | None = None,
                         *, email_verified: bool = False, timezone: str | None = None) -> EndUser:
         if email is not None:
-            from core.addresses import normalize_email
-
             email = normalize_email(email)
         now = self.clock.now()
         end_user = EndUser(name=clean_name(name), email=email, email_verified=email_verified and email is not None,
@@ -95,9 +68,10 @@ class ConversationService:
         self.session.flush()
         if end_user.email_verified:
             # Only a caller holding proof (a checked identify signature) passes email_verified.
-            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=email, method=PROOF_IDENTIFY,
+            assert email is not None  # email_verified is only set with an address
+            self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=email, method=PROOF_IDENTIFY,
                                              verified_at=now))
-        record_event(self.session, now, "end_user.created", None, end_user_id=end_user.id)
+        record_event(self.session, now, EventKind.end_user_created, None, end_user_id=end_user.id)
         return end_user
 
     @transactional
@@ -107,14 +81,14 @@ class ConversationService:
         channel = _channel(channel)
         now = self.clock.now()
         conversation = Conversation(
-            end_user_id=end_user.id, channel=channel, language=_clean_language(language) or end_user.language,
+            end_user_id=row_id(end_user), channel=channel, language=_clean_language(language) or end_user.language,
             created_at=now, updated_at=now, notify_email=end_user.email,
         )
         self.session.add(conversation)
         self.session.flush()
-        record_event(self.session, now, "conversation.started", conversation.id,
+        record_event(self.session, now, EventKind.conversation_started, conversation.id,
                      status=conversation.status.value, channel=channel.value, end_user_id=end_user.id)
-        self._on_state_change(conversation, "started")
+        raise_event(self.session, ConversationStarted(now, row_id(conversation)))
         return conversation
 
     # --- messages ----------------------------------------------------------------------------------
@@ -137,59 +111,15 @@ class ConversationService:
             if self.session.exec(select(Message.id).where(Message.email_message_id == email_message_id)).first():
                 raise InvalidInput(_("An email with Message-ID {id} is stored already.").format(id=email_message_id))
         conversation = self.get(conversation_id, lock=True)
-        now = self.clock.now()
-        conversation.last_seq += 1
-        message = Message(
-            conversation_id=conversation.id, seq=conversation.last_seq, author_kind=author_kind,
-            author_agent_id=agent_id,
-            author_end_user_id=conversation.end_user_id if author_kind is AuthorKind.end_user else None,
-            body=body, channel=channel, created_at=now, email_message_id=email_message_id,
-            email_fallback=email_fallback if author_kind is AuthorKind.agent else False, kind=kind, meta=meta,
-        )
-        before = conversation.status
-        conversation.updated_at = now
-        conversation.last_message_at = now
-        conversation.last_message_channel = channel
-        if author_kind is AuthorKind.end_user:
-            # The writer has read everything up to what they wrote.
-            conversation.end_user_read_seq = max(conversation.end_user_read_seq, message.seq)
-            if conversation.waiting_since is None:
-                conversation.waiting_since = now
-            if conversation.status in (ConversationStatus.pending, ConversationStatus.solved):
-                conversation.status = ConversationStatus.open if conversation.assignee_id else ConversationStatus.queued
-        elif author_kind is AuthorKind.agent:
-            conversation.agent_read_seq = max(conversation.agent_read_seq, message.seq)
-            conversation.waiting_since = None
-            if conversation.assignee_id is None:
-                conversation.assignee_id = agent_id
-            if conversation.status is ConversationStatus.queued:
-                conversation.status = ConversationStatus.open
-        self.session.add(conversation)
-        self.session.add(message)
-        self.session.flush()
-        payload: dict[str, Any] = dict(
-            seq=message.seq, message_id=message.id, author_kind=author_kind.value, channel=channel.value,
-            status=conversation.status.value, assignee_id=conversation.assignee_id,
-            end_user_read_seq=conversation.end_user_read_seq, agent_read_seq=conversation.agent_read_seq,
-        )
-        if kind != "text":
-            payload["message_kind"] = kind
-        record_event(self.session, now, "message.posted", conversation.id, **payload)
-        if conversation.status != before:
-            record_event(self.session, now, "conversation.status", conversation.id,
-                         status=conversation.status.value, previous=before.value)
-        self._on_state_change(conversation, "message", message=message)
-        return message
+        return append_message(self.session, self.clock.now(), conversation, author_kind, body, agent_id=agent_id,
+                              channel=channel, email_message_id=email_message_id, email_fallback=email_fallback,
+                              kind=kind, meta=meta)
 
     def post_end_user_message(self, conversation_id: int, body: str, **kwargs: Any) -> Message:
         return self.post_message(conversation_id, AuthorKind.end_user, body, **kwargs)
 
     def post_agent_message(self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True) -> Message:
         return self.post_message(conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback)
-
-    def post_system_message(self, conversation_id: int, body: str, *, kind: str = "text",
-                            meta: dict[str, Any] | None = None) -> Message:
-        return self.post_message(conversation_id, AuthorKind.system, body, kind=kind, meta=meta)
 
     # --- read state ----------------------------------------------------------------------------------
     @transactional
@@ -206,14 +136,14 @@ class ConversationService:
                 _("Cannot mark message {seq} read: the conversation has {count} messages.").format(seq=seq, count=conversation.last_seq)
             )
         field = "end_user_read_seq" if side is AuthorKind.end_user else "agent_read_seq"
-        current = getattr(conversation, field)
+        current: int = getattr(conversation, field)
         if seq <= current:
             return current
         now = self.clock.now()
         setattr(conversation, field, seq)
         self.session.add(conversation)
-        record_event(self.session, now, f"read.{side.value}", conversation.id, seq=seq)
-        self._on_state_change(conversation, "read", side=side)
+        record_event(self.session, now, read_kind(side.value), conversation.id, seq=seq)
+        raise_event(self.session, ReadMarked(now, row_id(conversation), side))
         return seq
 
     # --- assignment and status ------------------------------------------------------------------------
@@ -223,6 +153,31 @@ class ConversationService:
         conversation = self.get(conversation_id, lock=True)
         if conversation.assignee_id == agent.id:
             raise InvalidTransition(_("The conversation is assigned to {name} already.").format(name=agent.name))
+        self._assign(conversation, agent)
+        return conversation
+
+    @transactional
+    def take_next(self, agent_id: int) -> Conversation | None:
+        """Assign the longest-waiting unassigned conversation to the agent; None when nobody waits.
+
+        Two agents taking at once get different conversations: on PostgreSQL the row is claimed with
+        FOR UPDATE SKIP LOCKED; on SQLite the writing session's BEGIN IMMEDIATE lets one taker in at a time.
+        """
+        agent = self._agent(agent_id)
+        query = (select(Conversation)
+                 .where(col(Conversation.assignee_id).is_(None),
+                        col(Conversation.status).in_([ConversationStatus.queued, ConversationStatus.open]),
+                        col(Conversation.waiting_since).is_not(None))
+                 .order_by(col(Conversation.waiting_since), col(Conversation.id)).limit(1))
+        if is_postgresql(self.session.get_bind()):
+            query = query.with_for_update(skip_locked=True)
+        conversation = self.session.exec(query.execution_options(populate_existing=True)).first()
+        if conversation is None:
+            return None
+        self._assign(conversation, agent)
+        return conversation
+
+    def _assign(self, conversation: Conversation, agent: Agent) -> None:
         now = self.clock.now()
         before = conversation.status
         conversation.assignee_id = agent.id
@@ -230,10 +185,9 @@ class ConversationService:
             conversation.status = ConversationStatus.open
         conversation.updated_at = now
         self.session.add(conversation)
-        record_event(self.session, now, "conversation.assigned", conversation.id,
+        record_event(self.session, now, EventKind.conversation_assigned, conversation.id,
                      assignee_id=agent.id, status=conversation.status.value, previous=before.value)
-        self._on_state_change(conversation, "assigned")
-        return conversation
+        raise_event(self.session, ConversationChanged(now, row_id(conversation)))
 
     @transactional
     def unassign(self, conversation_id: int) -> Conversation:
@@ -247,9 +201,9 @@ class ConversationService:
             conversation.status = ConversationStatus.queued  # released: back to the shared queue
         conversation.updated_at = now
         self.session.add(conversation)
-        record_event(self.session, now, "conversation.unassigned", conversation.id,
+        record_event(self.session, now, EventKind.conversation_unassigned, conversation.id,
                      assignee_id=None, status=conversation.status.value, previous=before.value)
-        self._on_state_change(conversation, "unassigned")
+        raise_event(self.session, ConversationChanged(now, row_id(conversation)))
         return conversation
 
     @transactional
@@ -261,22 +215,14 @@ class ConversationService:
                 _("Unknown status {status!r}; use queued, open, pending or solved.").format(status=status)
             ) from None
         conversation = self.get(conversation_id, lock=True)
-        before = conversation.status
-        if status not in ALLOWED_TRANSITIONS[before]:
-            raise InvalidTransition(
-                _("A {before} conversation cannot become {after}.").format(before=before.value, after=status.value)
-            )
-        now = self.clock.now()
-        conversation.status = status
-        conversation.updated_at = now
-        if status is ConversationStatus.solved:
-            conversation.waiting_since = None
-            # Solving settles everything written so far: a later reopen must not email replies that were
-            # unread at the solve (only messages posted after it may be emailed).
-            conversation.notified_seq = max(conversation.notified_seq, conversation.last_seq)
-        self.session.add(conversation)
-        record_event(self.session, now, "conversation.status", conversation.id, status=status.value, previous=before.value)
-        self._on_state_change(conversation, "status")
+        change_status(self.session, self.clock.now(), conversation, status)
+        return conversation
+
+    @transactional
+    def reopen(self, conversation_id: int) -> Conversation:
+        """Reopen a pending or solved conversation: open for its assignee, else back in the queue."""
+        conversation = self.get(conversation_id, lock=True)
+        change_status(self.session, self.clock.now(), conversation, reopen_status(conversation))
         return conversation
 
     # --- reading ------------------------------------------------------------------------------------
@@ -299,42 +245,6 @@ class ConversationService:
         ).one()
         return int(count)
 
-    def queue(self, limit: int = 50, offset: int = 0) -> list[QueueEntry]:
-        """Conversations waiting for an agent, oldest wait first."""
-        now = self.clock.now()
-        unread = (
-            select(func.count()).select_from(Message)
-            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,
-                   Message.author_kind == AuthorKind.end_user)
-            .correlate(Conversation).scalar_subquery()
-        )
-        query = (
-            select(Conversation, EndUser.name, EndUser.email, unread)
-            .join(EndUser, EndUser.id == Conversation.end_user_id)
-            .where(col(Conversation.status).in_([ConversationStatus.queued, ConversationStatus.open]),
-                   col(Conversation.waiting_since).is_not(None))
-            .order_by(col(Conversation.waiting_since), col(Conversation.id))
-            .offset(offset).limit(limit)
-        )
-        entries = []
-        for conversation, name, email, unread_count in self.session.exec(query):
-            entries.append(QueueEntry(
-                conversation_id=conversation.id, public_id=conversation.public_id, end_user_name=name,
-                end_user_email=email, status=conversation.status, assignee_id=conversation.assignee_id,
-                language=conversation.language, last_message_channel=conversation.last_message_channel,
-                waiting_since=conversation.waiting_since,
-                wait_seconds=max(0.0, (now - conversation.waiting_since).total_seconds()),
-                unread_for_agents=int(unread_count),
-            ))
-        return entries
-
-    # --- rules that follow a change -----------------------------------------------------------------
-    def _on_state_change(self, conversation: Conversation, change: str, **details: Any) -> None:
-        """Rules run in the same transaction as every change (notification scheduling, triggers)."""
-        from core import rules
-
-        rules.after_change(self.session, self.clock.now(), conversation, change, **details)
-
 
 def _channel(channel: Channel | str) -> Channel:
     try:
@@ -344,11 +254,4 @@ def _channel(channel: Channel | str) -> Channel:
 
 
 def _clean_language(language: str | None) -> str | None:
-    if not language:
-        return None
-    from core.i18n import normalize_tag
-
-    tag = normalize_tag(language)
-    if not tag:
-        raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=language))
-    return tag
+    return language_tag(language) if language else None

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
@@ -53,12 +53,13 @@ def _lock_wait_ms(write_timeout: float) -> int:
     return max(0, int(wait * 1000))
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+def is_postgresql(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "postgresql"
 
 
-def is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (its result is a CursorResult, which counts them)."""
+    return cast("CursorResult[Any]", result).rowcount or 0
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -184,17 +185,6 @@ class Database:
     def read_session(self) -> Session:
         """A session for reads only (listings, following the event log); never blocks writers."""
         return Session(self.engine, expire_on_commit=False)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A writing session that commits on success and rolls back on any error."""
-        with self.session() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
 
     def dispose(self) -> None:
         for engine in self.engines:

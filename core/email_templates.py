@@ -1,42 +1,28 @@
 """Admin overrides of the notification email's subject and body, one row per language, stored in the database.
 
-The texts are Jinja templates; core stores them as given. mail.overrides validates them in a sandbox before it
-calls set(), so core needs no template engine.
+The texts are Jinja templates: set() refuses one that does not parse in the sandbox (core.template_sandbox), so
+every path that stores one validates it; mail.overrides also renders it with sample values before it calls set().
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional
-
-from sqlalchemy import Column, Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
-from core.i18n import _, normalize_tag
-from core.models import UTCDateTime
+from core.i18n import _
+from core.language_tags import language_tag
+from core.models import EmailTemplateOverride
+from core.template_sandbox import check_syntax
 from core.transactions import transactional
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_SUBJECT_CHARS = 500
 
 
-class EmailTemplateOverride(SQLModel, table=True):
-    """Subject and/or body replacing the shipped text for one language; None keeps the shipped one."""
-
-    language: str = Field(primary_key=True, max_length=35)
-    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_by: Optional[int] = Field(default=None, foreign_key="agent.id")
-
-
 def _language(language: str) -> str:
-    tag = normalize_tag(language)
-    if not tag:
-        raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=language))
-    return tag
+    return language_tag(language)
 
 
 class EmailTemplateService:
@@ -53,7 +39,7 @@ class EmailTemplateService:
     @transactional
     def set(self, language: str, *, subject: str | None = None, body: str | None = None,
             agent_id: int | None = None) -> EmailTemplateOverride:
-        """Store an override already validated by mail.overrides; None or blank keeps the shipped text."""
+        """Store an override that parses in the sandbox (else OverrideError); None or blank keeps the shipped text."""
         language = _language(language)
         subject = subject if subject and subject.strip() else None
         body = body if body and body.strip() else None
@@ -63,6 +49,8 @@ class EmailTemplateService:
             raise InvalidInput(_("The body is longer than {limit} characters.").format(limit=MAX_TEMPLATE_CHARS))
         if subject is None and body is None:
             raise InvalidInput(_("Give a subject or a body to override; to go back to the shipped text, clear the override."))
+        check_syntax(_("subject"), subject)
+        check_syntax(_("body"), body)
         now = self.clock.now()
         row = self.session.get(EmailTemplateOverride, language) or EmailTemplateOverride(language=language, updated_at=now)
         row.subject = subject.strip() if subject else None
@@ -70,7 +58,7 @@ class EmailTemplateService:
         row.updated_at = now
         row.updated_by = agent_id
         self.session.add(row)
-        record_event(self.session, now, "email_template.set", None, language=language,
+        record_event(self.session, now, EventKind.email_template_set, None, language=language,
                      subject=row.subject is not None, body=row.body is not None, agent_id=agent_id)
         return row
 
@@ -81,4 +69,4 @@ class EmailTemplateService:
         if row is None:
             raise NotFound(_("There is no email override for {language}.").format(language=language))
         self.session.delete(row)
-        record_event(self.session, self.clock.now(), "email_template.cleared", None, language=language, agent_id=agent_id)
+        record_event(self.session, self.clock.now(), EventKind.email_template_cleared, None, language=language, agent_id=agent_id)

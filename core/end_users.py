@@ -7,12 +7,14 @@ from sqlmodel import Session, col, select
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
-from core.i18n import _, normalize_tag
+from core.i18n import _
+from core.language_tags import language_tag
 from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
-from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress
-from core.settings import SettingsService
+from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress, row_id
+from core.account_settings import load_settings
 from core.text import clean_name
 from core.transactions import transactional
 
@@ -40,10 +42,10 @@ class EndUserService:
         now = self.clock.now()
         identity = IdentityService(self.session, self.clock)
         end_user.email = email
-        end_user.email_verified = email is not None and identity.is_verified(end_user.id, email)
+        end_user.email_verified = email is not None and identity.is_verified(row_id(end_user), email)
         end_user.email_failing = False  # a bounce was about the old address, or the user just confirmed this one
         self.session.add(end_user)
-        record_event(self.session, now, "end_user.email_set", None, end_user_id=end_user.id,
+        record_event(self.session, now, EventKind.end_user_email_set, None, end_user_id=end_user.id,
                      has_email=email is not None, verified=end_user.email_verified)
         self.session.flush()
         identity.route_notifications(end_user)
@@ -55,14 +57,12 @@ class EndUserService:
         end_user = self.get(end_user_id)
         if not end_user.email:
             raise InvalidInput(_("The end user has no email address to verify; set one first."))
-        return IdentityService(self.session, self.clock).prove(end_user.id, end_user.email, PROOF_AGENT)
+        return IdentityService(self.session, self.clock).prove(row_id(end_user), end_user.email, PROOF_AGENT)
 
     @transactional
     def set_language(self, end_user_id: int, tag: str, *, by_agent: bool = False) -> EndUser:
         """Set the preferred language; the widget does not overwrite one an agent chose."""
-        language = normalize_tag(tag)
-        if not language:
-            raise InvalidInput(_("{language!r} is not a language tag; use one such as en, de or pt-BR.").format(language=tag))
+        language = language_tag(tag)
         end_user = self.get(end_user_id)
         if end_user.language_set_by_agent and not by_agent:
             return end_user  # the agent knows better than the browser's settings
@@ -71,7 +71,7 @@ class EndUserService:
             end_user.language = language
             end_user.language_set_by_agent = end_user.language_set_by_agent or by_agent
             self.session.add(end_user)
-            record_event(self.session, now, "end_user.language_set", None, end_user_id=end_user.id,
+            record_event(self.session, now, EventKind.end_user_language_set, None, end_user_id=end_user.id,
                          language=language, by_agent=by_agent)
         return end_user
 
@@ -80,7 +80,7 @@ class EndUserService:
         end_user = self.get(end_user_id)
         end_user.name = clean_name(name)
         self.session.add(end_user)
-        record_event(self.session, self.clock.now(), "end_user.name_set", None, end_user_id=end_user.id)
+        record_event(self.session, self.clock.now(), EventKind.end_user_name_set, None, end_user_id=end_user.id)
         return end_user
 
     def block(self, end_user_id: int) -> EndUser:
@@ -96,11 +96,11 @@ class EndUserService:
         if end_user.blocked != blocked:
             end_user.blocked = blocked
             self.session.add(end_user)
-            record_event(self.session, self.clock.now(), "end_user.blocked" if blocked else "end_user.unblocked", None,
+            record_event(self.session, self.clock.now(), EventKind.end_user_blocked if blocked else EventKind.end_user_unblocked, None,
                          end_user_id=end_user.id)
             if blocked:
                 # Unblocking later must not bring back the tokens a blocked person held.
-                IdentityService(self.session, self.clock).revoke_sessions(end_user.id)
+                IdentityService(self.session, self.clock).revoke_sessions(row_id(end_user))
             self._reschedule_open_conversations(end_user)
         return end_user
 
@@ -129,11 +129,11 @@ class EndUserService:
         query = (select(EndUser.id).where(EndUser.blocked == True, func.lower(EndUser.email) == email,  # noqa: E712
                                           col(EndUser.id).in_(proven) | col(EndUser.id).in_(wrote))
                  .union(select(EndUser.id).where(EndUser.blocked == True, col(EndUser.id).in_(proven))))  # noqa: E712
-        return self.session.exec(query.limit(1)).first() is not None
+        return self.session.execute(query.limit(1)).first() is not None
 
     def _reschedule_open_conversations(self, end_user: EndUser) -> None:
         self.session.flush()
-        settings = SettingsService(self.session, self.clock).load()
+        settings = load_settings(self.session)
         now = self.clock.now()
         query = select(Conversation).where(Conversation.end_user_id == end_user.id,
                                            Conversation.status != ConversationStatus.solved)

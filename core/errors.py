@@ -51,10 +51,6 @@ class ConfigError(ThreadlineError):
     code = "config_error"
 
 
-class Forbidden(ThreadlineError):
-    code = "forbidden"
-
-
 class PreconditionFailed(ThreadlineError):
     code = "precondition_failed"
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from core.event_kinds import EventKind
 from core.models import Event
 
 # On PostgreSQL ids come from a sequence before commit, so a follower could see id 11 commit before id 10
@@ -15,15 +18,13 @@ from core.models import Event
 _PG_EVENT_LOCK_KEY = 0x7E11E
 
 
-def record_event(session: Session, now: datetime, kind: str, conversation_id: int | None = None, **payload: Any) -> Event:
+def record_event(session: Session, now: datetime, kind: EventKind, conversation_id: int | None = None, **payload: Any) -> Event:
     """Append one event in the caller's transaction (it commits with the change it describes)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and not session.info.get("event_lock"):
-        from sqlalchemy import text
-
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK_KEY})
         session.info["event_lock"] = True
-    event = Event(conversation_id=conversation_id, kind=kind, payload=payload, created_at=now)
+    event = Event(conversation_id=conversation_id, kind=EventKind(kind).value, payload=payload, created_at=now)
     session.add(event)
     return event
 
@@ -32,14 +33,9 @@ def _forget_event_lock(session: Session) -> None:
     session.info.pop("event_lock", None)
 
 
-try:  # the advisory lock ends with the transaction; forget it then
-    from sqlalchemy import event as _sa_event
-    from sqlalchemy.orm import Session as _OrmSession
-
-    _sa_event.listen(_OrmSession, "after_commit", _forget_event_lock)
-    _sa_event.listen(_OrmSession, "after_rollback", _forget_event_lock)
-except Exception:  # pragma: no cover
-    pass
+# The advisory lock ends with the transaction; forget it then.
+sa_event.listen(OrmSession, "after_commit", _forget_event_lock)
+sa_event.listen(OrmSession, "after_rollback", _forget_event_lock)
 
 
 class EventLog:
@@ -49,7 +45,7 @@ class EventLog:
         self.session = session
 
     def after(self, cursor: int, limit: int = 500, conversation_id: int | None = None) -> list[Event]:
-        query = select(Event).where(Event.id > cursor)
+        query = select(Event).where(col(Event.id) > cursor)
         if conversation_id is not None:
             query = query.where(Event.conversation_id == conversation_id)
         return list(self.session.exec(query.order_by(col(Event.id)).limit(limit)))
@@ -92,37 +88,3 @@ class Wakeup:
 
 # One per process: services call notify() after a commit; followers wait on it between polls.
 wakeup = Wakeup()
-
-
-@dataclass
-class ReplayedConversation:
-    status: str = "queued"
-    assignee_id: int | None = None
-    seqs: list[int] = field(default_factory=list)
-    end_user_read_seq: int = 0
-    agent_read_seq: int = 0
-
-
-def replay(events: Iterable[Event]) -> dict[int, ReplayedConversation]:
-    """Rebuild each conversation's state from its events alone (used to check the log is complete)."""
-    state: dict[int, ReplayedConversation] = {}
-    for event in events:
-        if event.conversation_id is None:
-            continue
-        current = state.setdefault(event.conversation_id, ReplayedConversation())
-        payload = event.payload or {}
-        if "status" in payload:
-            current.status = payload["status"]
-        if event.kind == "message.posted":
-            current.seqs.append(payload["seq"])
-        elif event.kind == "read.end_user":
-            current.end_user_read_seq = payload["seq"]
-        elif event.kind == "read.agent":
-            current.agent_read_seq = payload["seq"]
-        if "assignee_id" in payload:
-            current.assignee_id = payload["assignee_id"]
-        if "end_user_read_seq" in payload:
-            current.end_user_read_seq = payload["end_user_read_seq"]
-        if "agent_read_seq" in payload:
-            current.agent_read_seq = payload["agent_read_seq"]
-    return state

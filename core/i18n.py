@@ -10,6 +10,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
+
 DOMAIN = "threadline"
 DEFAULT_LANGUAGE = "en"
 

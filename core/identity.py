@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.addresses import normalize_email
+from core.addresses import mailbox_key, normalize_email, same_mailbox
 from core.clock import Clock
+from core.db import rows_changed
 from core.errors import CredentialRefused, InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.inactivity import reschedule
-from core.models import Conversation, EndUser, Message, SpentToken, VerifiedAddress
-from core.settings import SettingsService
+from core.models import Conversation, EndUser, Message, SpentToken, VerifiedAddress, row_id
+from core.account_settings import load_settings
 from core.text import clean_name
 from core.tokens import EndUserClaim
 from core.transactions import transactional
@@ -90,19 +92,9 @@ def _digest(kind: str, token: str) -> str:
     return hashlib.sha256(f"{kind}|{token.strip().lower()}".encode()).hexdigest()
 
 
-def _normalized(address: str | None) -> str | None:
-    if not address:
-        return None
-    try:
-        return normalize_email(address)
-    except InvalidInput:
-        return None
-
-
 def same_address(a: str | None, b: str | None) -> bool:
-    """Whether two addresses are one mailbox (normalized; local parts compared case-insensitively, as servers do)."""
-    left, right = _normalized(a), _normalized(b)
-    return bool(left and right and left.lower() == right.lower())
+    """Whether two addresses are one mailbox (core.addresses.same_mailbox)."""
+    return same_mailbox(a, b)
 
 
 class IdentityService:
@@ -129,11 +121,11 @@ class IdentityService:
 
     def verified_owner(self, address: str) -> EndUser | None:
         """The end user who proved this address (the most recent proof wins), or None: never a mere claimant."""
-        normalized = _normalized(address)
-        if normalized is None:
+        key = mailbox_key(address)
+        if key is None:
             return None
-        query = (select(EndUser).join(VerifiedAddress, VerifiedAddress.end_user_id == EndUser.id)
-                 .where(func.lower(VerifiedAddress.address) == normalized.lower(),
+        query = (select(EndUser).join(VerifiedAddress, col(VerifiedAddress.end_user_id) == EndUser.id)
+                 .where(func.lower(VerifiedAddress.address) == key,
                         col(EndUser.merged_into_id).is_(None))
                  .order_by(col(VerifiedAddress.verified_at).desc(), col(VerifiedAddress.id).desc()).limit(1))
         return self.session.exec(query).first()
@@ -156,10 +148,10 @@ class IdentityService:
         end_user = self._end_user(end_user_id)
         normalized = normalize_email(address)
         now = self.clock.now()
-        if not self.is_verified(end_user.id, normalized):
-            self.session.add(VerifiedAddress(end_user_id=end_user.id, address=normalized, method=method,
+        if not self.is_verified(row_id(end_user), normalized):
+            self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=normalized, method=method,
                                              verified_at=now))
-            record_event(self.session, now, "end_user.email_verified", None, end_user_id=end_user.id, method=method)
+            record_event(self.session, now, EventKind.end_user_email_verified, None, end_user_id=end_user.id, method=method)
         if same_address(end_user.email, normalized) and not end_user.email_verified:
             end_user.email_verified = True
             self.session.add(end_user)
@@ -173,9 +165,9 @@ class IdentityService:
         A conversation follows the end user's current address unless it already goes to a proven address and
         the current one is unproven: a typed address never takes a proven conversation away from its owner.
         """
-        proven = self.verified_addresses(end_user.id)
+        proven = self.verified_addresses(row_id(end_user))
         current_proven = any(same_address(end_user.email, p) for p in proven)
-        settings = SettingsService(self.session, self.clock).load()
+        settings = load_settings(self.session)
         now = self.clock.now()
         for conversation in self.session.exec(select(Conversation).where(Conversation.end_user_id == end_user.id)):
             keeps_proven = (conversation.notify_email is not None and not current_proven and end_user.email is not None
@@ -184,7 +176,7 @@ class IdentityService:
             if conversation.notify_email != target:
                 conversation.notify_email = target
                 self.session.add(conversation)
-                record_event(self.session, now, "conversation.notify_address_changed", conversation.id,
+                record_event(self.session, now, EventKind.conversation_notify_address_changed, conversation.id,
                              end_user_id=end_user.id, has_address=target is not None)
             reschedule(self.session, conversation, now, settings)
 
@@ -219,7 +211,7 @@ class IdentityService:
         # Tokens carry whole seconds: a token issued in this second is older than the next second.
         end_user.sessions_valid_after = now.replace(microsecond=0) + timedelta(seconds=1)
         self.session.add(end_user)
-        record_event(self.session, now, "end_user.sessions_revoked", None, end_user_id=end_user.id)
+        record_event(self.session, now, EventKind.end_user_sessions_revoked, None, end_user_id=end_user.id)
         return end_user
 
     # --- single-use credentials ---------------------------------------------------------------------------
@@ -233,7 +225,8 @@ class IdentityService:
             raise CredentialRefused(f"{kind}_used", _spent_message(kind))
         now = self.clock.now()
         # Forget what expired long ago; an expired credential is refused by its own expiry anyway.
-        self.session.execute(SpentToken.__table__.delete().where(SpentToken.expires_at < now - timedelta(days=1)))
+        self.session.execute(delete(SpentToken).where(col(SpentToken.expires_at) < now - timedelta(days=1))
+                             .execution_options(synchronize_session=False))
         try:
             with self.session.begin_nested():
                 self.session.add(SpentToken(digest=digest, kind=kind, end_user_id=end_user_id,
@@ -279,8 +272,8 @@ class IdentityService:
             owner.email_verified = False
             owner.email_failing = False
         self.session.add(owner)
-        record_event(self.session, now, "end_user.identified", None, end_user_id=owner.id)
-        return self.prove(owner.id, email, PROOF_IDENTIFY)
+        record_event(self.session, now, EventKind.end_user_identified, None, end_user_id=owner.id)
+        return self.prove(row_id(owner), email, PROOF_IDENTIFY)
 
     # --- merges ---------------------------------------------------------------------------------------------
     @transactional
@@ -299,22 +292,22 @@ class IdentityService:
     def merge_claimants(self, target_id: int, agent_id: int, expected: list[int]) -> EndUser:
         """Merge the profiles the agent was shown as claiming target's address; refused if that list changed."""
         claimants = self.claimants(target_id)
-        if sorted(u.id for u in claimants) != sorted(expected):
+        if sorted(row_id(u) for u in claimants) != sorted(expected):
             raise InvalidInput(_("The profiles with this address changed while you looked; check them again."))
         for other in claimants:
-            self.merge(other.id, target_id, agent_id)
+            self.merge(row_id(other), target_id, agent_id)
         return self._end_user(target_id)
 
     def _merge(self, source: EndUser, target: EndUser, now: datetime, *, by_agent_id: int | None) -> None:
-        moved = self.session.execute(update(Conversation).where(Conversation.end_user_id == source.id)
-                                     .values(end_user_id=target.id)).rowcount
-        self.session.execute(update(Message).where(Message.author_end_user_id == source.id)
+        moved = rows_changed(self.session.execute(update(Conversation).where(col(Conversation.end_user_id) == source.id)
+                                                  .values(end_user_id=target.id)))
+        self.session.execute(update(Message).where(col(Message.author_end_user_id) == source.id)
                              .values(author_end_user_id=target.id))
         for proof in self.session.exec(select(VerifiedAddress).where(VerifiedAddress.end_user_id == source.id)):
-            if self.is_verified(target.id, proof.address):
+            if self.is_verified(row_id(target), proof.address):
                 self.session.delete(proof)
             else:
-                proof.end_user_id = target.id
+                proof.end_user_id = row_id(target)
                 self.session.add(proof)
         source.merged_into_id = target.id
         if not target.email and source.email:
@@ -327,7 +320,7 @@ class IdentityService:
         self.session.add_all([source, target])
         self.session.flush()
         self.session.expire_all()
-        record_event(self.session, now, "end_user.merged", None, end_user_id=target.id, merged_id=source.id,
+        record_event(self.session, now, EventKind.end_user_merged, None, end_user_id=target.id, merged_id=source.id,
                      conversations=moved, agent_id=by_agent_id)
 
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.clock import as_utc
 from core.models import AuthorKind, Conversation, ConversationStatus, EndUser, Message
-from core.settings import AccountSettings
+from core.account_settings import AccountSettings
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def aggregate_time(value: datetime | str) -> datetime:
 
 def pending_floor_expression() -> Any:
     """notify_floor as SQL, to select the pending batches of many conversations in one query."""
-    return case((Conversation.notified_seq > Conversation.end_user_read_seq, Conversation.notified_seq),
+    return case((col(Conversation.notified_seq) > col(Conversation.end_user_read_seq), Conversation.notified_seq),
                 else_=Conversation.end_user_read_seq)
 
 

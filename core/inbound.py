@@ -1,52 +1,32 @@
 """Inbound email records, per-mailbox IMAP progress and sender rate limits; filing one email is one transaction."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, and_, not_, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import and_, not_, update
+from sqlmodel import Session, col, select
 
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversations import ConversationService
+from core.db import rows_changed
 from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.event_kinds import EventKind, inbound_kind
 from core.events import record_event
 from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
-from core.models import AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, UTCDateTime
+from core.models import (
+    MAX_INBOUND_SUBJECT_CHARS, AuthorKind, Channel, Conversation, EndUser, HeldStatus, InboundDecision, InboundEmail,
+    InboundOutcome, MailboxState, Message, OutboxJob, SenderWindow, row_id,
+)
 from core.opt_outs import OptOutService, OptOutSource
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS, without_control_characters
 from core.transactions import transactional
 
 RATE_LIMIT_SECONDS = 3600  # how long a sender over the window limit stays held
-MAX_SUBJECT_CHARS = 998
-
-
-class InboundOutcome(str, enum.Enum):
-    posted = "posted"
-    duplicate = "duplicate"
-    held = "held"
-    refused = "refused"
-    new_conversation = "new_conversation"
-    bounce = "bounce"
-    auto_reply = "auto_reply"
-
-
-class HeldStatus(str, enum.Enum):
-    pending = "pending"
-    accepted = "accepted"
-    rejected = "rejected"
-
-
-class InboundDecision(str, enum.Enum):
-    """What an agent did with an email that was not posted on arrival."""
-
-    posted = "posted"
-    discarded = "discarded"
 
 
 # Outcomes that leave an email waiting on the Mail screen until an agent posts or discards it.
@@ -54,61 +34,6 @@ AWAITING_AGENT = (InboundOutcome.held, InboundOutcome.refused, InboundOutcome.au
 # Every email keeps its raw source (until mail.raw_retention_days) so an agent can see what cleaning and quote
 # stripping removed; a duplicate does not, because its first copy holds the same email.
 KEEP_RAW = set(InboundOutcome) - {InboundOutcome.duplicate}
-
-
-def _utc(nullable: bool = False, index: bool = False) -> Any:
-    return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-class InboundEmail(SQLModel, table=True):
-    __tablename__ = "inbound_email"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    message_id: str = Field(max_length=998, index=True)
-    mailbox: str = Field(default="", max_length=255)
-    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond PostgreSQL's INTEGER.
-    uidvalidity: int = Field(default=0, sa_type=BigInteger)
-    uid: int = Field(default=0, sa_type=BigInteger)
-    sender: str = Field(default="", max_length=320)
-    sender_name: Optional[str] = Field(default=None, max_length=200)
-    subject: str = Field(default="", max_length=MAX_SUBJECT_CHARS)
-    outcome: InboundOutcome = Field(index=True)
-    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
-    posted_message_id: Optional[int] = Field(default=None, foreign_key="message.id")
-    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
-    original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
-    raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    received_at: datetime = _utc(index=True)
-    held_status: Optional[HeldStatus] = Field(default=None, index=True)
-    decision: Optional[InboundDecision] = Field(default=None, index=True)  # set once an agent posted or discarded it
-    decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
-    decided_at: Optional[datetime] = _utc(nullable=True)
-
-
-class MailboxState(SQLModel, table=True):
-    """How far the poller got in one mailbox: a UID is only meaningful with its UIDVALIDITY."""
-
-    __tablename__ = "mailbox_state"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    mailbox: str = Field(max_length=255, unique=True)
-    uidvalidity: int = Field(default=0, sa_type=BigInteger)
-    last_uid: int = Field(default=0, sa_type=BigInteger)
-    updated_at: datetime = _utc()
-
-
-class SenderWindow(SQLModel, table=True):
-    """Emails counted per sender in the current window, and until when the sender is rate-limited."""
-
-    __tablename__ = "sender_window"
-
-    id: Optional[int] = Field(default=None, primary_key=True)
-    sender: str = Field(max_length=320, unique=True)
-    window_start: datetime = _utc()
-    count: int = 0
-    limited_until: Optional[datetime] = _utc(nullable=True)
 
 
 @dataclass
@@ -170,10 +95,6 @@ class InboundService:
                  .order_by(col(InboundEmail.id).desc()).limit(limit))
         return list(self.session.exec(query))
 
-    def for_mailbox(self, mailbox: str) -> list[InboundEmail]:
-        query = select(InboundEmail).where(InboundEmail.mailbox == mailbox).order_by(col(InboundEmail.id))
-        return list(self.session.exec(query))
-
     def mailbox_state(self, mailbox: str) -> MailboxState | None:
         query = select(MailboxState).where(MailboxState.mailbox == mailbox)
         return self.session.exec(query.execution_options(populate_existing=True)).first()
@@ -195,10 +116,6 @@ class InboundService:
         job = OutboxService(self.session, self.clock).by_message_id(message_id)
         return job.conversation_id if job is not None else None
 
-    def is_rate_limited(self, sender: str) -> bool:
-        window = self._window(sender)
-        return bool(window and window.limited_until and window.limited_until > self.clock.now())
-
     # --- mailbox progress ------------------------------------------------------------------------------
     @transactional
     def start_mailbox(self, mailbox: str, uidvalidity: int) -> MailboxState:
@@ -209,9 +126,9 @@ class InboundService:
             state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)
             self.session.add(state)
             self.session.flush()
-            record_event(self.session, now, "inbound.mailbox_started", None, mailbox=mailbox, uidvalidity=uidvalidity)
+            record_event(self.session, now, EventKind.inbound_mailbox_started, None, mailbox=mailbox, uidvalidity=uidvalidity)
         elif state.uidvalidity != uidvalidity:
-            record_event(self.session, now, "inbound.uidvalidity_changed", None, mailbox=mailbox,
+            record_event(self.session, now, EventKind.inbound_uidvalidity_changed, None, mailbox=mailbox,
                          previous=state.uidvalidity, uidvalidity=uidvalidity, previous_last_uid=state.last_uid)
             state.uidvalidity = uidvalidity
             state.last_uid = 0
@@ -246,7 +163,7 @@ class InboundService:
         record = InboundEmail(
             message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
             sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
-            subject=email.subject[:MAX_SUBJECT_CHARS], outcome=outcome, reason=reason,
+            subject=email.subject[:MAX_INBOUND_SUBJECT_CHARS], outcome=outcome, reason=reason,
             conversation_id=verdict.conversation_id, text=email.text, original_text=email.original_text,
             attachments="\n".join(email.attachments), received_at=now,
             raw_source=email.raw if outcome in KEEP_RAW else None,
@@ -263,24 +180,19 @@ class InboundService:
         self._apply_opt_out(outcome, email, verdict)
         self._advance(email, now)
         self.session.add(record)
-        record_event(self.session, now, f"inbound.{record.outcome.value}", record.conversation_id,
+        record_event(self.session, now, inbound_kind(record.outcome.value), record.conversation_id,
                      inbound_id=record.id, message_id=record.message_id, mailbox=record.mailbox, uid=record.uid,
                      reason=record.reason, posted_message_id=record.posted_message_id)
         return record
 
     @transactional
-    def skip(self, mailbox: str, uidvalidity: int, uid: int) -> None:
-        """Move past a UID that holds no email any more (expunged between SEARCH and FETCH)."""
-        self._advance(IncomingEmail(message_id="", sender="", raw=b"", mailbox=mailbox,
-                                    uidvalidity=uidvalidity, uid=uid), self.clock.now())
-
     def _apply_opt_out(self, outcome: InboundOutcome, email: IncomingEmail, verdict: Verdict) -> None:
         """An unsubscribe email stops the notified address; writing to support again lifts a stop for the sender."""
         opt_outs = OptOutService(self.session, self.clock)
         if outcome is not InboundOutcome.duplicate and verdict.opt_out_job_id is not None:
             job = self.session.get(OutboxJob, verdict.opt_out_job_id)
             if job is not None:
-                opt_outs.stop(job.to_address, OptOutSource.email, job.id)
+                opt_outs.stop(job.to_address, OptOutSource.email, row_id(job))
         elif outcome in (InboundOutcome.posted, InboundOutcome.new_conversation) and email.sender:
             opt_outs.lift(email.sender, "inbound")
 
@@ -326,7 +238,7 @@ class InboundService:
         """A reply carrying the end user's signed token, from an address we emailed them at, proves they own it."""
         end_user = self.conversation_end_user(conversation_id)
         if end_user is not None and self.is_end_users_address(conversation_id, sender):
-            IdentityService(self.session, self.clock).prove(end_user.id, sender, PROOF_REPLY)
+            IdentityService(self.session, self.clock).prove(row_id(end_user), sender, PROOF_REPLY)
 
     def is_end_users_address(self, conversation_id: int, sender: str) -> bool:
         """Whether sender is where this conversation is emailed, the end user's address, or one they proved."""
@@ -337,7 +249,7 @@ class InboundService:
         identity = IdentityService(self.session, self.clock)
         return bool(same_address(sender, conversation.notify_email)
                     or (end_user is not None and (same_address(sender, end_user.email)
-                                                  or identity.is_verified(end_user.id, sender))))
+                                                  or identity.is_verified(row_id(end_user), sender))))
 
     def _new_conversation(self, email: IncomingEmail) -> int:
         """A conversation for a token-less email: for the end user who proved the address, else a new end user.
@@ -353,8 +265,8 @@ class InboundService:
         end_user = IdentityService(self.session, self.clock).verified_owner(address) if address else None
         if end_user is None:
             end_user = conversations.create_end_user(email.sender_name or None, address)
-        conversation = conversations.start_conversation(end_user.id, channel=Channel.email)
-        return conversation.id
+        conversation = conversations.start_conversation(row_id(end_user), channel=Channel.email)
+        return row_id(conversation)
 
     def _window(self, sender: str) -> SenderWindow | None:
         return self.session.exec(select(SenderWindow).where(SenderWindow.sender == sender.lower()[:320])).first()
@@ -372,7 +284,7 @@ class InboundService:
         limited = bool(window.limited_until and window.limited_until > now)
         if window.count > self.window_max:
             if not limited:
-                record_event(self.session, now, "inbound.sender_limited", None, sender=window.sender,
+                record_event(self.session, now, EventKind.inbound_sender_limited, None, sender=window.sender,
                              count=window.count)
             window.limited_until = now + timedelta(seconds=RATE_LIMIT_SECONDS)
             limited = True
@@ -380,13 +292,6 @@ class InboundService:
         return limited
 
     # --- mail waiting for an agent -------------------------------------------------------------------------
-    def _pending(self, inbound_id: int) -> InboundEmail:
-        record = self.get(inbound_id)
-        if record.held_status is not HeldStatus.pending:
-            raise InvalidTransition(_("Inbound email {id} is not waiting for a decision (it is {status}).").format(
-                id=inbound_id, status=record.held_status.value if record.held_status else record.outcome.value))
-        return record
-
     def _awaiting(self, inbound_id: int) -> InboundEmail:
         record = self.get(inbound_id)
         if record.outcome not in AWAITING_AGENT:
@@ -425,7 +330,7 @@ class InboundService:
             raise NotFound(_("The conversation this email matched no longer exists; post it into another one."))
         self._post(record, target, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
         self._decided(record, InboundDecision.posted, agent_id)
-        record_event(self.session, self.clock.now(), "inbound.accepted", record.conversation_id,
+        record_event(self.session, self.clock.now(), EventKind.inbound_accepted, record.conversation_id,
                      inbound_id=record.id, agent_id=agent_id, target=how, outcome=record.outcome.value,
                      posted_message_id=record.posted_message_id)
         return record
@@ -435,21 +340,9 @@ class InboundService:
         """An agent turns an email away for good; it stays recorded (with its source, until the retention ends)."""
         record = self._awaiting(inbound_id)
         self._decided(record, InboundDecision.discarded, agent_id)
-        record_event(self.session, self.clock.now(), "inbound.rejected", record.conversation_id, inbound_id=record.id,
+        record_event(self.session, self.clock.now(), EventKind.inbound_rejected, record.conversation_id, inbound_id=record.id,
                      agent_id=agent_id, outcome=record.outcome.value)
         return record
-
-    @transactional
-    def accept_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
-        """An agent lets a held email in: it is posted to its conversation, or starts one."""
-        self._pending(inbound_id)
-        return self.post_by_agent(inbound_id, agent_id)
-
-    @transactional
-    def reject_held(self, inbound_id: int, agent_id: int) -> InboundEmail:
-        """An agent turns a held email away; it stays recorded with its source."""
-        self._pending(inbound_id)
-        return self.discard(inbound_id, agent_id)
 
     # --- retention ---------------------------------------------------------------------------------------------
     @transactional
@@ -468,8 +361,8 @@ class InboundService:
                    col(InboundEmail.received_at) < now - timedelta(days=retention_days), not_(awaiting))
             .values(raw_source=None)
             .execution_options(synchronize_session=False))
-        cleared = result.rowcount or 0
+        cleared = rows_changed(result)
         if cleared:
-            record_event(self.session, now, "inbound.raw_sources_cleared", None, count=cleared,
+            record_event(self.session, now, EventKind.inbound_raw_sources_cleared, None, count=cleared,
                          retention_days=retention_days)
         return cleared

@@ -4,26 +4,24 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.clock import Clock
 from core.errors import InvalidInput
 from core.i18n import _
-from core.models import AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message
+from core.labels import EndUserRef, conversation_language, language_label
+from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, row_id
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 MAX_SEARCH_CHARS = 200
 # Search by text scans message bodies; it stops after this many matching conversations.
 MAX_SEARCH_MATCHES = 2_000
-
-# Each page is read in index order (waiting time, or last activity), stopping after the page: no sort of all rows.
-Index("ix_conversation_wait_order", Conversation.waiting_since, Conversation.id)
-Index("ix_conversation_updated_order", Conversation.updated_at, Conversation.id)
-Index("ix_conversation_listing_assignee", Conversation.assignee_id, Conversation.status, Conversation.waiting_since)
-
 
 class QueueFilter(str, enum.Enum):
     all = "all"            # every conversation that is not pending or solved: queued and open
@@ -51,6 +49,13 @@ class QueueRow:
     waiting_since: datetime | None
     last_message_at: datetime | None
     unread_for_agents: int
+    # Agent replies the end user has not seen that no email can carry: the conversation has no address.
+    unemailable_replies: bool = False
+
+    @property
+    def end_user(self) -> EndUserRef:
+        """The end user to name with core.labels.end_user_label."""
+        return EndUserRef(self.end_user_id, self.end_user_name, self.end_user_email)
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,9 @@ class QueueListing:
                  .limit(limit).subquery())
         return int(self.session.exec(select(func.count()).select_from(inner)).one())
 
-    def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str):  # noqa: ANN202
-        query = select(Conversation.id)
+    def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str) -> SelectOfScalar[int]:
+        # Saved conversations always have an id; the column is Optional only before an insert.
+        query: SelectOfScalar[int] = select(Conversation.id)  # type: ignore[arg-type]
         if queue_filter is QueueFilter.all:
             query = query.where(col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.mine:
@@ -135,7 +141,7 @@ class QueueListing:
             query = query.where(self._search_condition(search))
         return query
 
-    def _search_condition(self, search: str):  # noqa: ANN202
+    def _search_condition(self, search: str) -> ColumnElement[bool]:
         # "!" escapes: a backslash would be read differently by SQLite and PostgreSQL string literals.
         pattern = "%" + search.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
         by_end_user = (select(EndUser.id)
@@ -149,26 +155,38 @@ class QueueListing:
     def _rows(self, ids: list[int]) -> list[QueueRow]:
         if not ids:
             return []
-        from core.models import Agent
-
-        unread = (
-            select(func.count()).select_from(Message)
-            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.agent_read_seq,
-                   Message.author_kind == AuthorKind.end_user)
-            .correlate(Conversation).scalar_subquery()
+        unread = unread_for_agents_expression()
+        unemailable = (
+            select(Message.id)
+            .where(Message.conversation_id == Conversation.id, Message.seq > Conversation.end_user_read_seq,
+                   Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
+            .correlate(Conversation).exists()
         )
-        query = (select(Conversation, EndUser.name, EndUser.email, Agent.name, unread)
-                 .join(EndUser, EndUser.id == Conversation.end_user_id)
-                 .outerjoin(Agent, and_(Agent.id == Conversation.assignee_id))
+        # Seven columns: beyond sqlmodel's typed select() overloads, so SQLAlchemy's select and execute().
+        query = (sa_select(Conversation, col(EndUser.name), col(EndUser.email), col(EndUser.language), col(Agent.name), unread,
+                        and_(col(Conversation.notify_email).is_(None), unemailable))
+                 .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
+                 .outerjoin(Agent, and_(col(Agent.id) == Conversation.assignee_id))
                  .where(col(Conversation.id).in_(ids)))
         found = {}
-        for conversation, name, email, agent_name, unread_count in self.session.exec(query):
-            found[conversation.id] = QueueRow(
-                conversation_id=conversation.id, public_id=conversation.public_id,
+        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.execute(query):
+            found[row_id(conversation)] = QueueRow(
+                conversation_id=row_id(conversation), public_id=conversation.public_id,
                 end_user_id=conversation.end_user_id, end_user_name=name, end_user_email=email,
                 status=conversation.status, assignee_id=conversation.assignee_id, assignee_name=agent_name,
-                language=conversation.language, last_message_channel=conversation.last_message_channel,
+                language=language_label(conversation_language(end_user_language, conversation.language)),
+                last_message_channel=conversation.last_message_channel,
                 waiting_since=conversation.waiting_since, last_message_at=conversation.last_message_at,
-                unread_for_agents=int(unread_count),
+                unread_for_agents=int(unread_count), unemailable_replies=bool(no_address),
             )
         return [found[i] for i in ids if i in found]
+
+
+def unread_for_agents_expression() -> Any:
+    """Per conversation row: end-user messages above the agents' read mark (a correlated count)."""
+    return (
+        select(func.count()).select_from(Message)
+        .where(Message.conversation_id == Conversation.id, col(Message.seq) > Conversation.agent_read_seq,
+               Message.author_kind == AuthorKind.end_user)
+        .correlate(Conversation).scalar_subquery()
+    )

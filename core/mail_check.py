@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.errors import PreconditionFailed
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import Agent, Conversation, OutboxJob, OutboxStatus
@@ -59,6 +60,6 @@ class MailCheckService:
             locked_until=now + LEASE, locked_by=WORKER, payload={"test": True})
         self.session.add(job)
         self.session.flush()
-        record_event(self.session, now, "notification.queued", conversation.id, idempotency_key=job.idempotency_key,
+        record_event(self.session, now, EventKind.notification_queued, conversation.id, idempotency_key=job.idempotency_key,
                      first_seq=message.seq, last_seq=message.seq, notified_seq=message.seq, test=True)
         return job

@@ -1,4 +1,4 @@
-"""Database tables: end users, agents, conversations, messages, the event log, settings and the outbox.
+"""Every database table: end users, agents, conversations, messages, events, settings, outbox, inbound mail, triggers.
 
 All times are stored as naive UTC and read back as aware UTC (see UTCDateTime).
 """
@@ -7,16 +7,16 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from core.clock import UTC
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as naive UTC and returns them aware, on SQLite and PostgreSQL alike."""
 
     impl = DateTime
@@ -37,6 +37,17 @@ class UTCDateTime(TypeDecorator):
 
 def _time(nullable: bool = False, index: bool = False) -> Any:
     return Field(default=None if nullable else ..., sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class HasId(Protocol):
+    id: Optional[int]
+
+
+def row_id(row: HasId) -> int:
+    """The id of a row the database has given one (after a flush); a row without one is a programming error."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
 
 
 def new_public_id() -> str:
@@ -108,6 +119,11 @@ class Agent(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     __table_args__ = (
         Index("ix_conversation_waiting", "status", "waiting_since"),
+        # The queue listing reads each page in index order (waiting time, or last activity), stopping after the
+        # page: no sort of all rows.
+        Index("ix_conversation_wait_order", "waiting_since", "id"),
+        Index("ix_conversation_updated_order", "updated_at", "id"),
+        Index("ix_conversation_listing_assignee", "assignee_id", "status", "waiting_since"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -136,7 +152,7 @@ class Conversation(SQLModel, table=True):
     # Where this conversation's notifications go: an address its end user typed for it or proved. A later,
     # unproven address never takes over a proven one here (see core/end_users.py).
     notify_email: Optional[str] = Field(default=None, max_length=320)
-    tags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
 
 
 class Message(SQLModel, table=True):
@@ -156,7 +172,7 @@ class Message(SQLModel, table=True):
     email_fallback: bool = True
     # What the client should do with a system message (e.g. "email_request" shows the email form).
     kind: str = Field(default="text", max_length=32)
-    meta: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    meta: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class VerifiedAddress(SQLModel, table=True):
@@ -190,7 +206,7 @@ class Event(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
     kind: str = Field(max_length=64)
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     created_at: datetime = _time()
 
 
@@ -236,4 +252,135 @@ class OutboxJob(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _time()
     sent_at: Optional[datetime] = _time(nullable=True)
-    payload: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    payload: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+MAX_INBOUND_SUBJECT_CHARS = 998
+MAX_RATE_LIMIT_KEY_CHARS = 200
+
+
+class InboundOutcome(str, enum.Enum):
+    posted = "posted"
+    duplicate = "duplicate"
+    held = "held"
+    refused = "refused"
+    new_conversation = "new_conversation"
+    bounce = "bounce"
+    auto_reply = "auto_reply"
+
+
+class HeldStatus(str, enum.Enum):
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class InboundDecision(str, enum.Enum):
+    """What an agent did with an email that was not posted on arrival."""
+
+    posted = "posted"
+    discarded = "discarded"
+
+
+class InboundEmail(SQLModel, table=True):
+    __tablename__ = "inbound_email"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=998, index=True)
+    mailbox: str = Field(default="", max_length=255)
+    # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond PostgreSQL's INTEGER.
+    uidvalidity: int = Field(default=0, sa_type=BigInteger)
+    uid: int = Field(default=0, sa_type=BigInteger)
+    sender: str = Field(default="", max_length=320)
+    sender_name: Optional[str] = Field(default=None, max_length=200)
+    subject: str = Field(default="", max_length=MAX_INBOUND_SUBJECT_CHARS)
+    outcome: InboundOutcome = Field(index=True)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    posted_message_id: Optional[int] = Field(default=None, foreign_key="message.id")
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
+    original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
+    raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    received_at: datetime = _time(index=True)
+    held_status: Optional[HeldStatus] = Field(default=None, index=True)
+    decision: Optional[InboundDecision] = Field(default=None, index=True)  # set once an agent posted or discarded it
+    decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    decided_at: Optional[datetime] = _time(nullable=True)
+
+
+class MailboxState(SQLModel, table=True):
+    """How far the poller got in one mailbox: a UID is only meaningful with its UIDVALIDITY."""
+
+    __tablename__ = "mailbox_state"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=255, unique=True)
+    uidvalidity: int = Field(default=0, sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = _time()
+
+
+class SenderWindow(SQLModel, table=True):
+    """Emails counted per sender in the current window, and until when the sender is rate-limited."""
+
+    __tablename__ = "sender_window"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sender: str = Field(max_length=320, unique=True)
+    window_start: datetime = _time()
+    count: int = 0
+    limited_until: Optional[datetime] = _time(nullable=True)
+
+
+class EmailTemplateOverride(SQLModel, table=True):
+    """Subject and/or body replacing the shipped text for one language; None keeps the shipped one."""
+
+    language: str = Field(primary_key=True, max_length=35)
+    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_by: Optional[int] = Field(default=None, foreign_key="agent.id")
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """Requests left for one key (an address or an end user) when last counted; refilled evenly over a minute."""
+
+    __tablename__ = "rate_limit"
+
+    key: str = Field(primary_key=True, max_length=MAX_RATE_LIMIT_KEY_CHARS)
+    tokens: float = Field(sa_type=Float)
+    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class Trigger(SQLModel, table=True):
+    id: Optional[int] = Field(default=None, primary_key=True)
+    # The built-in triggers' stable key; None for triggers an admin made.
+    key: Optional[str] = Field(default=None, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    active: bool = False
+    position: int = 0
+    conditions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    actions: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    # language tag -> {text key -> text}; a missing text falls back to the catalog default.
+    texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class OptOutSource(str, enum.Enum):
+    one_click = "one-click"  # the mail client's List-Unsubscribe-Post, or the page's button
+    email = "email"  # an email to the unsubscribe mailto address
+
+
+class EmailOptOut(SQLModel, table=True):
+    """One address that asked for no more notification emails, since when and how."""
+
+    __tablename__ = "email_opt_out"
+
+    # Lowercased: mail servers treat local parts case-insensitively, and so does the daily cap.
+    address_key: str = Field(primary_key=True, max_length=320)
+    address: str = Field(max_length=320)
+    stopped_at: datetime = _time()
+    source: str = Field(max_length=32)
+    job_id: Optional[int] = Field(default=None)  # the email whose link or address was used

@@ -3,23 +3,25 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Callable, TypeVar
 
-from sqlalchemy import func, text, update
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress, row_id
+from core.account_settings import AccountSettings, load_settings
 from core.opt_outs import OptOutService
 from core.outbox import notification_message_id
-from core.settings import AccountSettings, SettingsService
 from core.tokens import TokenSigner
 from core.transactions import transactional
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 UNVERIFIED_WINDOW = timedelta(hours=24)
 DEFAULT_UNVERIFIED_DAILY_LIMIT = 3
@@ -44,9 +46,9 @@ class NotificationService:
     def due(self, now: datetime | None = None, limit: int = 100) -> list[int]:
         """Ids of conversations whose notification is due at now, earliest first."""
         now = as_utc(now) if now is not None else self.clock.now()
-        query = (select(Conversation.id).where(Conversation.notify_due_at <= now)
+        query = (select(Conversation.id).where(col(Conversation.notify_due_at) <= now)
                  .order_by(col(Conversation.notify_due_at)).limit(limit))
-        return self._read(lambda: [row for row in self.session.exec(query)])
+        return self._read(lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None])
 
     def next_due_at(self) -> datetime | None:
         """The earliest due time, for a scheduler to sleep until (or until a wake-up)."""
@@ -54,7 +56,7 @@ class NotificationService:
                  .order_by(col(Conversation.notify_due_at)).limit(1))
         return self._read(lambda: self.session.exec(query).first())
 
-    def _read(self, run: Any) -> Any:
+    def _read(self, run: Callable[[], T]) -> T:
         # A lone read must not keep a (write-locking) transaction open for the caller; inside one it joins.
         started_here = not self.session.in_transaction() and not self.session.info.get("threadline_depth", 0)
         result = run()
@@ -87,8 +89,8 @@ class NotificationService:
         conversations = [c for c in conversations if c.notify_due_at is not None and c.notify_due_at <= now]
         if not conversations:
             return []
-        settings = SettingsService(self.session, self.clock).load()
-        end_users = {u.id: u for u in self.session.exec(
+        settings = load_settings(self.session)
+        end_users = {row_id(u): u for u in self.session.exec(
             select(EndUser).where(col(EndUser.id).in_({c.end_user_id for c in conversations})))}
         batches = self._pending_batches(conversations)
         domain = self._domain(settings)
@@ -101,7 +103,7 @@ class NotificationService:
         jobs: list[OutboxJob] = []
         for conversation in conversations:
             end_user = end_users.get(conversation.end_user_id)
-            batch = batches.get(conversation.id)
+            batch = batches.get(row_id(conversation))
             due = due_time(conversation, end_user, batch, settings)
             if due is None or due > now:
                 # The state moved on since the due time was stored (e.g. read, or present again): fix it.
@@ -113,7 +115,7 @@ class NotificationService:
             if address.lower() in stopped:
                 self._suppress(conversation, batch, now)
                 continue
-            if address.lower() not in proven.get(end_user.id, set()):
+            if address.lower() not in proven.get(row_id(end_user), set()):
                 free_at = quota.take(address)
                 if free_at is not None:
                     self._defer(conversation, now, free_at)
@@ -124,7 +126,7 @@ class NotificationService:
 
     def _create_job(self, conversation: Conversation, end_user: EndUser, address: str, batch: PendingBatch,
                     settings: AccountSettings, domain: str, worker: str, now: datetime) -> OutboxJob:
-        key = idempotency_key(conversation.id, batch.last_seq)
+        key = idempotency_key(row_id(conversation), batch.last_seq)
         job = OutboxJob(
             kind="notification", conversation_id=conversation.id, idempotency_key=key,
             first_seq=batch.first_seq, last_seq=batch.last_seq, to_address=address, address_key=address.lower(),
@@ -139,7 +141,7 @@ class NotificationService:
         # Everything pending went into this batch, so nothing more is due until the next agent message.
         conversation.notify_due_at = None
         self.session.add(conversation)
-        record_event(self.session, now, "notification.queued", conversation.id, idempotency_key=key,
+        record_event(self.session, now, EventKind.notification_queued, conversation.id, idempotency_key=key,
                      first_seq=batch.first_seq, last_seq=batch.last_seq, notified_seq=batch.last_seq)
         return job
 
@@ -149,7 +151,7 @@ class NotificationService:
         conversation.notified_seq = batch.last_seq
         conversation.notify_due_at = None
         self.session.add(conversation)
-        record_event(self.session, now, "notification.suppressed", conversation.id, reason="opted_out",
+        record_event(self.session, now, EventKind.notification_suppressed, conversation.id, reason="opted_out",
                      first_seq=batch.first_seq, last_seq=batch.last_seq)
 
     def _defer(self, conversation: Conversation, now: datetime, until: datetime) -> None:
@@ -158,21 +160,21 @@ class NotificationService:
         self.session.add(conversation)
         log.info("notification for conversation %s deferred until %s: unverified address at its daily limit",
                  conversation.id, conversation.notify_due_at.isoformat())
-        record_event(self.session, now, "notification.deferred", conversation.id,
+        record_event(self.session, now, EventKind.notification_deferred, conversation.id,
                      reason="unverified_daily_limit", until=conversation.notify_due_at.isoformat())
 
     def _pending_batches(self, conversations: list[Conversation]) -> dict[int, PendingBatch]:
         """Every conversation's pending batch in one grouped query (the claim loop's main cost otherwise)."""
         if len(conversations) == 1:
             batch = pending_batch(self.session, conversations[0])
-            return {conversations[0].id: batch} if batch else {}
+            return {row_id(conversations[0]): batch} if batch else {}
         rows = self.session.exec(
             select(Message.conversation_id, func.min(Message.seq), func.max(Message.seq), func.min(Message.created_at))
-            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Conversation, col(Conversation.id) == Message.conversation_id)
             .where(col(Message.conversation_id).in_([c.id for c in conversations]),
                    Message.seq > pending_floor_expression(),
                    Message.author_kind == AuthorKind.agent, Message.email_fallback == True)  # noqa: E712
-            .group_by(Message.conversation_id)
+            .group_by(col(Message.conversation_id))
         )
         found = {}
         for conversation_id, first_seq, last_seq, oldest in rows:
@@ -190,7 +192,7 @@ class NotificationService:
 
     def _reply_token(self, conversation: Conversation) -> str:
         if self.signer is not None:
-            return self.signer.reply_token(conversation.id)
+            return self.signer.reply_token(row_id(conversation))
         return f"c{conversation.id}"  # without a signer (tests, benches) the id alone keeps Message-IDs unique
 
     def _domain(self, settings: AccountSettings) -> str:
@@ -231,41 +233,3 @@ class _AddressQuota:
             return min(window) + UNVERIFIED_WINDOW
         window.append(self.now)
         return None
-
-
-def apply_settings_change(session: Session, now: datetime, before: AccountSettings, after: AccountSettings) -> None:
-    """Keep schedules in step with the settings, in the settings' transaction.
-
-    Off clears every pending schedule. On again never emails old messages: every conversation's notified
-    mark moves up to its last message, so only messages posted from now on can be emailed.
-    """
-    if before.continuous_conversations and not after.continuous_conversations:
-        cleared = session.execute(
-            update(Conversation).where(col(Conversation.notify_due_at).is_not(None)).values(notify_due_at=None)
-        ).rowcount
-        record_event(session, now, "notifications.cleared", None, conversations=cleared)
-    elif after.continuous_conversations and not before.continuous_conversations:
-        moved = session.execute(
-            update(Conversation).where(Conversation.notified_seq < Conversation.last_seq)
-            .values(notified_seq=Conversation.last_seq, notify_due_at=None)
-        ).rowcount
-        record_event(session, now, "notifications.baseline", None, conversations=moved)
-    elif after.continuous_conversations and (
-            before.inactivity_minutes != after.inactivity_minutes
-            or before.inactivity_seconds != after.inactivity_seconds
-            or before.presence_timeout_seconds != after.presence_timeout_seconds):
-        _reschedule_pending(session, now, after)
-    session.expire_all()  # bulk updates bypass the identity map; reload what was cached
-
-
-def _reschedule_pending(session: Session, now: datetime, settings: AccountSettings) -> None:
-    """A new inactivity period or presence timeout moves the due time of every scheduled conversation."""
-    from core.inactivity import reschedule
-
-    ids = list(session.exec(select(Conversation.id).where(col(Conversation.notify_due_at).is_not(None))))
-    for conversation_id in ids:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is not None:
-            reschedule(session, conversation, now, settings)
-    session.flush()
-    record_event(session, now, "notifications.rescheduled", None, conversations=len(ids))

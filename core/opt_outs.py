@@ -6,37 +6,17 @@ signed, not stored, and names the outbox job whose email carried it, so it revea
 """
 from __future__ import annotations
 
-import enum
-from datetime import datetime
-from typing import Optional
 
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.event_kinds import EventKind
 from core.events import record_event
-from core.models import OutboxJob, _time
+from core.models import EmailOptOut, OptOutSource, OutboxJob
 from core.tokens import InvalidToken, TokenSigner
 from core.transactions import transactional
 
 UNSUBSCRIBE = "unsubscribe"  # the token purpose: an unsubscribe token never passes for another kind
-
-
-class OptOutSource(str, enum.Enum):
-    one_click = "one-click"  # the mail client's List-Unsubscribe-Post, or the page's button
-    email = "email"  # an email to the unsubscribe mailto address
-
-
-class EmailOptOut(SQLModel, table=True):
-    """One address that asked for no more notification emails, since when and how."""
-
-    __tablename__ = "email_opt_out"
-
-    # Lowercased: mail servers treat local parts case-insensitively, and so does the daily cap.
-    address_key: str = Field(primary_key=True, max_length=320)
-    address: str = Field(max_length=320)
-    stopped_at: datetime = _time()
-    source: str = Field(max_length=32)
-    job_id: Optional[int] = Field(default=None)  # the email whose link or address was used
 
 
 def unsubscribe_token(signer: TokenSigner, job_id: int) -> str:
@@ -91,7 +71,7 @@ class OptOutService:
         if job_id is not None:
             job = self.session.get(OutboxJob, job_id)
             conversation_id = job.conversation_id if job is not None else None
-        record_event(self.session, now, "email.opted_out", conversation_id, source=source.value, job_id=job_id)
+        record_event(self.session, now, EventKind.email_opted_out, conversation_id, source=source.value, job_id=job_id)
         self.session.flush()
         return opt_out
 
@@ -102,6 +82,6 @@ class OptOutService:
         if existing is None:
             return False
         self.session.delete(existing)
-        record_event(self.session, self.clock.now(), "email.opt_out_lifted", None, reason=reason)
+        record_event(self.session, self.clock.now(), EventKind.email_opt_out_lifted, None, reason=reason)
         self.session.flush()
         return True

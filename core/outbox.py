@@ -12,6 +12,7 @@ from sqlmodel import Session, col, or_, select
 
 from core.clock import Clock
 from core.errors import InvalidTransition, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import Conversation, EndUser, OutboxJob, OutboxStatus
@@ -48,7 +49,7 @@ def backoff_delay(attempts: int, rng: Callable[[], float] = random.random,
     while workers retrying after one outage still spread out.
     """
     window = min(cap, base * (2 ** max(0, attempts - 1)))
-    return window / 2 + rng() * window / 2
+    return float(window / 2 + rng() * window / 2)
 
 
 def bare_message_id(message_id: str) -> str:
@@ -96,10 +97,6 @@ class OutboxService:
             select(OutboxJob).where(col(OutboxJob.message_id).in_([bare, f"<{bare}>"]))
         ).first()
 
-    def is_our_message_id(self, message_id: str) -> bool:
-        """Whether message_id names an email this outbox created (used to thread and to spot bounces)."""
-        return self.by_message_id(message_id) is not None
-
     def failed_jobs(self, limit: int = 100) -> list[OutboxJob]:
         """Jobs that need an agent's eye: failed for good or bounced, newest first."""
         query = (select(OutboxJob)
@@ -112,7 +109,7 @@ class OutboxService:
         query = select(OutboxJob.message_id).where(
             OutboxJob.conversation_id == conversation_id, OutboxJob.status == OutboxStatus.sent)
         if before_job_id is not None:
-            query = query.where(OutboxJob.id < before_job_id)
+            query = query.where(col(OutboxJob.id) < before_job_id)
         ids = list(self.session.exec(query.order_by(col(OutboxJob.id).desc()).limit(THREADING_LIMIT)))
         return [f"<{bare_message_id(mid)}>" for mid in reversed(ids)]
 
@@ -155,7 +152,7 @@ class OutboxService:
             self.session.add(job)
         if jobs:
             # One event per lease, not per job: a batch of 200 is one line in the log.
-            record_event(self.session, now, "notification.leased", None, worker=worker[:128],
+            record_event(self.session, now, EventKind.notification_leased, None, worker=worker[:128],
                          job_ids=[job.id for job in jobs], until=until.isoformat())
         self.session.flush()
         return jobs
@@ -172,7 +169,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = None
         self.session.add(job)
-        record_event(self.session, now, "notification.sent", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_sent, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, attempts=job.attempts,
                      response=_clip(response) if response else None)
         return job
@@ -193,7 +190,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = _clip(error)
         self.session.add(job)
-        record_event(self.session, now, "notification.retry_scheduled", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_retry_scheduled, job.conversation_id, job_id=job.id,
                      attempts=job.attempts, delay_seconds=round(delay, 3), error=job.last_error)
         return job
 
@@ -217,7 +214,7 @@ class OutboxService:
             released.append(job)
         if released:
             # One event per release, like lease: a paused batch of 200 is one line in the log.
-            record_event(self.session, now, "notification.released", None, job_ids=[job.id for job in released],
+            record_event(self.session, now, EventKind.notification_released, None, job_ids=[job.id for job in released],
                          reason=_clip(reason))
         return released
 
@@ -235,7 +232,7 @@ class OutboxService:
         job.locked_until = None
         job.last_error = _clip(reason)
         self.session.add(job)
-        record_event(self.session, now, "notification.failed", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_failed, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, reason=job.last_error)
         return job
 
@@ -245,10 +242,11 @@ class OutboxService:
         if isinstance(message_id_or_job_id, int):
             job = self.get(message_id_or_job_id, lock=True)
         else:
-            job = self.by_message_id(message_id_or_job_id)
-            if job is None:
+            found = self.by_message_id(message_id_or_job_id)
+            if found is None:
                 raise NotFound(_("No email with Message-ID {id} was sent from this outbox.").format(
                     id=message_id_or_job_id))
+            job = found
         now = self.clock.now()
         job.status = OutboxStatus.bounced
         job.locked_until = None
@@ -258,7 +256,7 @@ class OutboxService:
         if end_user is not None and (end_user.email or "").lower() == job.to_address.lower():
             end_user.email_failing = True
             self.session.add(end_user)
-        record_event(self.session, now, "notification.bounced", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_bounced, job.conversation_id, job_id=job.id,
                      message_id=job.message_id, to=job.to_address, reason=job.last_error,
                      end_user_id=end_user.id if end_user else None)
         return job
@@ -278,7 +276,7 @@ class OutboxService:
         job.locked_until = None
         job.locked_by = None
         self.session.add(job)
-        record_event(self.session, now, "notification.retried", job.conversation_id, job_id=job.id,
+        record_event(self.session, now, EventKind.notification_retried, job.conversation_id, job_id=job.id,
                      previous=previous.value)
         return job
 

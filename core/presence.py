@@ -1,26 +1,20 @@
 """End-user presence reported by the widget (connected, heartbeat, left), and what it does to the notification schedule."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session, select
 
 from core.clock import Clock
+from core.domain_events import PresenceChanged, raise_event
 from core.errors import InvalidInput, NotFound
+from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
-from core.inactivity import is_present as _is_present
-from core.inactivity import reschedule
-from core.models import Conversation
-from core.settings import AccountSettings, SettingsService
+from core.inactivity import is_present
+from core.models import Conversation, row_id
+from core.account_settings import load_settings
 from core.transactions import transactional
 
 STATES = ("connected", "heartbeat", "left")
-
-
-def is_present(conversation: Conversation, settings: AccountSettings, now: datetime) -> bool:
-    """True while the end user's last heartbeat is newer than the presence timeout and they have not left."""
-    return _is_present(conversation, settings, now)
 
 
 class PresenceService:
@@ -42,13 +36,13 @@ class PresenceService:
         if conversation is None:
             raise NotFound(_("There is no conversation with id {id}.").format(id=conversation_id))
         now = self.clock.now()
-        settings = SettingsService(self.session, self.clock).load()
-        was_present = _is_present(conversation, settings, now)
+        settings = load_settings(self.session)
+        was_present = is_present(conversation, settings, now)
         conversation.end_user_last_seen_at = now
         conversation.end_user_present = state != "left"
         self.session.add(conversation)
         if was_present != conversation.end_user_present:
-            record_event(self.session, now, "presence.changed", conversation.id,
+            record_event(self.session, now, EventKind.presence_changed, conversation.id,
                          present=conversation.end_user_present, state=state)
-        reschedule(self.session, conversation, now, settings)
+        raise_event(self.session, PresenceChanged(now, row_id(conversation)))  # the dispatcher reschedules
         return conversation

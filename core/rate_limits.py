@@ -4,26 +4,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, delete
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core.clock import Clock
-from core.models import UTCDateTime
+from core.db import rows_changed
+from core.models import MAX_RATE_LIMIT_KEY_CHARS as MAX_KEY_CHARS
+from core.models import RateLimitBucket
 
 # Buckets refill their whole capacity in one minute, so a row untouched for longer is the same as no row.
 REFILL_SECONDS = 60.0
-MAX_KEY_CHARS = 200
-
-
-class RateLimitBucket(SQLModel, table=True):
-    """Requests left for one key (an address or an end user) when last counted; refilled evenly over a minute."""
-
-    __tablename__ = "rate_limit"
-
-    key: str = Field(primary_key=True, max_length=MAX_KEY_CHARS)
-    tokens: float = Field(sa_type=Float)
-    updated_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class RateLimits:
@@ -70,7 +61,7 @@ class RateLimits:
         try:
             result = self.session.execute(delete(RateLimitBucket).where(col(RateLimitBucket.updated_at) < cutoff))
             self.session.commit()
-            return result.rowcount or 0
+            return rows_changed(result)
         except BaseException:
             self.session.rollback()
             raise
@@ -84,7 +75,7 @@ class RateLimits:
             self.session.execute(insert.values(values).on_conflict_do_nothing(index_elements=["key"]))
             return
         existing = set(self.session.exec(select(RateLimitBucket.key).where(col(RateLimitBucket.key).in_(wanted))))
-        for value in values:
-            if value["key"] not in existing:
-                self.session.add(RateLimitBucket(**value))
+        for key, capacity in sorted(wanted.items()):
+            if key not in existing:
+                self.session.add(RateLimitBucket(key=key, tokens=float(capacity), updated_at=now))
         self.session.flush()

@@ -1,28 +1,42 @@
-"""One short transaction per service call: commit on success, roll back on any error, then wake followers."""
+"""One short transaction per service call: dispatch its reactions, commit on success, roll back on any error, wake followers."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Protocol, TypeVar
 
+from sqlmodel import Session
+
+from core.dispatcher import dispatch
+from core.domain_events import discard_events
 from core.events import wakeup
+
+
+class HasSession(Protocol):
+    session: Session
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def transactional(method: F) -> F:
-    """Run a service method in its own transaction; a nested call joins the outer one."""
+    """Run a service method in its own transaction; a nested call joins the outer one.
+
+    The outermost call dispatches the reactions to the domain events the transaction raised, then commits.
+    """
 
     @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: HasSession, *args: Any, **kwargs: Any) -> Any:
         session = self.session
         depth = session.info.get("threadline_depth", 0)
         session.info["threadline_depth"] = depth + 1
         try:
             result = method(self, *args, **kwargs)
             if depth == 0:
+                dispatch(session)
                 session.commit()
         except BaseException:
             if depth == 0:
+                discard_events(session)
                 session.rollback()
             raise
         finally:
@@ -31,4 +45,4 @@ def transactional(method: F) -> F:
             wakeup.notify()
         return result
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # the wrapper keeps method's signature (functools.wraps)

@@ -13,7 +13,7 @@ from core.business_hours import is_open
 from core.clock import Clock, as_utc
 from core.inactivity import aggregate_time
 from core.models import Agent, AgentStatus, AuthorKind, Conversation, ConversationStatus, Message
-from core.settings import SettingsService
+from core.account_settings import load_settings
 
 RECENT_WINDOW = timedelta(days=7)
 RECENT_SAMPLE = 50  # the latest first responses are the best guide; older ones describe another team day
@@ -32,9 +32,9 @@ def recent_first_responses(session: Session, since: datetime) -> list[float]:
     first_reply = func.min(Message.created_at)
     rows = session.exec(
         select(Conversation.created_at, first_reply)
-        .join(Message, Message.conversation_id == Conversation.id)
+        .join(Message, col(Message.conversation_id) == Conversation.id)
         .where(Message.author_kind == AuthorKind.agent, Conversation.created_at >= since)
-        .group_by(Conversation.id, Conversation.created_at)
+        .group_by(col(Conversation.id), col(Conversation.created_at))
         .order_by(col(Conversation.id).desc()).limit(RECENT_SAMPLE)
     )
     found = []
@@ -46,7 +46,7 @@ def recent_first_responses(session: Session, since: datetime) -> list[float]:
 def estimate(session: Session, clock: Clock) -> WaitEstimate:
     """How long a new conversation will likely wait: the median first response, times the queue per agent."""
     now = clock.now()
-    settings = SettingsService(session, clock).load()
+    settings = load_settings(session)
     agents_online = int(session.exec(select(func.count()).select_from(Agent).where(Agent.status == AgentStatus.online)).one())
     queue_length = int(session.exec(
         select(func.count()).select_from(Conversation).where(Conversation.status == ConversationStatus.queued,

@@ -5,6 +5,7 @@ import re
 from email.message import EmailMessage, Message
 from typing import Callable
 
+from core.addresses import mailbox_key, same_mailbox
 from mail.parsing import ParsedEmail
 
 # Out-of-office subject phrases as Exchange, Gmail and other responders write them, in the shipped languages (plus
@@ -204,12 +205,16 @@ def bounce_original_id(parsed: ParsedEmail) -> tuple[bool, str]:
 
 def loop_reason(parsed: ParsedEmail, our_addresses: list[str], our_domain: str, sent_by_us: bool) -> str:
     """Why this email would make a mail loop (from our own address, or our Message-ID we did not send), or ''."""
-    sender = (parsed.sender or "").lower()
+    # Compared as core compares addresses everywhere (normalized, then lowercased), so an IDNA or a differently
+    # written form of our own address is still ours.
+    sender = mailbox_key(parsed.sender) or (parsed.sender or "").lower()
+    sender_local, _at, sender_domain = sender.rpartition("@")
     for address in our_addresses:
-        local, _at, domain = address.lower().rpartition("@")
+        ours = mailbox_key(address) or address.lower()
+        local, _at, domain = ours.rpartition("@")
         if not local:
             continue
-        if sender == address.lower() or (sender.endswith("@" + domain) and sender.split("@")[0].split("+")[0] == local):
+        if same_mailbox(sender, ours) or (sender_domain == domain and sender_local.split("+")[0] == local):
             return f"sent from our own address {parsed.sender}"
     mid_domain = parsed.message_id.strip("<>").rpartition("@")[2].lower()
     if our_domain and mid_domain == our_domain.lower() and not sent_by_us:

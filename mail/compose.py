@@ -19,9 +19,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from core.i18n import translations
 from core.outbox import bare_message_id
 from mail import headers as wire_headers
+from core.template_sandbox import render_override
 from mail.language import is_right_to_left
 from mail.notification_content import NotificationContent
-from mail.override_sandbox import render_override
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def render_subject(content: NotificationContent) -> str:
     subject = t.ngettext("New reply from {brand}", "{count} new replies from {brand}", count).format(
         count=count, brand=content.brand_name)
     if content.override_subject:
-        rendered = render_override(content.override_subject, content.variables(), fallback=subject) or subject
+        rendered = render_override(content.override_subject, content.variables(), fallback=subject)
         subject = " ".join(rendered.split()) or subject
     return subject
 

@@ -1,9 +1,12 @@
-"""Admin overrides of the notification text: validated, stored and previewed for the console (rendering: mail.override_sandbox)."""
+"""Admin overrides of the notification text: validated, stored and previewed for the console (sandbox: core.template_sandbox)."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from jinja2 import TemplateError, TemplateSyntaxError
 from sqlmodel import Session
 
 from core.clock import Clock
@@ -11,11 +14,43 @@ from core.config import Config
 from core.email_templates import EmailTemplateOverride, EmailTemplateService
 from core.i18n import _, negotiate, translations
 from core.settings import SettingsService
+from core.template_sandbox import OverrideError, render_override, sandbox
 from mail.compose import render_bodies, render_subject
 from mail.notification_content import (
     MessageView, NotificationContent, localized_time, reply_address, widget_public_url,
 )
-from mail.override_sandbox import check_override
+
+log = logging.getLogger(__name__)
+
+__all__ = ["OverrideError", "Preview", "check_override", "preview", "render_override", "sample_content",
+           "save_override", "validate"]
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a rendering error came from (Jinja rewrites tracebacks to point at the template)."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def check_override(part: str, text: str | None, variables: dict[str, Any]) -> None:
+    """Raise OverrideError when text does not parse or does not render with sample variables."""
+    if not text or not text.strip():
+        return
+    try:
+        template = sandbox().from_string(text)
+    except TemplateSyntaxError as exc:
+        raise OverrideError(part, exc.lineno, exc.message or str(exc)) from None
+    try:
+        template.render(variables)
+    except OverrideError as exc:
+        raise OverrideError(part, _template_line(exc), exc.reason) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+        raise OverrideError(part, _template_line(exc), str(exc) or type(exc).__name__) from None
 
 
 def sample_content(language: str, brand_name: str = "Support", support_address: str = "support@example.com",

@@ -18,6 +18,7 @@ from core.clock import Clock
 from core.config import Config, SmtpConfig
 from core.db import Database
 from core.errors import ConfigError
+from core.event_kinds import EventKind
 from core.events import record_event, wakeup
 from core.i18n import _
 from core.models import OutboxStatus
@@ -192,7 +193,7 @@ class OutboxSender:
         # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
         self.pause = pause or SenderPause(rng)
         self._batch_paused = False  # a server-wide failure came during the batch in hand
-        self._unrecorded: list[tuple[str, dict[str, Any]]] = []  # pause/resume events still to write to the event log
+        self._unrecorded: list[tuple[EventKind, dict[str, Any]]] = []  # pause/resume events still to write to the event log
         self._nudged = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
@@ -259,7 +260,7 @@ class OutboxSender:
         if started:
             log.warning("email sending paused: %s (mail server %s); every email stays queued, next try in %.0f s",
                         reason, self.server, wait)
-            self._unrecorded.append(("sender.paused", {
+            self._unrecorded.append((EventKind.sender_paused, {
                 "worker": self.worker_id[:128], "server": self.server, "reason": reason,
                 "until": self.pause.until.isoformat() if self.pause.until else None}))
         else:
@@ -274,15 +275,16 @@ class OutboxSender:
         self.pause.succeed()
         self.db.health.recover("sender")
         log.warning("email sending resumed: mail server %s works again", self.server)
-        self._unrecorded.append(("sender.resumed", {
+        self._unrecorded.append((EventKind.sender_resumed, {
             "worker": self.worker_id[:128], "server": self.server,
             "paused_since": since.isoformat() if since else None}))
 
-    def _record_sender_events(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        with self.db.transaction() as session:
+    def _record_sender_events(self, events: list[tuple[EventKind, dict[str, Any]]]) -> None:
+        with self.db.session() as session:
             now = self.clock.now()
             for kind, payload in events:
                 record_event(session, now, kind, None, **payload)
+            session.commit()
         wakeup.notify()
 
     async def _record_pause_news(self) -> None:

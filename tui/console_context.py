@@ -31,4 +31,4 @@ class ConsoleContext:
     @property
     def mail_configured(self) -> bool:
         """Whether mail can flow both ways: an SMTP host to send and IMAP polling to receive."""
-        return bool(self.config.smtp.host) and self.config.imap.enabled
+        return self.config.mail_configured

@@ -1,80 +1,49 @@
-"""Following the event log from a worker thread: which conversations changed and what to tell the agent."""
+"""Following the event log from a worker thread: core.console_news reads what happened; this words it for the agent."""
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from core.events import EventLog
-from core.models import Conversation, EndUser, Event, Message
+from core.console_news import (
+    BATCH, ConversationArrived, EmailsHeld, EndUserAnswered, News, SendingPaused, SendingResumed, read_news,
+)
+from core.labels import end_user_label
+from core.models import Channel
 from tui.i18n import _
 from tui.messages import LiveChange, Notice
 from tui.text import plain
 
-BATCH = 500
+__all__ = ["BATCH", "read_changes"]
 
 
 def read_changes(session: Session, cursor: int) -> tuple[int, LiveChange | None]:
     """Events after cursor as one LiveChange (None when there are none), and the new cursor."""
-    events = EventLog(session).after(cursor, limit=BATCH)
-    if not events:
+    news = read_news(session, cursor, limit=BATCH)
+    if news is None:
         return cursor, None
-    last = events[-1].id
-    assert last is not None  # read from the database
-    return last, summarize(session, events)
+    change = LiveChange(conversation_ids=news.conversation_ids, kinds=set(news.kinds),
+                        global_change=news.global_change)
+    change.notices = [notice(item) for item in news.news]
+    return news.cursor, change
 
 
-def summarize(session: Session, events: list[Event]) -> LiveChange:
-    change = LiveChange()
-    started: list[int] = []
-    answers: list[tuple[int, int, str]] = []
-    held = 0
-    for event in events:
-        change.kinds.add(event.kind)
-        if event.kind == "inbound.held":
-            held += 1
-        elif event.kind in ("sender.paused", "sender.resumed"):
-            change.notices.append(_sender_notice(event))
-        if event.conversation_id is None:
-            change.global_change = True
-            continue
-        change.conversation_ids.add(event.conversation_id)
-        payload = event.payload or {}
-        if event.kind == "conversation.started":
-            started.append(event.conversation_id)
-        elif event.kind in ("notification.failed", "notification.bounced", "notification.retried",
-                            "notification.sent"):
-            change.global_change = True
-        elif event.kind == "message.posted" and payload.get("author_kind") == "end_user":
-            answers.append((event.conversation_id, int(payload.get("seq", 0)), payload.get("channel", "messaging")))
-    if held:
-        change.notices.append(Notice(_("{count} emails are held for review (F3: Mail).").format(count=held)))
-    if started or answers:
-        names = _end_user_names(session, {c for c in started} | {a[0] for a in answers})
-        for conversation_id in started:
-            change.notices.append(Notice(_("New conversation from {name}").format(
-                name=names.get(conversation_id, "?")), conversation_id))
-        for conversation_id, seq, channel in answers:
-            body = session.exec(select(Message.body).where(Message.conversation_id == conversation_id,
-                                                           Message.seq == seq)).first()
-            template = (_("{name} answered via email: {text}") if channel == "email"
-                        else _("{name} answered: {text}"))
-            change.notices.append(Notice(template.format(name=names.get(conversation_id, "?"), text=plain(body)),
-                                         conversation_id))
-    return change
-
-
-def _sender_notice(event: Event) -> Notice:
-    """The sender pauses once per server-wide failure (not per email) and says so once, and once when it resumes."""
-    payload = event.payload or {}
-    if event.kind == "sender.paused":
+def notice(item: News) -> Notice:
+    """One piece of news as the toast an agent reads (shown with markup=False)."""
+    if isinstance(item, EmailsHeld):
+        return Notice(_("{count} emails are held for review (F3: Mail).").format(count=item.count))
+    if isinstance(item, SendingPaused):
+        # The sender pauses once per server-wide failure (not per email) and says so once, and once when it resumes.
         return Notice(_("Email sending is paused: {reason} Emails stay queued and go out by themselves once the "
-                        "mail server accepts them again.").format(reason=plain(payload.get("reason") or "?", 400)))
-    return Notice(_("Email sending resumed: the mail server {server} accepts emails again.").format(
-        server=plain(payload.get("server") or "?", 100)))
+                        "mail server accepts them again.").format(reason=plain(item.reason, 400)))
+    if isinstance(item, SendingResumed):
+        return Notice(_("Email sending resumed: the mail server {server} accepts emails again.").format(
+            server=plain(item.server, 100)))
+    name = plain(end_user_label(item.end_user, _), 40)
+    if isinstance(item, ConversationArrived):
+        if item.channel is Channel.email and item.first_words is not None:
+            return Notice(_("New conversation by email from {name}: {text}").format(
+                name=name, text=plain(item.first_words)), item.conversation_id)
+        return Notice(_("New conversation from {name}").format(name=name), item.conversation_id)
+    assert isinstance(item, EndUserAnswered)
+    template = _("{name} answered via email: {text}") if item.channel is Channel.email else _("{name} answered: {text}")
+    return Notice(template.format(name=name, text=plain(item.text)), item.conversation_id)
 
-
-def _end_user_names(session: Session, conversation_ids: set[int]) -> dict[int, str]:
-    query = (select(Conversation.id, EndUser.name, EndUser.email)
-             .join(EndUser, col(EndUser.id) == col(Conversation.end_user_id))
-             .where(col(Conversation.id).in_(list(conversation_ids))))
-    return {cid: plain(name or email or _("anonymous end user"), 40) for cid, name, email in session.exec(query)
-            if cid is not None}

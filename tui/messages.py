@@ -124,6 +124,10 @@ class ConversationReleased(ConversationChanged):
     NOTICE = N_("Released to the queue.")
 
 
+class ConversationReopened(ConversationChanged):
+    NOTICE = N_("Reopened.")  # core picks open or queued (the reopen rule), so the notice does not name it
+
+
 class ConversationStatusSet(ConversationChanged):
     NOTICES = {
         ConversationStatus.pending: N_("Set to pending."),

@@ -1,4 +1,4 @@
-"""Reading one conversation for the console: its messages with author, channel, time and delivery state."""
+"""Reading one conversation for the console: its messages with author, channel, time and delivery state (core.delivery)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +9,11 @@ from sqlmodel import Session, col, select
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.identity import IdentityService
-from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.delivery import DeliveryState, MessageDelivery, message_deliveries
+from core.labels import end_user_label
+from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
 from core.opt_outs import EmailOptOut, OptOutService
+from tui.i18n import _
 
 TRANSCRIPT_LIMIT = 100
 
@@ -30,6 +33,7 @@ class MessageView:
     email_problem: str | None    # "failed" or "bounced"
     email_error: str | None      # the failed job's reason
     email_pending: bool
+    delivery: DeliveryState | None = None  # agent messages only (core.delivery)
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,8 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
         {conversation.assignee_id} if conversation.assignee_id else set())
     names: dict[int | None, str] = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
         if agent_ids else {}
-    jobs = list(session.exec(select(OutboxJob).where(OutboxJob.conversation_id == conversation_id,
-                                                      OutboxJob.last_seq > after)
-                             .order_by(col(OutboxJob.id))))
-    views = [_view(m, conversation, end_user, names, jobs) for m in messages]
+    deliveries = message_deliveries(session, conversation, messages)
+    views = [_view(m, conversation, end_user, names, deliveries) for m in messages]
     assert end_user.id is not None  # read from the database
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
@@ -69,32 +71,20 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],
-          jobs: list[OutboxJob]) -> MessageView:
+          deliveries: dict[int, MessageDelivery]) -> MessageView:
     if message.author_kind is AuthorKind.agent:
         author = names.get(message.author_agent_id, "?")
     elif message.author_kind is AuthorKind.end_user:
-        author = end_user.name or end_user.email or ""
+        author = end_user_label(end_user, _)
     else:
         author = ""
-    emailed_at = None
-    problem = None
-    error = None
-    pending = False
-    if message.author_kind is AuthorKind.agent:
-        for job in jobs:
-            if job.first_seq <= message.seq <= job.last_seq:
-                if job.status is OutboxStatus.sent:
-                    emailed_at = job.sent_at
-                    problem = None
-                    pending = False
-                elif job.status in (OutboxStatus.failed, OutboxStatus.bounced):
-                    problem = job.status.value
-                    error = job.last_error
-                else:
-                    pending = True
+    delivery = deliveries.get(message.seq)
     return MessageView(
         seq=message.seq, author_kind=message.author_kind, author_name=author, channel=message.channel,
         created_at=message.created_at, body=message.body, kind=message.kind, email_fallback=message.email_fallback,
-        seen_by_end_user=message.seq <= conversation.end_user_read_seq, emailed_at=emailed_at,
-        email_problem=problem, email_error=error, email_pending=pending,
+        seen_by_end_user=message.seq <= conversation.end_user_read_seq,
+        emailed_at=delivery.emailed_at if delivery else None,
+        email_problem=delivery.problem.value if delivery and delivery.problem else None,
+        email_error=delivery.error if delivery else None, email_pending=bool(delivery and delivery.pending),
+        delivery=delivery.state if delivery else None,
     )

@@ -12,16 +12,17 @@ from sqlmodel import col, select
 
 from core.db import Database
 from core.events import EventLog, Wakeup
+from core.event_kinds import EventKind
 from core.models import Agent, Message
 from widget.actions import MessageJson, message_json, stored_id
 
 log = logging.getLogger(__name__)
 
 # Event kinds a widget cares about; everything else only moves the cursor.
-_MESSAGE = "message.posted"
-_READ = "read.end_user"
+_MESSAGE = EventKind.message_posted
+_READ = EventKind.read_end_user
 # Blocking is an end user's event (no conversation): every socket of theirs, in any process, is closed on it.
-_BLOCKED = "end_user.blocked"
+_BLOCKED = EventKind.end_user_blocked
 _LATEST_EVENT = "SELECT max(id) FROM event"
 
 

@@ -5,6 +5,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.tables  # noqa: F401  registers every table on SQLModel.metadata
+from core.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -13,9 +14,7 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from core.db import make_engine
-
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -12,9 +14,44 @@ from core.clock import FixedClock
 from core.conversations import ConversationService
 from core.db import Database
 from core.errors import ThreadlineError
-from core.events import EventLog, replay
-from core.models import AuthorKind, Conversation, Message
+from core.event_kinds import EventKind
+from core.events import EventLog
+from core.models import AuthorKind, Conversation, Event, Message
 from sqlmodel import select
+
+@dataclass
+class ReplayedConversation:
+    status: str = "queued"
+    assignee_id: int | None = None
+    seqs: list[int] = field(default_factory=list)
+    end_user_read_seq: int = 0
+    agent_read_seq: int = 0
+
+
+def replay(events: Iterable[Event]) -> dict[int, ReplayedConversation]:
+    """Rebuild each conversation's state from its events alone (used to check the log is complete)."""
+    state: dict[int, ReplayedConversation] = {}
+    for event in events:
+        if event.conversation_id is None:
+            continue
+        current = state.setdefault(event.conversation_id, ReplayedConversation())
+        payload = event.payload or {}
+        if "status" in payload:
+            current.status = payload["status"]
+        if event.kind == EventKind.message_posted:
+            current.seqs.append(payload["seq"])
+        elif event.kind == EventKind.read_end_user:
+            current.end_user_read_seq = payload["seq"]
+        elif event.kind == EventKind.read_agent:
+            current.agent_read_seq = payload["seq"]
+        if "assignee_id" in payload:
+            current.assignee_id = payload["assignee_id"]
+        if "end_user_read_seq" in payload:
+            current.end_user_read_seq = payload["end_user_read_seq"]
+        if "agent_read_seq" in payload:
+            current.agent_read_seq = payload["agent_read_seq"]
+    return state
+
 
 operation = st.one_of(
     st.tuples(st.just("start"), st.integers(0, 2)),

@@ -17,7 +17,7 @@ def test_activation_without_preconditions_names_each_missing_piece_and_changes_n
     assert "support address" in failure.value.message and "agent" in failure.value.message
     assert "mail settings" in failure.value.message
     assert session.exec(select(Setting)).all() == [] and session.exec(select(Event)).all() == []
-    assert TriggerService(session, clock).list() == []
+    assert TriggerService(session, clock).all() == []
 
 
 def test_only_the_missing_piece_is_named(desk):

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from core.errors import InvalidInput, NotFound
 from core.models import Event
-from core.presence import is_present
+from core.inactivity import is_present
 
 
 def presence_events(desk, conversation):

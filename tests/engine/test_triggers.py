@@ -27,7 +27,7 @@ def start(desk, email=None, language=None):
 
 def test_builtins_ship_inactive_and_are_created_once(desk, triggers):
     assert triggers.ensure_builtins() == []
-    found = {t.key: t for t in triggers.list()}
+    found = {t.key: t for t in triggers.all()}
     assert set(found) == {REQUEST_EMAIL, OUT_OF_OFFICE}
     assert not any(t.active for t in found.values())
     assert found[REQUEST_EMAIL].name == "Request email for continuous conversation"

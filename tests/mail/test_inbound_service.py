@@ -52,13 +52,13 @@ def test_other_sender_is_held_then_accepted_by_an_agent(inbound_world):
     with world.db.session() as session:
         service = InboundService(session, world.clock)
         assert [r.id for r in service.held()] == [record.id]
-        accepted = service.accept_held(record.id, ana)
+        accepted = service.post_by_agent(record.id, ana)
         assert accepted.held_status is HeldStatus.accepted and accepted.decided_by_agent_id == ana
         assert service.held() == []
         body = session.get(Message, accepted.posted_message_id).body
         assert body == "I'm the colleague."
         with pytest.raises(InvalidTransition):
-            service.accept_held(record.id, ana)
+            service.post_by_agent(record.id, ana)
 
 
 def test_rejected_held_email_stays_recorded_and_is_not_posted(inbound_world):
@@ -66,7 +66,7 @@ def test_rejected_held_email_stays_recorded_and_is_not_posted(inbound_world):
     record = file(world, world.reply("spam?", sender="stranger@example.net"))
     ana = agent_id(world)
     with world.db.session() as session:
-        rejected = InboundService(session, world.clock).reject_held(record.id, ana)
+        rejected = InboundService(session, world.clock).discard(record.id, ana)
         assert rejected.held_status is HeldStatus.rejected and rejected.raw_source
         assert session.exec(select(Message).where(Message.email_message_id == record.message_id)).first() is None
         kinds = [e.kind for e in EventLog(session).after(0)]

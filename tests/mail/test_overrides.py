@@ -6,7 +6,7 @@ import pytest
 from core.email_templates import EmailTemplateService
 from mail.compose import build_email
 from mail.notification_content import NotificationGatherer
-from mail.override_sandbox import OverrideError
+from core.template_sandbox import OverrideError
 from mail.overrides import preview, save_override, validate
 from core.models import OutboxJob
 from tests.fixtures.smtp import mail_config

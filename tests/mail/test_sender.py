@@ -148,8 +148,8 @@ async def test_bounce_marks_job_and_end_user(world, smtp_server):
     message_id = world.job(job_id).message_id
     with world.db.session() as session:
         service = OutboxService(session, world.clock)
-        assert service.is_our_message_id(message_id.strip("<>"))
-        assert not service.is_our_message_id("<someone-else@example.net>")
+        assert service.by_message_id(message_id.strip("<>")).id == job_id
+        assert service.by_message_id("<someone-else@example.net>") is None
         service.mark_bounced(message_id, "550 5.1.1 mailbox unknown")
         assert [j.id for j in service.failed_jobs()] == [job_id]
     job = world.job(job_id)

@@ -47,7 +47,7 @@ def test_sent_message_ids_thread_only_earlier_sent_emails(world):
         first, _failed, third = (service.get(i).message_id for i in ids)
         assert service.sent_message_ids_for(conversation_id) == [first, third]
         assert service.sent_message_ids_for(conversation_id, before_job_id=ids[2]) == [first]
-        assert service.is_our_message_id(third) and service.is_our_message_id(third.strip("<>"))
+        assert service.by_message_id(third).id == service.by_message_id(third.strip("<>")).id == ids[2]
 
 
 def test_temporary_failures_give_up_after_the_last_attempt(world):

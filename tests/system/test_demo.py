@@ -75,6 +75,8 @@ def _agent_replies(database_url: str, public_id: str, text: str) -> None:
     from core.clock import SystemClock
     from core.conversations import ConversationService
     from core.db import Database
+    from core.models import Conversation
+    from sqlmodel import select
 
     database = Database(database_url)
     try:
@@ -82,7 +84,7 @@ def _agent_replies(database_url: str, public_id: str, text: str) -> None:
             clock = SystemClock()
             agent = AgentService(session, clock).by_handle(demo.AGENT_HANDLE)
             conversations = ConversationService(session, clock)
-            conversation = conversations.by_public_id(public_id)
+            conversation = session.exec(select(Conversation).where(Conversation.public_id == public_id)).one()
             conversations.post_agent_message(conversation.id, agent.id, text)
     finally:
         database.dispose()

@@ -16,11 +16,14 @@ from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.i18n import available_languages
 from core.identity import IdentityService
+from core.labels import conversation_language, end_user_label
+from core.labels import language_label as language_tag_label
 from core.models import AuthorKind, ConversationStatus
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label, status_label
 from tui.i18n import N_, _
-from tui.messages import (ChangeDone, ConversationAssigned, ConversationReleased, ConversationStatusSet, DraftKept,
+from tui.messages import (ChangeDone, ConversationAssigned, ConversationReleased, ConversationReopened,
+                          ConversationStatusSet, DraftKept,
                           EndUserBlocked, EndUserChanged, EndUserEmailConfirmed, EndUserEmailSaved,
                           EndUserLanguageSaved, EndUserUnblocked, LiveChanged, ProfilesMerged, ReplySent)
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
@@ -182,14 +185,16 @@ class ConversationScreen(ChangesInWorkers, Screen):
         now = self.context.clock.now()
         conversation, end_user = view.conversation, view.end_user
         header = Text()
-        header.append_text(literal(end_user.name or _("anonymous end user"), "bold", one_line=True))
+        header.append_text(literal(end_user_label(end_user, _), "bold", one_line=True))
         if end_user.email:
-            header.append("  <")
-            header.append_text(literal(end_user.email, one_line=True))
-            header.append(">")
+            if end_user.name:
+                header.append("  <")
+                header.append_text(literal(end_user.email, one_line=True))
+                header.append(">")
             header.append(" " + (_("proven") if end_user.email_verified else _("unproven")),
                           style="green" if end_user.email_verified else "yellow")
-        header.append("  " + _("language: {language}").format(language=language_label(end_user.language)))
+        header.append("  " + _("language: {language}").format(language=language_label(
+            language_tag_label(conversation_language(end_user.language, conversation.language)))))
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
@@ -206,7 +211,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
                 count=len(view.claimants)), style="yellow")
             for other in view.claimants:
                 header.append("  ")
-                header.append_text(literal(other.name or other.email or "–", one_line=True))
+                header.append_text(literal(end_user_label(other, _), one_line=True))
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
@@ -304,8 +309,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
                                              "from the end user reopens it.")), confirmed)
 
     def action_reopen(self) -> None:
-        assigned = self.shown is not None and self.shown.conversation.assignee_id is not None
-        self._set_status(ConversationStatus.open if assigned else ConversationStatus.queued)
+        self._conversation_change(lambda c, cid: c.reopen(cid), ConversationReopened(self.conversation_id))
 
     def _end_user_change(self, call: Callable[[EndUserService, int], object],
                          done: Callable[[int], EndUserChanged]) -> None:

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from core.labels import end_user_label
 from core.listing import QueueFilter, QueueListing, QueueRow
 from tui.console_context import ConsoleContext
 from tui.formatting import status_label
@@ -97,8 +98,9 @@ class ConversationPicker(ReportsWorkerFailures, ModalScreen[int | None]):
         table = self.query_one(DataTable)
         table.clear()
         for row in self.candidates.rows:
-            who = f"{row.end_user_name or _('anonymous end user')} <{row.end_user_email}>" if row.end_user_email \
-                else (row.end_user_name or _("anonymous end user"))
+            who = end_user_label(row.end_user, _)
+            if row.end_user_name and row.end_user_email:
+                who = f"{who} <{row.end_user_email}>"
             table.add_row(literal(who, one_line=True), status_label(row.status),
                           literal(row.assignee_name or "", one_line=True), key=str(row.conversation_id))
 

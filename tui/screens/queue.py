@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, Tab, Tabs
 
 from core.conversations import ConversationService
+from core.labels import end_user_label
 from core.listing import PAGE_SIZE, QueueFilter, QueueListing, QueuePage, QueueRow
 from tui.console_context import ConsoleContext
 from tui.formatting import channel_label, status_label, wait_label
@@ -160,7 +161,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
 
     def _cells(self, row: QueueRow, now: datetime) -> dict[str, Text | str]:
         """The cells of the columns shown, by column key, in their order."""
-        who = row.end_user_name or row.end_user_email or _("anonymous end user")
+        who = end_user_label(row.end_user, _)
         assignee = row.assignee_name or "–"
         if row.assignee_id == self.context.agent.id:
             assignee = _("me")
@@ -169,7 +170,8 @@ class QueueScreen(ReportsWorkerFailures, Screen):
             "channel": channel_label(row.last_message_channel),
             "language": row.language or "–",
             "wait": wait_label(row.waiting_since, now),
-            "unread": Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim"),
+            "unread": Text(str(row.unread_for_agents), style="bold" if row.unread_for_agents else "dim").append(
+                " " + _("no email") if row.unemailable_replies else "", style="yellow"),
             "assignee": literal(assignee, one_line=True),
             "status": status_label(row.status),
         }
@@ -243,12 +245,11 @@ class QueueScreen(ReportsWorkerFailures, Screen):
         """Assign the oldest waiting unassigned conversation to me and open it."""
         context = self.context
         with context.db.session() as session:
-            page = QueueListing(session, context.clock).page(QueueFilter.unassigned, limit=1)
-            if not page.rows or page.rows[0].waiting_since is None:
-                self.post_message(NothingWaiting())
-                return
-            conversation_id = page.rows[0].conversation_id
-            ConversationService(session, context.clock).assign(conversation_id, context.agent.id)
+            taken = ConversationService(session, context.clock).take_next(context.agent.id)
+            conversation_id = taken.id if taken is not None else None
+        if conversation_id is None:
+            self.post_message(NothingWaiting())
+            return
         self.post_message(NextConversationTaken(conversation_id))
 
     @on(ChangeDone)

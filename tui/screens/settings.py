@@ -5,7 +5,6 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
@@ -188,7 +187,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
         with context.db.read_session() as session:
             settings = SettingsService(session, context.clock).load()
             status = ContinuousConversations(session, context.clock).status()
-            triggers = TriggerService(session, context.clock).list()
+            triggers = TriggerService(session, context.clock).all()
             override = EmailTemplateService(session, context.clock).get(language)
         data = SettingsData(settings, status.active, status.conflicting_triggers, triggers,
                             (override.subject or "") if override else "", (override.body or "") if override else "")

@@ -6,6 +6,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from core.delivery import DeliveryState
 from core.models import AuthorKind
 from tui.formatting import channel_label
 from tui.i18n import _
@@ -34,14 +35,19 @@ def delivery(message: MessageView, now: datetime) -> Text:
         return Text(_("email bounced"), style="bold red")
     if message.email_problem == "failed":
         return Text(_("email failed"), style="bold red")
+    emailed = _("emailed {time}").format(time=short_time(message.emailed_at, now)) if message.emailed_at else ""
     if message.seen_by_end_user:
+        if emailed:
+            return Text.assemble((emailed, "yellow"), " · ", (_("seen"), "green"))
         return Text(_("seen"), style="green")
-    if message.emailed_at is not None:
-        return Text(_("emailed {time}").format(time=short_time(message.emailed_at, now)), style="yellow")
+    if emailed:
+        return Text(emailed, style="yellow")
     if message.email_pending:
         return Text(_("email queued"), style="yellow")
     if not message.email_fallback:
         return Text(_("not seen · no email fallback"), style="dim")
+    if message.delivery is DeliveryState.no_address:
+        return Text(_("not seen · cannot be emailed: no email address"), style="yellow")
     return Text(_("not seen yet"), style="dim")
 
 

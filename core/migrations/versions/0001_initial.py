@@ -7,6 +7,7 @@ Create Date: 2026-11-25
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes
 import core.models
 
 

@@ -7,6 +7,7 @@ Create Date: 2026-12-03
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+import sqlmodel.sql.sqltypes
 import core.models
 
 
