@@ -1,4 +1,5 @@
-"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when THREADLINE_TEST_DATABASE_URL is set) and a fixed clock."""
+"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when THREADLINE_TEST_DATABASE_URL is set), a fixed
+clock, and the `database` and `sqlite_only` markers."""
 from __future__ import annotations
 
 import os
@@ -28,6 +29,22 @@ def _reset_postgresql(url: str) -> None:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     database.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make the markers real.
+
+    `database`: given to every test that uses the `database_url` fixture (directly or through `db`, `session`, ...).
+    THREADLINE_TEST_DATABASE_URL reaches tests only through that fixture, so these are exactly the tests whose run
+    differs on PostgreSQL; tests/run's PostgreSQL phase selects them with `-m database`.
+    `sqlite_only(reason=...)`: skipped whenever THREADLINE_TEST_DATABASE_URL is set.
+    """
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and TEST_DATABASE_URL:
+            item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "meaningful on SQLite alone")))
 
 
 @pytest.fixture
