@@ -36,15 +36,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     `database`: given to every test that uses the `database_url` fixture (directly or through `db`, `session`, ...).
     THREADLINE_TEST_DATABASE_URL reaches tests only through that fixture, so these are exactly the tests whose run
-    differs on PostgreSQL; tests/run's PostgreSQL phase selects them with `-m database`.
-    `sqlite_only(reason=...)`: skipped whenever THREADLINE_TEST_DATABASE_URL is set.
+    differs on PostgreSQL. With that variable set, every other test is deselected: it would only repeat its SQLite run
+    (this is how tests/run's PostgreSQL phase picks its tests, and it composes with any -m or -k given).
+    `sqlite_only(reason=...)`: skipped, with its reason, whenever THREADLINE_TEST_DATABASE_URL is set.
     """
+    kept, deselected = [], []
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
+            kept.append(item)
+        else:
+            deselected.append(item)
         marker = item.get_closest_marker("sqlite_only")
         if marker is not None and TEST_DATABASE_URL:
             item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "meaningful on SQLite alone")))
+    if TEST_DATABASE_URL and deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture
