@@ -1,7 +1,9 @@
-"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when THREADLINE_TEST_DATABASE_URL is set) and a fixed clock."""
+"""Shared fixtures: a real database (a SQLite file, or PostgreSQL when THREADLINE_TEST_DATABASE_URL is set), a fixed
+clock, and the `database` and `sqlite_only` markers."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,30 @@ def _reset_postgresql(url: str) -> None:
     database.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make the markers real.
+
+    `database`: given to every test that uses the `database_url` fixture (directly or through `db`, `session`, ...).
+    THREADLINE_TEST_DATABASE_URL reaches tests only through that fixture, so these are exactly the tests whose run
+    differs on PostgreSQL. With that variable set, every other test is deselected: it would only repeat its SQLite run
+    (this is how tests/run's PostgreSQL phase picks its tests, and it composes with any -m or -k given).
+    `sqlite_only(reason=...)`: skipped, with its reason, whenever THREADLINE_TEST_DATABASE_URL is set.
+    """
+    kept, deselected = [], []
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+            kept.append(item)
+        else:
+            deselected.append(item)
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and TEST_DATABASE_URL:
+            item.add_marker(pytest.mark.skip(reason=marker.kwargs.get("reason", "meaningful on SQLite alone")))
+    if TEST_DATABASE_URL and deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """A fresh, empty database URL for one test."""
@@ -39,11 +65,33 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'threadline.db'}"
 
 
-@pytest.fixture
-def db(database_url: str):
-    """A migrated database on a real file (or PostgreSQL), disposed after the test."""
-    database = Database(database_url)
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file that Alembic migrated to the newest schema, made once per session.
+
+    Running every migration costs about 0.3-0.5 s on this machine, and several hundred tests need a migrated database:
+    `db` copies this file instead, which gives each test the very bytes `schema.upgrade` would have written.
+    Never opened again after it is made, so copies cannot carry a later test's data.
+    """
+    path = tmp_path_factory.mktemp("migrated") / "threadline.db"
+    database = Database(f"sqlite:///{path}")
     schema.upgrade(database.engine)
+    database.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def db(database_url: str, request: pytest.FixtureRequest):
+    """A migrated database on a real file (or PostgreSQL), disposed after the test."""
+    if database_url.startswith("sqlite:///"):
+        template: Path = request.getfixturevalue("migrated_sqlite_file")
+        target = Path(database_url.removeprefix("sqlite:///"))
+        for part in template.parent.glob(template.name + "*"):  # the file, and a -wal/-shm if one was left
+            shutil.copyfile(part, target.with_name(target.name + part.name.removeprefix(template.name)))
+        database = Database(database_url)
+    else:
+        database = Database(database_url)
+        schema.upgrade(database.engine)
     yield database
     database.dispose()
 

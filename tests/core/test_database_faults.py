@@ -2,7 +2,6 @@
 pages (the health board), each on a real SQLite file."""
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -20,8 +19,7 @@ from tests.fixtures.database_faults import (
 )
 from tests.widget.conftest import within
 
-sqlite_only = pytest.mark.skipif(bool(os.environ.get("THREADLINE_TEST_DATABASE_URL")),
-                                 reason="SQLite's file lock, pages and quick_check; PostgreSQL has none of them")
+sqlite_only = pytest.mark.sqlite_only(reason="SQLite's file lock, pages and quick_check; PostgreSQL has none of them")
 
 
 def _conversation(db: Database, clock) -> int:

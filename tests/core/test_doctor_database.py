@@ -2,7 +2,6 @@
 each failure is one line with the reason and the fix, and exit code 1."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -12,8 +11,7 @@ from core.db import Database
 from tests.core.test_cli_and_schema import run_cli
 from tests.fixtures.database_faults import damaged_copy
 
-sqlite_only = pytest.mark.skipif(bool(os.environ.get("THREADLINE_TEST_DATABASE_URL")),
-                                 reason="SQLite's pages and quick_check; PostgreSQL has neither")
+sqlite_only = pytest.mark.sqlite_only(reason="SQLite's pages and quick_check; PostgreSQL has neither")
 
 
 def doctor(database_url: str, tmp_path):

@@ -1,7 +1,6 @@
 """The poller under another process's write lock: the email is retried later, never recorded as refused."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from sqlalchemy import event
@@ -18,7 +17,7 @@ RAW = (b"From: Ann <ann@example.org>\r\nTo: help@example.com\r\nSubject: Where i
        b"Message-ID: <busy-1@example.org>\r\n\r\nIt has not arrived.\r\n")
 
 
-@pytest.mark.skipif(bool(os.environ.get("THREADLINE_TEST_DATABASE_URL")), reason="SQLite's file lock")
+@pytest.mark.sqlite_only(reason="SQLite's file lock")
 def test_an_email_that_met_a_busy_database_is_retried_not_recorded_as_refused(db, clock):
     busy_db = Database(db.url, write_timeout=0.2)
     poller = ImapPoller(busy_db, Config(), clock, None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import signal
 import urllib.error
 import urllib.request
@@ -20,8 +19,7 @@ from tests.fixtures.database_faults import (
 )
 from tests.system.processes import stop, threadline, wait_for_url, write_config
 
-pytestmark = pytest.mark.skipif(bool(os.environ.get("THREADLINE_TEST_DATABASE_URL")),
-                                reason="SQLite's file lock, pages and disk; PostgreSQL has its own server")
+pytestmark = pytest.mark.sqlite_only(reason="SQLite's file lock, pages and disk; PostgreSQL has its own server")
 
 
 def call(url: str, method: str = "GET", body: Any = None, token: str = "") -> tuple[int, dict[str, str], bytes]:
