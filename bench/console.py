@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 CONVERSATIONS = 100_000
 MESSAGES_PER_CONVERSATION = 10
 CHUNK = 20_000
-START = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
-NOW = datetime(2026, 1, 20, 12, 0, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 SWITCHES = 20
 
 

@@ -21,15 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from core import schema  # noqa: E402
-from core.agents import AgentService  # noqa: E402
-from core.clock import UTC, FixedClock  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, VerifiedAddress  # noqa: E402
-from core.notifications import NotificationService  # noqa: E402
-from core.settings import SettingsService  # noqa: E402
+from core import schema
+from core.agents import AgentService
+from core.clock import UTC, FixedClock
+from core.db import Database
+from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, VerifiedAddress
+from core.notifications import NotificationService
+from core.settings import SettingsService
 
 TARGET_NONE_DUE_MS = 1.0
 TARGET_1000_DUE_MS = 5.0

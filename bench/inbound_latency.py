@@ -37,7 +37,7 @@ async def measure(target, world, count: int, *, idle: bool, poll_interval: float
     committed: dict[str, float] = {}
     arrived = asyncio.Event()
 
-    def on_committed(record) -> None:  # noqa: ANN001
+    def on_committed(record) -> None:
         committed[record.message_id] = time.perf_counter()
         arrived.set()
 

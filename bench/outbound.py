@@ -26,7 +26,7 @@ def serve() -> None:
     from aiosmtpd.smtp import SMTP
 
     class Sink:
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+        async def handle_DATA(self, server, session, envelope):
             return "250 2.0.0 OK"
 
     async def main() -> None:
@@ -39,12 +39,12 @@ def serve() -> None:
     asyncio.run(main())
 
 
-def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
+def seed(db, clock, signer, count: int) -> None:
     """count conversations, each with one unread agent message and its due outbox job (one transaction)."""
     from core.agents import AgentService
     from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob
-    from core.settings import SettingsService
     from core.outbox import notification_message_id
+    from core.settings import SettingsService
 
     with db.session() as session:
         SettingsService(session, clock).update(support_address="help@example.com", brand_name="Bench Help")
@@ -73,7 +73,7 @@ def seed(db, clock, signer, count: int) -> None:  # noqa: ANN001
         session.commit()
 
 
-async def outbox_rate(db, config, signer, clock, count: int) -> float:  # noqa: ANN001
+async def outbox_rate(db, config, signer, clock, count: int) -> float:
     from mail.sender import OutboxSender
 
     sender = OutboxSender(db, config, signer, clock, worker_id="bench")

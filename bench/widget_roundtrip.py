@@ -30,16 +30,16 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import schema  # noqa: E402
-from core.agents import AgentService  # noqa: E402
-from core.clock import SystemClock  # noqa: E402
-from core.config import Config  # noqa: E402
-from core.conversations import ConversationService  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.events import EventLog, wakeup  # noqa: E402
-from core.models import Conversation  # noqa: E402
-from core.tokens import TokenSigner  # noqa: E402
-from widget.app import create_app  # noqa: E402
+from core import schema
+from core.agents import AgentService
+from core.clock import SystemClock
+from core.config import Config
+from core.conversations import ConversationService
+from core.db import Database
+from core.events import EventLog, wakeup
+from core.models import Conversation
+from core.tokens import TokenSigner
+from widget.app import create_app
 
 TARGET_P95_MS = 50.0
 # The agent console's side when it runs in its own process: posts paced replies, prints when each was sent.

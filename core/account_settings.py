@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
-from core.errors import InvalidInput
 from core.addresses import normalize_email
+from core.errors import InvalidInput
 from core.i18n import _
 from core.language_tags import language_tag
 from core.models import Setting

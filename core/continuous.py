@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from core.account_settings import load_settings
 from core.clock import Clock
 from core.errors import PreconditionFailed
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import Agent, row_id
-from core.account_settings import load_settings
 from core.settings import SettingsService
 from core.transactions import transactional
 from core.triggers import POSTING_ACTIONS, REQUEST_EMAIL, Trigger, TriggerService

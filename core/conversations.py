@@ -15,9 +15,19 @@ from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.event_kinds import EventKind, read_kind
 from core.events import record_event
 from core.i18n import _
-from core.language_tags import language_tag
 from core.identity import PROOF_IDENTIFY
-from core.models import Agent, AuthorKind, Channel, Conversation, ConversationStatus, EndUser, Message, VerifiedAddress, row_id
+from core.language_tags import language_tag
+from core.models import (
+    Agent,
+    AuthorKind,
+    Channel,
+    Conversation,
+    ConversationStatus,
+    EndUser,
+    Message,
+    VerifiedAddress,
+    row_id,
+)
 from core.text import MAX_BODY_CHARS, clean_body, clean_name
 from core.transactions import transactional
 

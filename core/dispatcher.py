@@ -15,7 +15,12 @@ from sqlmodel import Session, col, select
 from core.account_settings import AccountSettings, load_settings
 from core.db import rows_changed
 from core.domain_events import (
-    ConversationChanged, ConversationStarted, MessagePosted, PresenceChanged, ReadMarked, SettingsChanged,
+    ConversationChanged,
+    ConversationStarted,
+    MessagePosted,
+    PresenceChanged,
+    ReadMarked,
+    SettingsChanged,
     take_events,
 )
 from core.event_kinds import EventKind

@@ -4,17 +4,17 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.account_settings import load_settings
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
-from core.language_tags import language_tag
 from core.identity import PROOF_AGENT, IdentityService
 from core.inactivity import reschedule
+from core.language_tags import language_tag
 from core.models import Channel, Conversation, ConversationStatus, EndUser, VerifiedAddress, row_id
-from core.account_settings import load_settings
 from core.text import clean_name
 from core.transactions import transactional
 

@@ -6,7 +6,9 @@ process's language (the command line, logs).
 """
 from __future__ import annotations
 
-from core.i18n import NullTranslations, Translatable, in_language
+from babel.support import NullTranslations
+
+from core.i18n import Translatable, in_language
 
 
 class ThreadlineError(Exception):

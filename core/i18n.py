@@ -10,7 +10,6 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
-
 DOMAIN = "threadline"
 DEFAULT_LANGUAGE = "en"
 
@@ -92,12 +91,12 @@ class Translatable(str):
     msgid: str
     fields: dict[str, Any] | None
 
-    def __new__(cls, text: str, msgid: str, fields: dict[str, Any] | None = None) -> "Translatable":
+    def __new__(cls, text: str, msgid: str, fields: dict[str, Any] | None = None) -> Translatable:
         made = super().__new__(cls, text)
         made.msgid, made.fields = msgid, fields
         return made
 
-    def __reduce__(self) -> tuple:  # pickling and copying (worker results) keep what it remembers
+    def __reduce__(self) -> tuple[type[Translatable], tuple[str, str, dict[str, Any] | None]]:  # pickling and copying (worker results) keep what it remembers
         return (Translatable, (str(self), self.msgid, self.fields))
 
     def format(self, *args: Any, **kwargs: Any) -> str:
@@ -139,6 +138,19 @@ def N_(message: str) -> str:
 _ = gettext
 
 __all__ = [
-    "DOMAIN", "DEFAULT_LANGUAGE", "locale_dir", "available_languages", "normalize_tag", "negotiate",
-    "translations", "process_language", "gettext", "ngettext", "N_", "_", "_gettext", "Translatable", "in_language",
+    "DEFAULT_LANGUAGE",
+    "DOMAIN",
+    "N_",
+    "Translatable",
+    "_",
+    "_gettext",
+    "available_languages",
+    "gettext",
+    "in_language",
+    "locale_dir",
+    "negotiate",
+    "ngettext",
+    "normalize_tag",
+    "process_language",
+    "translations",
 ]

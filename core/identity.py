@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core.account_settings import load_settings
 from core.addresses import mailbox_key, normalize_email, same_mailbox
 from core.clock import Clock
 from core.db import rows_changed
@@ -24,7 +25,6 @@ from core.events import record_event
 from core.i18n import _
 from core.inactivity import reschedule
 from core.models import Conversation, EndUser, Message, SpentToken, VerifiedAddress, row_id
-from core.account_settings import load_settings
 from core.text import clean_name
 from core.tokens import EndUserClaim
 from core.transactions import transactional

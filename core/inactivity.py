@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from core.account_settings import AccountSettings
 from core.clock import as_utc
 from core.models import AuthorKind, Conversation, ConversationStatus, EndUser, Message
-from core.account_settings import AccountSettings
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,23 @@ from core.events import record_event
 from core.i18n import _
 from core.identity import PROOF_REPLY, IdentityService, same_address
 from core.models import (
-    MAX_INBOUND_SUBJECT_CHARS, AuthorKind, Channel, Conversation, EndUser, HeldStatus, InboundDecision, InboundEmail,
-    InboundOutcome, MailboxState, Message, OutboxJob, SenderWindow, row_id,
+    MAX_INBOUND_SUBJECT_CHARS,
+    AuthorKind,
+    Channel,
+    Conversation,
+    EndUser,
+    HeldStatus,
+    InboundDecision,
+    InboundEmail,
+    InboundOutcome,
+    MailboxState,
+    Message,
+    OptOutSource,
+    OutboxJob,
+    SenderWindow,
+    row_id,
 )
-from core.opt_outs import OptOutService, OptOutSource
+from core.opt_outs import OptOutService
 from core.outbox import OutboxService
 from core.text import MAX_BODY_CHARS, without_control_characters
 from core.transactions import transactional

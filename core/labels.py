@@ -1,8 +1,9 @@
 """How an end user and their language are named to agents: one rule for the queue, the header and every notice."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from core.i18n import N_, gettext, normalize_tag
 

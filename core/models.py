@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
@@ -40,7 +40,7 @@ def _time(nullable: bool = False, index: bool = False) -> Any:
 
 
 class HasId(Protocol):
-    id: Optional[int]
+    id: int | None
 
 
 def row_id(row: HasId) -> int:
@@ -81,39 +81,39 @@ class Channel(str, enum.Enum):
 
 
 class EndUser(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=new_public_id, unique=True, max_length=32)
-    name: Optional[str] = Field(default=None, max_length=200)
-    email: Optional[str] = Field(default=None, max_length=320, index=True)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320, index=True)
     # True once the address is proven: identify() with a valid signature, or an email reply from it.
     email_verified: bool = False
     # Set when a notification to this address bounced; cleared when the address changes.
     email_failing: bool = False
-    language: Optional[str] = Field(default=None, max_length=35)
+    language: str | None = Field(default=None, max_length=35)
     language_set_by_agent: bool = False
-    timezone: Optional[str] = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
     blocked: bool = False
     created_at: datetime = _time()
     # The host website's own id for this person, set by a signed identify(); unique, so one person is one profile.
-    external_id: Optional[str] = Field(default=None, unique=True, max_length=255)
+    external_id: str | None = Field(default=None, unique=True, max_length=255)
     # Widget tokens issued before this time are refused (blocking, an agent's "sign out everywhere").
-    sessions_valid_after: Optional[datetime] = _time(nullable=True)
+    sessions_valid_after: datetime | None = _time(nullable=True)
     # Set when an agent merged this profile into another: its tokens then act for that one.
-    merged_into_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
+    merged_into_id: int | None = Field(default=None, foreign_key="enduser.id")
 
 
 class Agent(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(unique=True, max_length=64)
     name: str = Field(max_length=200)
     status: AgentStatus = AgentStatus.offline
     is_admin: bool = False
-    os_user: Optional[str] = Field(default=None, unique=True, max_length=64)
-    language: Optional[str] = Field(default=None, max_length=35)
+    os_user: str | None = Field(default=None, unique=True, max_length=64)
+    language: str | None = Field(default=None, max_length=35)
     # IANA time zone name (Europe/Berlin) the console shows times in; None: UTC.
-    timezone: Optional[str] = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = _time()
-    status_changed_at: Optional[datetime] = _time(nullable=True)
+    status_changed_at: datetime | None = _time(nullable=True)
 
 
 class Conversation(SQLModel, table=True):
@@ -126,53 +126,53 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_listing_assignee", "assignee_id", "status", "waiting_since"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=new_public_id, unique=True, max_length=32)
     end_user_id: int = Field(foreign_key="enduser.id", index=True)
     status: ConversationStatus = ConversationStatus.queued
-    assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id", index=True)
-    language: Optional[str] = Field(default=None, max_length=35)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    language: str | None = Field(default=None, max_length=35)
     channel: Channel = Channel.messaging
     created_at: datetime = _time()
     updated_at: datetime = _time()
     # Highest seq allocated; the next message gets last_seq + 1 (allocated by an atomic UPDATE).
     last_seq: int = 0
-    last_message_at: Optional[datetime] = _time(nullable=True)
-    last_message_channel: Optional[Channel] = None
+    last_message_at: datetime | None = _time(nullable=True)
+    last_message_channel: Channel | None = None
     # Since when the end user has been waiting for an agent; None when the agents spoke last.
-    waiting_since: Optional[datetime] = _time(nullable=True)
+    waiting_since: datetime | None = _time(nullable=True)
     # Read high-water marks: the highest seq each side has read.
     end_user_read_seq: int = 0
     agent_read_seq: int = 0
     # Continuous conversations: highest agent seq already handed to a notification, next due time.
     notified_seq: int = 0
-    notify_due_at: Optional[datetime] = _time(nullable=True, index=True)
-    end_user_last_seen_at: Optional[datetime] = _time(nullable=True)
+    notify_due_at: datetime | None = _time(nullable=True, index=True)
+    end_user_last_seen_at: datetime | None = _time(nullable=True)
     end_user_present: bool = False
     # Where this conversation's notifications go: an address its end user typed for it or proved. A later,
     # unproven address never takes over a proven one here (see core/end_users.py).
-    notify_email: Optional[str] = Field(default=None, max_length=320)
+    notify_email: str | None = Field(default=None, max_length=320)
     tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
 
 
 class Message(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("conversation_id", "seq", name="uq_message_conversation_seq"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
     seq: int
     author_kind: AuthorKind
-    author_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
-    author_end_user_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
+    author_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    author_end_user_id: int | None = Field(default=None, foreign_key="enduser.id")
     body: str = Field(sa_column=Column(Text, nullable=False))
     channel: Channel = Channel.messaging
     created_at: datetime = _time()
-    email_message_id: Optional[str] = Field(default=None, unique=True, max_length=998)
+    email_message_id: str | None = Field(default=None, unique=True, max_length=998)
     # For agent messages: whether the email fallback may carry this message if it stays unread.
     email_fallback: bool = True
     # What the client should do with a system message (e.g. "email_request" shows the email form).
     kind: str = Field(default="text", max_length=32)
-    meta: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    meta: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class VerifiedAddress(SQLModel, table=True):
@@ -182,7 +182,7 @@ class VerifiedAddress(SQLModel, table=True):
     __tablename__ = "verified_address"
     __table_args__ = (UniqueConstraint("end_user_id", "address", name="uq_verified_address_end_user"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     end_user_id: int = Field(foreign_key="enduser.id", index=True)
     address: str = Field(max_length=320, index=True)  # normalized form (core.addresses.normalize_email)
     method: str = Field(max_length=32)  # reply_token, identify or agent
@@ -196,15 +196,15 @@ class SpentToken(SQLModel, table=True):
 
     digest: str = Field(primary_key=True, max_length=64)  # SHA-256 of kind and token: the token is not stored
     kind: str = Field(max_length=32)
-    end_user_id: Optional[int] = Field(default=None, foreign_key="enduser.id")
+    end_user_id: int | None = Field(default=None, foreign_key="enduser.id")
     expires_at: datetime = _time(index=True)
 
 
 class Event(SQLModel, table=True):
     """Append-only log of every state change, written in the same transaction; followed by cursor (id)."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     kind: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     created_at: datetime = _time()
@@ -232,27 +232,27 @@ class OutboxJob(SQLModel, table=True):
                       # The per-address daily cap counts recent jobs to one mailbox.
                       Index("ix_outboxjob_address_key", "address_key", "created_at"))
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(default="notification", max_length=32)
-    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     idempotency_key: str = Field(unique=True, max_length=200)
     first_seq: int = 0
     last_seq: int = 0
     to_address: str = Field(max_length=320)
     # to_address lowercased: mail servers treat local parts case-insensitively, and so do the daily caps.
     address_key: str = Field(default="", max_length=320)
-    language: Optional[str] = Field(default=None, max_length=35)
+    language: str | None = Field(default=None, max_length=35)
     # Fixed when the job is created, so a retry re-sends the same email and clients dedupe it.
     message_id: str = Field(unique=True, max_length=998)
     status: OutboxStatus = OutboxStatus.pending
     attempts: int = 0
     next_attempt_at: datetime = _time()
-    locked_until: Optional[datetime] = _time(nullable=True)
-    locked_by: Optional[str] = Field(default=None, max_length=128)
-    last_error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    locked_until: datetime | None = _time(nullable=True)
+    locked_by: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _time()
-    sent_at: Optional[datetime] = _time(nullable=True)
-    payload: Optional[dict[str, Any]] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sent_at: datetime | None = _time(nullable=True)
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 MAX_INBOUND_SUBJECT_CHARS = 998
@@ -285,28 +285,28 @@ class InboundDecision(str, enum.Enum):
 class InboundEmail(SQLModel, table=True):
     __tablename__ = "inbound_email"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(max_length=998, index=True)
     mailbox: str = Field(default="", max_length=255)
     # IMAP UIDs and UIDVALIDITY are unsigned 32-bit: beyond PostgreSQL's INTEGER.
     uidvalidity: int = Field(default=0, sa_type=BigInteger)
     uid: int = Field(default=0, sa_type=BigInteger)
     sender: str = Field(default="", max_length=320)
-    sender_name: Optional[str] = Field(default=None, max_length=200)
+    sender_name: str | None = Field(default=None, max_length=200)
     subject: str = Field(default="", max_length=MAX_INBOUND_SUBJECT_CHARS)
     outcome: InboundOutcome = Field(index=True)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    conversation_id: Optional[int] = Field(default=None, foreign_key="conversation.id", index=True)
-    posted_message_id: Optional[int] = Field(default=None, foreign_key="message.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    posted_message_id: int | None = Field(default=None, foreign_key="message.id")
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
     original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
-    raw_source: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    raw_source: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     received_at: datetime = _time(index=True)
-    held_status: Optional[HeldStatus] = Field(default=None, index=True)
-    decision: Optional[InboundDecision] = Field(default=None, index=True)  # set once an agent posted or discarded it
-    decided_by_agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
-    decided_at: Optional[datetime] = _time(nullable=True)
+    held_status: HeldStatus | None = Field(default=None, index=True)
+    decision: InboundDecision | None = Field(default=None, index=True)  # set once an agent posted or discarded it
+    decided_by_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    decided_at: datetime | None = _time(nullable=True)
 
 
 class MailboxState(SQLModel, table=True):
@@ -314,7 +314,7 @@ class MailboxState(SQLModel, table=True):
 
     __tablename__ = "mailbox_state"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(max_length=255, unique=True)
     uidvalidity: int = Field(default=0, sa_type=BigInteger)
     last_uid: int = Field(default=0, sa_type=BigInteger)
@@ -326,21 +326,21 @@ class SenderWindow(SQLModel, table=True):
 
     __tablename__ = "sender_window"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     sender: str = Field(max_length=320, unique=True)
     window_start: datetime = _time()
     count: int = 0
-    limited_until: Optional[datetime] = _time(nullable=True)
+    limited_until: datetime | None = _time(nullable=True)
 
 
 class EmailTemplateOverride(SQLModel, table=True):
     """Subject and/or body replacing the shipped text for one language; None keeps the shipped one."""
 
     language: str = Field(primary_key=True, max_length=35)
-    subject: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
-    body: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_by: Optional[int] = Field(default=None, foreign_key="agent.id")
+    updated_by: int | None = Field(default=None, foreign_key="agent.id")
 
 
 class RateLimitBucket(SQLModel, table=True):
@@ -354,9 +354,9 @@ class RateLimitBucket(SQLModel, table=True):
 
 
 class Trigger(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     # The built-in triggers' stable key; None for triggers an admin made.
-    key: Optional[str] = Field(default=None, unique=True, max_length=64)
+    key: str | None = Field(default=None, unique=True, max_length=64)
     name: str = Field(max_length=200)
     active: bool = False
     position: int = 0
@@ -383,4 +383,4 @@ class EmailOptOut(SQLModel, table=True):
     address: str = Field(max_length=320)
     stopped_at: datetime = _time()
     source: str = Field(max_length=32)
-    job_id: Optional[int] = Field(default=None)  # the email whose link or address was used
+    job_id: int | None = Field(default=None)  # the email whose link or address was used

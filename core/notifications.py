@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
+from core.account_settings import AccountSettings, load_settings
 from core.clock import Clock, as_utc
 from core.db import is_postgresql
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.inactivity import PendingBatch, aggregate_time, due_time, pending_batch, pending_floor_expression
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus, VerifiedAddress, row_id
-from core.account_settings import AccountSettings, load_settings
 from core.opt_outs import OptOutService
 from core.outbox import notification_message_id
 from core.tokens import TokenSigner

@@ -6,7 +6,6 @@ signed, not stored, and names the outbox job whose email carried it, so it revea
 """
 from __future__ import annotations
 
-
 from sqlmodel import Session, col, select
 
 from core.clock import Clock

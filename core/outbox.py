@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
@@ -122,7 +122,7 @@ class OutboxService:
         if isinstance(value, str):  # SQLite returns a computed datetime as text
             value = datetime.fromisoformat(value)
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
     # --- workers ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from core.account_settings import load_settings
 from core.clock import Clock
 from core.domain_events import PresenceChanged, raise_event
 from core.errors import InvalidInput, NotFound
@@ -11,7 +12,6 @@ from core.events import record_event
 from core.i18n import _
 from core.inactivity import is_present
 from core.models import Conversation, row_id
-from core.account_settings import load_settings
 from core.transactions import transactional
 
 STATES = ("connected", "heartbeat", "left")

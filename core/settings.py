@@ -6,7 +6,12 @@ from typing import Any
 from sqlmodel import Session
 
 from core.account_settings import (
-    WEEKDAYS, AccountSettings, BusinessHours, load_settings, settings_json, validate_setting,
+    WEEKDAYS,
+    AccountSettings,
+    BusinessHours,
+    load_settings,
+    settings_json,
+    validate_setting,
 )
 from core.clock import Clock
 from core.domain_events import SettingsChanged, raise_event

@@ -14,7 +14,13 @@ from core.errors import InvalidTransition
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.models import (
-    Agent, AgentStatus, AuthorKind, Conversation, ConversationStatus, EndUser, Trigger,
+    Agent,
+    AgentStatus,
+    AuthorKind,
+    Conversation,
+    ConversationStatus,
+    EndUser,
+    Trigger,
 )
 from core.text import clean_body
 from core.trigger_rules import MESSAGE_KINDS, POSTING_ACTIONS, Situation, matches, text_for

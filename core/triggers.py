@@ -15,7 +15,14 @@ from core.models import Trigger
 from core.text import clean_body, clean_name
 from core.transactions import transactional
 from core.trigger_rules import (
-    OUT_OF_OFFICE, POSTING_ACTIONS, REQUEST_EMAIL, Situation, builtin_triggers, matches, text_for, validate_trigger,
+    OUT_OF_OFFICE,
+    POSTING_ACTIONS,
+    REQUEST_EMAIL,
+    Situation,
+    builtin_triggers,
+    matches,
+    text_for,
+    validate_trigger,
 )
 
 __all__ = ["OUT_OF_OFFICE", "POSTING_ACTIONS", "REQUEST_EMAIL", "Situation", "Trigger", "TriggerService", "matches",

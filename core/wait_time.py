@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.account_settings import load_settings
 from core.business_hours import is_open
 from core.clock import Clock, as_utc
 from core.inactivity import aggregate_time
 from core.models import Agent, AgentStatus, AuthorKind, Conversation, ConversationStatus, Message
-from core.account_settings import load_settings
 
 RECENT_WINDOW = timedelta(days=7)
 RECENT_SAMPLE = 50  # the latest first responses are the best guide; older ones describe another team day

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random as _random
-from typing import Callable
+from collections.abc import Callable
 
 from core.outbox import backoff_delay
 

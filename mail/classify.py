@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email.message import EmailMessage, Message
-from typing import Callable
 
 from core.addresses import mailbox_key, same_mailbox
 from mail.parsing import ParsedEmail

@@ -13,13 +13,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from markupsafe import Markup, escape
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from core.i18n import translations
 from core.outbox import bare_message_id
-from mail import headers as wire_headers
 from core.template_sandbox import render_override
+from mail import headers as wire_headers
 from mail.language import is_right_to_left
 from mail.notification_content import NotificationContent
 
@@ -78,7 +78,7 @@ def render_subject(content: NotificationContent) -> str:
         count=count, brand=content.brand_name)
     if content.override_subject:
         rendered = render_override(content.override_subject, content.variables(), fallback=subject)
-        subject = " ".join(rendered.split()) or subject
+        subject = " ".join((rendered or "").split()) or subject
     return subject
 
 

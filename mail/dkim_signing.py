@@ -45,7 +45,7 @@ class DkimSigner:
     domain: str = ""
 
     @classmethod
-    def from_config(cls, mail: MailConfig) -> "DkimSigner | None":
+    def from_config(cls, mail: MailConfig) -> DkimSigner | None:
         """The configured signer, None when DKIM is not configured; a half or broken setting is a ConfigError."""
         if not mail.dkim_selector and not mail.dkim_private_key_file:
             return None

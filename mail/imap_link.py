@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from aioimaplib import aioimaplib
 
@@ -220,7 +221,7 @@ class ImapLink:
         if work in done:
             try:
                 return work.result()
-            except (asyncio.TimeoutError, aioimaplib.CommandTimeout):  # aioimaplib's own timer, same bound
+            except (TimeoutError, aioimaplib.CommandTimeout):  # aioimaplib's own timer, same bound
                 raise LinkSilent(f"no answer to {what} within {self.timeout:g} s; the connection is treated as "
                                  f"dead (imap.keepalive bounds this wait)") from None
         if self.lost.is_set():
@@ -292,4 +293,4 @@ def search_uids(lines: list[Any]) -> set[int]:
     return uids
 
 
-__all__ = ["ImapLink", "ImapError", "LinkDown", "LinkSilent", "IDLE_LIMIT_SECONDS"]
+__all__ = ["IDLE_LIMIT_SECONDS", "ImapError", "ImapLink", "LinkDown", "LinkSilent"]

@@ -12,11 +12,19 @@ from sqlmodel import Session, col, select
 
 from core.clock import UTC
 from core.config import Config
-from core.email_templates import EmailTemplateOverride
 from core.errors import ConfigError, NotFound
 from core.i18n import _, translations
 from core.identity import return_link_url
-from core.models import Agent, AuthorKind, Conversation, EndUser, Message, OutboxJob, OutboxStatus
+from core.models import (
+    Agent,
+    AuthorKind,
+    Conversation,
+    EmailTemplateOverride,
+    EndUser,
+    Message,
+    OutboxJob,
+    OutboxStatus,
+)
 from core.opt_outs import unsubscribe_token
 from core.outbox import THREADING_LIMIT, OutboxService, bare_message_id
 from core.settings import AccountSettings, SettingsService
@@ -252,7 +260,7 @@ class NotificationGatherer:
                  for m in (earlier[-recap_count:] if recap_count else [])]
         override = self.override(language)
         unsubscribe_url, unsubscribe_address = unsubscribe_links(self.config, self.signer, settings.support_address,
-                                                                 job.id)
+                                                                 stored_id(job))
         return NotificationContent(
             job_id=job.id, message_id=job.message_id, to_address=job.to_address,
             to_name=end_user.name if end_user else None, language=language, brand_name=settings.brand_name,

@@ -11,13 +11,18 @@ from sqlmodel import Session
 
 from core.clock import Clock
 from core.config import Config
-from core.email_templates import EmailTemplateOverride, EmailTemplateService
+from core.email_templates import EmailTemplateService
 from core.i18n import _, negotiate, translations
+from core.models import EmailTemplateOverride
 from core.settings import SettingsService
 from core.template_sandbox import OverrideError, render_override, sandbox
 from mail.compose import render_bodies, render_subject
 from mail.notification_content import (
-    MessageView, NotificationContent, localized_time, reply_address, widget_public_url,
+    MessageView,
+    NotificationContent,
+    localized_time,
+    reply_address,
+    widget_public_url,
 )
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -20,7 +21,8 @@ from core.config import Config
 from core.db import Database
 from core.errors import DatabaseBusy
 from core.i18n import _
-from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+from core.inbound import InboundService, IncomingEmail, Verdict
+from core.models import InboundEmail, InboundOutcome
 from core.tokens import TokenSigner
 from mail.backoff import Backoff
 from mail.imap_link import IDLE_LIMIT_SECONDS, ImapLink
@@ -115,7 +117,7 @@ class ImapPoller:
         try:
             await asyncio.wait_for(asyncio.shield(self._stopped.wait()), self.stop_grace)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         log.warning("the IMAP server did not answer within %.0f s of the stop; closing the connection", self.stop_grace)
         session = self._session_task
@@ -123,14 +125,14 @@ class ImapPoller:
             session.cancel()
         try:
             await asyncio.wait_for(self._stopped.wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.error("the IMAP poller did not stop 5 s after its session was cancelled")
 
     async def _wait_stop(self, seconds: float) -> bool:
         try:
             await asyncio.wait_for(self._stop.wait(), seconds)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
     # --- one connection --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Which conversation an email answers: the signed token in a recipient address, then our Message-IDs it cites."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from core.tokens import InvalidToken, TokenSigner
 from mail.parsing import ParsedEmail

@@ -10,10 +10,11 @@ from core.clock import Clock
 from core.config import Config
 from core.end_users import EndUserService
 from core.i18n import _
-from core.inbound import IncomingEmail, InboundEmail, InboundOutcome, InboundService, Verdict
+from core.inbound import InboundService, IncomingEmail, Verdict
+from core.models import InboundEmail, InboundOutcome
+from core.opt_outs import job_of_unsubscribe_token
 from core.outbox import OutboxService
 from core.settings import SettingsService
-from core.opt_outs import job_of_unsubscribe_token
 from core.tokens import InvalidToken, TokenSigner
 from mail.classify import bounce_original_id, is_auto_reply, is_mailer_daemon, loop_reason
 from mail.parsing import ParsedEmail, parse_email

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from sqlmodel import Session
 
@@ -107,7 +107,7 @@ class NotificationScheduler:
                     break
                 try:
                     await asyncio.wait_for(self._woken.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             wakeup.unsubscribe(self.wake)

@@ -7,9 +7,10 @@ import os
 import random
 import socket
 import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import aiosmtplib
 from aiosmtplib import SMTPException, SMTPNotSupported
@@ -92,7 +93,7 @@ class SmtpPool:
         for client, _last in idle:
             try:
                 await asyncio.wait_for(client.quit(), 2)
-            except (SMTPException, OSError, asyncio.TimeoutError):
+            except (TimeoutError, SMTPException, OSError):
                 client.close()
 
 
@@ -417,7 +418,7 @@ class OutboxSender:
                     break
                 try:
                     await asyncio.wait_for(self._nudged.wait(), wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
         finally:
             await self.pool.close()

@@ -8,8 +8,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from aiosmtplib import (
-    SMTPAuthenticationError, SMTPConnectResponseError, SMTPDataError, SMTPException, SMTPHeloError, SMTPNotSupported,
-    SMTPRecipientRefused, SMTPRecipientsRefused, SMTPResponseException, SMTPSenderRefused,
+    SMTPAuthenticationError,
+    SMTPConnectResponseError,
+    SMTPDataError,
+    SMTPException,
+    SMTPHeloError,
+    SMTPNotSupported,
+    SMTPRecipientRefused,
+    SMTPRecipientsRefused,
+    SMTPResponseException,
+    SMTPSenderRefused,
 )
 
 from core.i18n import _

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from core.addresses import allow_special_use_domains
 from core.config import load_config
 from core.errors import ThreadlineError
-from core.masking import mask, mask_log_handlers
 from core.i18n import _
+from core.masking import mask, mask_log_handlers
 from threadline import __version__
 from threadline.commands import COMMAND_MODULES
 from threadline.context import AppContext

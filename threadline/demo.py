@@ -137,5 +137,16 @@ def state_for(context: AppContext, url: str, smtp_port: int, imap_port: int, ina
                      inactivity_seconds=inactivity_seconds)
 
 
-__all__ = ["DemoMail", "DemoState", "demo_config", "prepare_database", "mailbox_for", "free_port", "END_USERS",
-           "SUPPORT_ADDRESS", "MAILBOX_PASSWORD", "AGENT_HANDLE", "state_for"]
+__all__ = [
+    "AGENT_HANDLE",
+    "END_USERS",
+    "MAILBOX_PASSWORD",
+    "SUPPORT_ADDRESS",
+    "DemoMail",
+    "DemoState",
+    "demo_config",
+    "free_port",
+    "mailbox_for",
+    "prepare_database",
+    "state_for",
+]

@@ -87,7 +87,7 @@ class EmbeddedImap:
         self._delivery_locks: dict[str, asyncio.Lock] = {}
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def __aenter__(self) -> "EmbeddedImap":
+    async def __aenter__(self) -> EmbeddedImap:
         await self.start()
         return self
 
@@ -213,7 +213,7 @@ class EmbeddedImap:
                 writer.transport.abort()
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._server = None
         if self._stack is not None:

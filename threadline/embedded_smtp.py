@@ -8,9 +8,10 @@ import inspect
 import logging
 import ssl
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -40,7 +41,7 @@ def _as_bytes(content: bytes | str) -> bytes:
 
 
 class _KeepingHandler:
-    def __init__(self, server: "EmbeddedSmtpServer") -> None:
+    def __init__(self, server: EmbeddedSmtpServer) -> None:
         self.server = server
 
     async def handle_DATA(self, smtp: SMTP, session: Session, envelope: Envelope) -> str:
@@ -81,7 +82,7 @@ class EmbeddedSmtpServer:
                         authenticator=self.authenticator, auth_required=self.authenticator is not None,
                         auth_require_tls=not self.implicit_tls)
 
-    async def start(self) -> "EmbeddedSmtpServer":
+    async def start(self) -> EmbeddedSmtpServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: self._protocol(loop), host=self.host, port=self.port,
@@ -96,7 +97,7 @@ class EmbeddedSmtpServer:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> "EmbeddedSmtpServer":
+    async def __aenter__(self) -> EmbeddedSmtpServer:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -127,4 +128,4 @@ class EmbeddedSmtpServer:
         return list(self.received)
 
 
-__all__ = ["EmbeddedSmtpServer", "ReceivedEmail", "DeliveryCallback"]
+__all__ = ["DeliveryCallback", "EmbeddedSmtpServer", "ReceivedEmail"]

@@ -51,7 +51,7 @@ class Runtime:
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port (read .port once started)
     routes: list[BaseRoute] = field(default_factory=list)  # added to the app beside /healthz (the demo mailbox)
-    on_started: Callable[["Runtime"], Awaitable[None] | None] | None = None
+    on_started: Callable[[Runtime], Awaitable[None] | None] | None = None
     _server: _OwnSignalsServer | None = None
     _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     _stopping: asyncio.Event | None = None

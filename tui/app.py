@@ -20,15 +20,22 @@ from core.models import Agent, AgentStatus
 from tui.commands import ConsoleCommands
 from tui.console_context import AgentInfo, ConsoleContext
 from tui.i18n import N_, _, error_text, set_language
-from tui.text import set_time_zone
 from tui.live import read_changes
-from tui.messages import (ConsoleProblem, ConsoleReady, ConversationPicked, DraftKept, EventsArrived, LiveChanged,
-                          WorkFailed)
+from tui.messages import (
+    ConsoleProblem,
+    ConsoleReady,
+    ConversationPicked,
+    DraftKept,
+    EventsArrived,
+    LiveChanged,
+    WorkFailed,
+)
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.settings import SettingsScreen
+from tui.text import set_time_zone
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The command palette's provider: every action of the screen and the app that applies now, plus the screen's extras."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from textual.app import App
 from textual.binding import Binding

@@ -1,12 +1,12 @@
 """Short, translated renderings of durations, channels, statuses and languages for the console's tables."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
-from core.models import Channel, ConversationStatus
 from babel import Locale, UnknownLocaleError
 
+from core.models import Channel, ConversationStatus
 from tui.i18n import N_, _, current_language
 
 STATUS_LABELS = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.i18n import N_, negotiate, translations
 
-__all__ = ["_", "N_", "set_language", "current_language", "error_text"]
+__all__ = ["N_", "_", "current_language", "error_text", "set_language"]
 
 _language = "en"
 
@@ -19,7 +19,7 @@ def current_language() -> str:
     return _language
 
 
-def error_text(error) -> str:  # noqa: ANN001 - a core ThreadlineError
+def error_text(error) -> str:
     """A core error's message in the agent's language (core raised it in the process's)."""
     return error.in_language(_language)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from core.console_news import (
-    BATCH, ConversationArrived, EmailsHeld, EndUserAnswered, News, SendingPaused, SendingResumed, read_news,
+    BATCH,
+    ConversationArrived,
+    EmailsHeld,
+    EndUserAnswered,
+    News,
+    SendingPaused,
+    SendingResumed,
+    read_news,
 )
 from core.labels import end_user_label
 from core.models import Channel

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from core.text import ESCAPE_SEQUENCE
 
+
 def strip_controls(text: str | None, *, keep_newlines: bool = True) -> str:
     """text without escape sequences and control characters (newline and tab kept when asked)."""
     if not text:

@@ -8,11 +8,11 @@ from sqlmodel import Session, col, select
 
 from core.clock import Clock
 from core.conversations import ConversationService
-from core.identity import IdentityService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
+from core.identity import IdentityService
 from core.labels import end_user_label
-from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
-from core.opt_outs import EmailOptOut, OptOutService
+from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message
+from core.opt_outs import OptOutService
 from tui.i18n import _
 
 TRANSCRIPT_LIMIT = 100

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -18,7 +18,8 @@ from starlette.staticfiles import StaticFiles
 from core.clock import Clock
 from core.config import Config
 from core.db import Database
-from core.events import Wakeup, wakeup as process_wakeup
+from core.events import Wakeup
+from core.events import wakeup as process_wakeup
 from core.i18n import translations
 from core.identity import widget_secret
 from core.tokens import TokenSigner
@@ -33,7 +34,6 @@ from widget.security import OriginPolicy, SecurityMiddleware
 from widget.unsubscribe import OptOutPages
 from widget.websocket import LiveEndpoint
 from widget.write_slots import WriteSlots, WriteSlotsMiddleware
-
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # JSON bodies carry one message at most; leave room for JSON escaping (up to 6 bytes per character).

@@ -11,8 +11,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import col, select
 
 from core.db import Database
-from core.events import EventLog, Wakeup
 from core.event_kinds import EventKind
+from core.events import EventLog, Wakeup
 from core.models import Agent, Message
 from widget.actions import MessageJson, message_json, stored_id
 

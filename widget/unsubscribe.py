@@ -19,8 +19,8 @@ from core.clock import Clock
 from core.db import Database
 from core.errors import DatabaseBusy
 from core.i18n import negotiate, translations
-from core.models import EndUser, OutboxJob
-from core.opt_outs import OptOutService, OptOutSource
+from core.models import EndUser, OptOutSource, OutboxJob
+from core.opt_outs import OptOutService
 from core.tokens import TokenSigner
 from widget.api import WidgetApi, request_language
 from widget.client_input import looks_like_token
@@ -125,7 +125,7 @@ class OptOutPages:
         async def work(end_user_id: int) -> Any:
             return await run_in_threadpool(self._resume_end_user, end_user_id)
         # respond() calls work with the authenticated end user's id (its annotation says no argument).
-        return await self.api.respond(request, work)  # type: ignore[arg-type]
+        return await self.api.respond(request, work)
 
     def routes(self) -> list[Route]:
         return [

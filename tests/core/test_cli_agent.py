@@ -1,10 +1,10 @@
 """`threadline agent add`: the language must have a catalog, the time zone must be an IANA name; both are stored."""
 from __future__ import annotations
 
-from core.db import Database
-from core.models import Agent
 from sqlmodel import select
 
+from core.db import Database
+from core.models import Agent
 from tests.core.test_cli_and_schema import run_cli
 from tests.core.test_cli_errors import assert_one_line
 

@@ -1,7 +1,7 @@
 """Configuration loading (TOML then environment) and signed tokens."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,7 +68,7 @@ def test_tokens_round_trip_and_resist_tampering():
 
 def test_end_user_tokens_carry_when_they_were_issued():
     signer = TokenSigner("s" * 32)
-    issued = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone.utc)
+    issued = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
     claim = signer.verify_end_user_token(signer.end_user_token(9, issued))
     assert (claim.end_user_id, claim.issued_at) == (9, issued)
     with pytest.raises(InvalidToken):  # the old form without an issue time opens nothing
@@ -77,7 +77,7 @@ def test_end_user_tokens_carry_when_they_were_issued():
 
 def test_return_link_expires():
     signer = TokenSigner("s" * 32)
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     token = signer.return_link_token(7, now + timedelta(days=1))
     assert signer.verify_return_link_token(token, now) == (7, now + timedelta(days=1))
     with pytest.raises(InvalidToken, match="expired"):

@@ -15,7 +15,11 @@ from core.db import Database
 from core.errors import DatabaseBusy
 from core.models import Message
 from tests.fixtures.database_faults import (
-    damaged_copy, fill_disk, sqlite_path, tiny_disk, write_lock_held_by_another_process,
+    damaged_copy,
+    fill_disk,
+    sqlite_path,
+    tiny_disk,
+    write_lock_held_by_another_process,
 )
 from tests.widget.conftest import within
 
@@ -65,7 +69,7 @@ def test_writers_waiting_for_the_lock_never_take_the_connections_reads_need(db, 
     arrived = threading.Semaphore(0)
     errors: list[BaseException] = []
 
-    def count_lock_requests(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+    def count_lock_requests(conn, cursor, statement, *args) -> None:
         if statement == "BEGIN IMMEDIATE":
             arrived.release()
 

@@ -2,7 +2,6 @@
 each failure is one line with the reason and the fix, and exit code 1."""
 from __future__ import annotations
 
-
 import pytest
 
 from core import schema

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
 
 from core.agents import AgentService
 from core.clock import FixedClock
@@ -17,7 +19,7 @@ from core.errors import ThreadlineError
 from core.event_kinds import EventKind
 from core.events import EventLog
 from core.models import AuthorKind, Conversation, Event, Message
-from sqlmodel import select
+
 
 @dataclass
 class ReplayedConversation:

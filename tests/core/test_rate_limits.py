@@ -8,7 +8,7 @@ from sqlmodel import func, select
 from core.rate_limits import RateLimitBucket, RateLimits
 
 
-def _take(db, clock, *limits) -> float:  # noqa: ANN001
+def _take(db, clock, *limits) -> float:
     with db.session() as session:
         return RateLimits(session, clock).take(limits)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlmodel import Session, select
 
 from core.agents import AgentService
 from core.clock import FixedClock
@@ -12,7 +13,6 @@ from core.models import Agent, Conversation, EndUser, OutboxJob
 from core.notifications import NotificationService
 from core.presence import PresenceService
 from core.settings import SettingsService
-from sqlmodel import Session, select
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlmodel import select
 from core.end_users import EndUserService
 from core.errors import CredentialRefused
 from core.identity import PROOF_REPLY, IdentityClaim, IdentityService, identify_signature
-from core.inbound import IncomingEmail, InboundOutcome, InboundService, Verdict
+from core.inbound import InboundOutcome, InboundService, IncomingEmail, Verdict
 from core.models import Conversation, OutboxJob
 from core.tokens import EndUserClaim
 

@@ -5,8 +5,8 @@ import pytest
 from sqlmodel import select
 
 from core.errors import InvalidInput, NotFound
-from core.models import Event
 from core.inactivity import is_present
+from core.models import Event
 
 
 def presence_events(desk, conversation):

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from mail.classify import (auto_reply_header, auto_reply_subject, auto_responder_phrase, bounce_original_id,
-                           is_auto_reply, is_mailer_daemon, is_vacation_sender, loop_reason)
+from mail.classify import (
+    auto_reply_header,
+    auto_reply_subject,
+    auto_responder_phrase,
+    bounce_original_id,
+    is_auto_reply,
+    is_mailer_daemon,
+    is_vacation_sender,
+    loop_reason,
+)
 from mail.parsing import parse_email
 
 

@@ -6,8 +6,8 @@ import pytest
 from core.i18n import translations
 from core.models import OutboxJob
 from mail.compose import build_email, format_address
-from mail.notification_content import NotificationGatherer, localized_time
 from mail.language import email_language
+from mail.notification_content import NotificationGatherer, localized_time
 from tests.fixtures.smtp import mail_config
 
 SHIPPED = ["en", "de", "fr", "es", "pt_BR", "ja", "pl", "ar"]

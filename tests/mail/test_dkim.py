@@ -14,8 +14,8 @@ from core.errors import ConfigError
 from core.models import OutboxJob
 from core.settings import SettingsService
 from mail.compose import outgoing
-from mail.notification_content import NotificationGatherer
 from mail.dkim_signing import DkimSigner, dkim_record, generate_private_key
+from mail.notification_content import NotificationGatherer
 from mail.sender import OutboxSender
 from tests.core.test_cli_and_schema import run_cli
 from tests.fixtures.smtp import mail_config
@@ -31,7 +31,7 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def dns_for(records: dict[str, str]):  # noqa: ANN201
+def dns_for(records: dict[str, str]):
     """dkimpy's dnsfunc hook: TXT lookups answered from records, no DNS at all."""
     def lookup(name: bytes | str, timeout: int = 5) -> bytes | None:
         key = (name.decode() if isinstance(name, bytes) else name).rstrip(".").lower()

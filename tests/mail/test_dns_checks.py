@@ -11,7 +11,7 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from core.config import Config
 from mail.dkim_signing import dkim_record, generate_private_key, txt_strings
-from mail.dns_checks import check_dkim, check_dmarc, check_spf, make_resolver, mail_dns_checks
+from mail.dns_checks import check_dkim, check_dmarc, check_spf, mail_dns_checks, make_resolver
 from tests.core.test_cli_and_schema import run_cli
 
 Records = dict[tuple[str, str], list[object]]
@@ -23,7 +23,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
     def __init__(self) -> None:
         self.records: Records = {}
 
-    def resolve(self, request, handler):  # noqa: ANN001, ANN201
+    def resolve(self, request, handler):
         reply = request.reply()
         name = str(request.q.qname).rstrip(".").lower()
         kind = QTYPE[request.q.qtype]
@@ -64,7 +64,7 @@ def zone(key_file: Path) -> Iterator[tuple[Zone, int]]:
         server.stop()
 
 
-def _resolver(zone: tuple[Zone, int]):  # noqa: ANN202
+def _resolver(zone: tuple[Zone, int]):
     return make_resolver(f"127.0.0.1:{zone[1]}", timeout=3)
 
 
@@ -132,8 +132,8 @@ def test_doctor_mail_from_the_command_line(zone, key_file, tmp_path):
            "THREADLINE_MAIL_DKIM_SELECTOR": "s1", "THREADLINE_MAIL_DKIM_PRIVATE_KEY_FILE": str(key_file),
            "THREADLINE_WIDGET_PUBLIC_URL": "https://support.example.com"}
     assert run_cli("init", data_dir=tmp_path).returncode == 0
-    from core.db import Database
     from core.clock import SystemClock
+    from core.db import Database
     from core.settings import SettingsService
 
     database = Database(f"sqlite:///{tmp_path / 'threadline.db'}")

@@ -6,7 +6,6 @@ import re
 import ssl
 
 import pytest
-
 from aioimaplib import aioimaplib
 
 from mail.imap_link import ImapError, ImapLink, LinkDown, LinkSilent, parse_fetch, search_uids

@@ -33,9 +33,9 @@ def test_a_reply_with_escape_form_feed_and_vertical_tab_is_posted_clean(inbound_
 
 def test_control_characters_in_the_sender_name_and_subject_do_not_refuse_a_new_email(inbound_world):
     world = inbound_world
-    raw = ("From: \"Eve\x1b[31m Red\" <eve@example.net>\r\nTo: help@example.com\r\n"
-           "Subject: Broken\x0b export\r\nMessage-ID: <ctl-new@example.net>\r\n"
-           "Content-Type: text/plain; charset=utf-8\r\n\r\nThe export\x0c stops.\r\n").encode()
+    raw = (b"From: \"Eve\x1b[31m Red\" <eve@example.net>\r\nTo: help@example.com\r\n"
+           b"Subject: Broken\x0b export\r\nMessage-ID: <ctl-new@example.net>\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nThe export\x0c stops.\r\n")
     record = file(world, raw)
     assert record.outcome is InboundOutcome.new_conversation, record.reason
     assert record.subject == "Broken export"

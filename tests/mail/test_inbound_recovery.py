@@ -14,7 +14,15 @@ from core.agents import AgentService
 from core.end_users import EndUserService
 from core.errors import InvalidInput, InvalidTransition, NotFound
 from core.events import EventLog
-from core.inbound import HeldStatus, InboundDecision, InboundEmail, InboundOutcome, InboundService, IncomingEmail, Verdict
+from core.inbound import (
+    HeldStatus,
+    InboundDecision,
+    InboundEmail,
+    InboundOutcome,
+    InboundService,
+    IncomingEmail,
+    Verdict,
+)
 from core.models import Channel, Conversation, Message
 from mail.poller import ImapPoller
 from mail.routing import file_raw_email

@@ -11,8 +11,8 @@ from email.utils import make_msgid
 import httpx
 import pytest
 import uvicorn
-from starlette.testclient import TestClient
 from sqlmodel import select
+from starlette.testclient import TestClient
 
 from core.config import Config
 from core.conversations import ConversationService
@@ -62,13 +62,13 @@ async def _send_due(world, config: Config) -> int:
 class WidgetServer:
     """The real widget app under uvicorn on 127.0.0.1, in this event loop."""
 
-    def __init__(self, config: Config, world) -> None:  # noqa: ANN001
+    def __init__(self, config: Config, world) -> None:
         self.port = config.widget.port
         app = create_app(config, world.db, world.clock, world.signer)
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "WidgetServer":
+    async def __aenter__(self) -> WidgetServer:
         self.task = asyncio.create_task(self.server.serve())
         for _ in range(500):  # readiness of the socket, not a rule's timing
             if self.server.started:
@@ -83,7 +83,7 @@ class WidgetServer:
 
 
 @pytest.fixture
-def http_config(smtp_server) -> Config:  # noqa: ANN001
+def http_config(smtp_server) -> Config:
     config = mail_config(smtp_server.port)
     config.widget.port = _free_port()
     config.widget.public_url = f"http://127.0.0.1:{config.widget.port}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 
 from core.email_templates import EmailTemplateService
+from core.models import OutboxJob
+from core.template_sandbox import OverrideError
 from mail.compose import build_email
 from mail.notification_content import NotificationGatherer
-from core.template_sandbox import OverrideError
 from mail.overrides import preview, save_override, validate
-from core.models import OutboxJob
 from tests.fixtures.smtp import mail_config
 
 GOOD_SUBJECT = "{{ brand_name }}: {{ unread_count }} new for {{ end_user_name }}"

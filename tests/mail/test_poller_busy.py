@@ -1,7 +1,6 @@
 """The poller under another process's write lock: the email is retried later, never recorded as refused."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import event
 from sqlmodel import select
@@ -23,7 +22,7 @@ def test_an_email_that_met_a_busy_database_is_retried_not_recorded_as_refused(db
     poller = ImapPoller(busy_db, Config(), clock, None)
     try:
         with write_lock_held_by_another_process(sqlite_path(db.url)) as holder:
-            def release_after_the_first_try(*_args) -> None:  # noqa: ANN002
+            def release_after_the_first_try(*_args) -> None:
                 # The other process lets go right after the refused attempt, as it would a moment later.
                 holder.stdin.close()
                 holder.wait(30)

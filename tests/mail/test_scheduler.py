@@ -10,8 +10,8 @@ from core.conversations import ConversationService
 from core.events import wakeup
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
-from mail.scheduler import NotificationScheduler
 from mail.outbound import OutboundMail
+from mail.scheduler import NotificationScheduler
 from tests.fixtures.smtp import mail_config
 
 

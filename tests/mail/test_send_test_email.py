@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-from threadline.cli import main
 from tests.fixtures.smtp import TEST_SECRET
+from threadline.cli import main
 
 
 def _config(tmp_path, database_url: str, port: int) -> str:
@@ -54,8 +54,8 @@ async def test_the_test_email_is_a_real_notification_that_an_answer_threads_into
     from sqlmodel import select
 
     from core.models import Conversation, Message, OutboxJob, OutboxStatus
-    from mail.routing import file_raw_email
     from mail.reply_threading import token_in_message_id
+    from mail.routing import file_raw_email
     from tests.fixtures.smtp import mail_config
 
     config = _config(tmp_path, database_url, smtp_server.port)

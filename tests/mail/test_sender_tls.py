@@ -1,7 +1,6 @@
 """STARTTLS, implicit TLS and login by config, against aiosmtpd with a self-signed certificate on 127.0.0.1."""
 from __future__ import annotations
 
-
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -15,7 +14,7 @@ class Logins:
     def __init__(self) -> None:
         self.seen: list[tuple[bytes, bool]] = []
 
-    def __call__(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    def __call__(self, server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"sender", b"s3cret")
         encrypted = server.transport.get_extra_info("ssl_object") is not None
         self.seen.append((getattr(auth_data, "login", b""), encrypted))

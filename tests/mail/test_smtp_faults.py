@@ -1,15 +1,25 @@
 """The SMTP failure classifier (pure): by stage, reply code and enhanced status code; and the sender's pause."""
 from __future__ import annotations
 
-import asyncio
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtplib import (
-    SMTPAuthenticationError, SMTPConnectError, SMTPConnectResponseError, SMTPConnectTimeoutError, SMTPDataError,
-    SMTPException, SMTPHeloError, SMTPNotSupported, SMTPReadTimeoutError, SMTPRecipientRefused, SMTPRecipientsRefused,
-    SMTPResponseException, SMTPSenderRefused, SMTPServerDisconnected,
+    SMTPAuthenticationError,
+    SMTPConnectError,
+    SMTPConnectResponseError,
+    SMTPConnectTimeoutError,
+    SMTPDataError,
+    SMTPException,
+    SMTPHeloError,
+    SMTPNotSupported,
+    SMTPReadTimeoutError,
+    SMTPRecipientRefused,
+    SMTPRecipientsRefused,
+    SMTPResponseException,
+    SMTPSenderRefused,
+    SMTPServerDisconnected,
 )
 
 from mail.sender_pause import SenderPause
@@ -76,7 +86,7 @@ EXCEPTIONS = [
     (SMTPConnectTimeoutError("Timed out connecting"), True, SmtpStage.connect, S),
     (SMTPServerDisconnected("Unexpected EOF received"), False, SmtpStage.connect, S),
     (SMTPReadTimeoutError("Timed out waiting for server response"), False, SmtpStage.connect, S),
-    (asyncio.TimeoutError(), False, SmtpStage.connect, S),
+    (TimeoutError(), False, SmtpStage.connect, S),
     (ConnectionResetError(104, "reset by peer"), False, SmtpStage.connect, S),
     (SMTPConnectResponseError(554, "5.7.1 No service"), True, SmtpStage.greeting, S),
     (SMTPHeloError(501, "Bad hostname"), True, SmtpStage.hello, S),
@@ -120,7 +130,7 @@ def test_explanations_name_the_problem_and_the_fix(fault, words):
     assert all(word in text for word in words), text
 
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 def test_the_pause_backs_off_with_jitter_up_to_a_cap_and_a_success_resets_it():

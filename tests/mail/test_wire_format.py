@@ -16,10 +16,10 @@ from core.models import OutboxJob
 from core.outbox import notification_message_id
 from core.settings import SettingsService
 from mail.compose import email_bytes
-from mail.notification_content import NotificationGatherer
 from mail.headers import encoded_words, quoted_printable
-from mail.sender import OutboxSender
+from mail.notification_content import NotificationGatherer
 from mail.reply_threading import token_in_message_id
+from mail.sender import OutboxSender
 from tests.fixtures.smtp import mail_config
 
 SHIPPED = ["en", "de", "fr", "es", "pt_BR", "ja", "pl", "ar"]
@@ -129,7 +129,7 @@ async def test_ehlo_uses_the_configured_helo_name(world, smtp_server):
     keeping = smtp_server.handler
 
     class Recording:
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        async def handle_DATA(self, server, session, envelope):
             seen.append(session.host_name)  # what the client said in EHLO
             return await keeping.handle_DATA(server, session, envelope)
 

@@ -41,7 +41,7 @@ class ServerInThread:
             self._result.append(exc)
             self._started.set()
 
-    def __enter__(self) -> "ServerInThread":
+    def __enter__(self) -> ServerInThread:
         self._thread.start()
         assert self._started.wait(30), "the widget server did not start"
         if self._result and isinstance(self._result[0], BaseException):

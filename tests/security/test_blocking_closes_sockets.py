@@ -17,7 +17,7 @@ from core.models import Conversation
 from tests.system.processes import stop, threadline, wait_for_url, write_config
 
 
-def _agent_says(db, public_id: str, body: str) -> None:  # noqa: ANN001
+def _agent_says(db, public_id: str, body: str) -> None:
     clock = SystemClock()
     with db.session() as session:
         agents = AgentService(session, clock)
@@ -26,12 +26,12 @@ def _agent_says(db, public_id: str, body: str) -> None:  # noqa: ANN001
         ConversationService(session, clock).post_agent_message(conversation.id, agent.id, body)
 
 
-def _end_user_id(db, public_id: str) -> int:  # noqa: ANN001
+def _end_user_id(db, public_id: str) -> int:
     with db.read_session() as session:
         return session.exec(select(Conversation.end_user_id).where(Conversation.public_id == public_id)).one()
 
 
-def _messages_until_closed(ws) -> tuple[list[dict], int | None]:  # noqa: ANN001
+def _messages_until_closed(ws) -> tuple[list[dict], int | None]:
     received = []
     try:
         while True:

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -123,7 +124,7 @@ def test_no_request_gets_a_500_and_a_refused_one_changes_nothing(server, http, d
     attack()
 
 
-def _absent(db, public_id: str) -> bool:  # noqa: ANN001
+def _absent(db, public_id: str) -> bool:
     with db.read_session() as session:
         return not session.exec(select(Conversation.end_user_present).where(Conversation.public_id == public_id)).one()
 

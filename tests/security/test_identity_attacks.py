@@ -8,8 +8,8 @@ import email.utils
 import imaplib
 import smtplib
 import time
-from datetime import timedelta
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 

@@ -51,10 +51,10 @@ class SinkHandler:
             self._enough_connections.set()
         try:  # bounded, below the sender's 30 s SMTP timeout; the test's own assertions then tell what happened
             await asyncio.wait_for(self._enough_connections.wait(), 20)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         if self.hold_until_connections:
             await self._wait_for_connections(session.peer)
         if self.delay:
@@ -66,7 +66,7 @@ class SinkHandler:
             self.arrived.notify_all()
         return "250 2.0.0 OK"
 
-    def wait_for(self, predicate, timeout: float) -> bool:  # noqa: ANN001
+    def wait_for(self, predicate, timeout: float) -> bool:
         with self.arrived:
             return self.arrived.wait_for(lambda: predicate(self.received), timeout)
 
@@ -85,7 +85,7 @@ class SmtpSink:
         self.handler = SinkHandler(delay, hold_until_connections)
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         self.controller.start()
         return self
 
@@ -201,7 +201,7 @@ class ImapInThread:
         self.thread = threading.Thread(target=self.loop.run_forever, name="imap-test-server", daemon=True)
         self.imap = EmbeddedImap(users)
 
-    def __enter__(self) -> "ImapInThread":
+    def __enter__(self) -> ImapInThread:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.imap.start(), self.loop).result(10)
         return self

@@ -15,7 +15,11 @@ import pytest
 from core import schema
 from core.db import Database
 from tests.fixtures.database_faults import (
-    damaged_copy, fill_disk, sqlite_path, tiny_disk, write_lock_held_by_another_process,
+    damaged_copy,
+    fill_disk,
+    sqlite_path,
+    tiny_disk,
+    write_lock_held_by_another_process,
 )
 from tests.system.processes import stop, threadline, wait_for_url, write_config
 

@@ -13,16 +13,16 @@ import smtplib
 import subprocess
 import sys
 import time
-from email.message import EmailMessage
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from threadline import demo
 from tests.system.processes import ROOT, stop
+from threadline import demo
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -71,12 +71,13 @@ def _wait_for_email(address: str, password: str, port: int, timeout: float) -> E
 
 def _agent_replies(database_url: str, public_id: str, text: str) -> None:
     """The agent's side, through the core service on the demo's database (as the console would)."""
+    from sqlmodel import select
+
     from core.agents import AgentService
     from core.clock import SystemClock
     from core.conversations import ConversationService
     from core.db import Database
     from core.models import Conversation
-    from sqlmodel import select
 
     database = Database(database_url)
     try:

@@ -10,7 +10,7 @@ from core.inactivity import inactivity_period
 from core.settings import SettingsService
 
 
-def test_seconds_override_replaces_the_minutes_and_zero_turns_it_off(session, clock) -> None:  # noqa: ANN001
+def test_seconds_override_replaces_the_minutes_and_zero_turns_it_off(session, clock) -> None:
     settings = SettingsService(session, clock)
     assert inactivity_period(settings.update(inactivity_minutes=7)) == timedelta(minutes=7)
     assert inactivity_period(settings.update(inactivity_seconds=30)) == timedelta(seconds=30)
@@ -18,7 +18,7 @@ def test_seconds_override_replaces_the_minutes_and_zero_turns_it_off(session, cl
 
 
 @pytest.mark.parametrize("bad", [-1, 86401, 1.5, True, "30"])
-def test_invalid_override_is_refused_and_changes_nothing(session, clock, bad) -> None:  # noqa: ANN001
+def test_invalid_override_is_refused_and_changes_nothing(session, clock, bad) -> None:
     settings = SettingsService(session, clock)
     settings.update(inactivity_seconds=45)
     with pytest.raises(InvalidInput, match="inactivity override"):

@@ -13,12 +13,19 @@ from pathlib import Path
 import pytest
 
 from core.db import Database
-from tests.system.processes import (ImapInThread, SmtpSink, outbox_counts, seed_due_notifications, stop, threadline,
-                                    wait_for_url, write_config)
+from tests.system.processes import (
+    ImapInThread,
+    SmtpSink,
+    outbox_counts,
+    seed_due_notifications,
+    stop,
+    threadline,
+    wait_for_url,
+    write_config,
+)
 
 
-
-def _recipients(received) -> collections.Counter:  # noqa: ANN001
+def _recipients(received) -> collections.Counter:
     return collections.Counter(d.recipient for d in received)
 
 

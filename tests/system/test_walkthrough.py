@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.system.processes import ROOT
-from tests.system.test_demo import _wait_for_email, _wait_for_file
+from tests.system.test_demo import _wait_for_email
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

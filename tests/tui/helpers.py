@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # Only a safety net for a broken test: conditions normally hold after a few UI turns.
 LIMIT_SECONDS = 10.0

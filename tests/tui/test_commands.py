@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import NotFound
 from core.clock import FixedClock
+from core.errors import NotFound
 from threadline.cli import main
 from tui.app import build_app, resolve_agent
 

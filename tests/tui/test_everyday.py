@@ -28,7 +28,7 @@ async def test_a_failed_conversation_load_is_a_toast_and_live_updates_go_on(desk
     real = conversation_module.read_conversation
     failing = {"on": True}
 
-    def read_or_fail(session, clock, conversation_id, *args, **kwargs):  # noqa: ANN001
+    def read_or_fail(session, clock, conversation_id, *args, **kwargs):
         if failing["on"]:
             raise RuntimeError("disk on fire")
         return real(session, clock, conversation_id, *args, **kwargs)

@@ -59,7 +59,7 @@ async def test_a_refused_email_is_posted_into_a_conversation_the_agent_picks(des
     app = make_console()
     ui_thread, on_ui_thread = threading.current_thread(), []
 
-    def before_execute(conn, cursor, statement, *args):  # noqa: ANN001 - the picker, too, reads only in workers
+    def before_execute(conn, cursor, statement, *args):
         if threading.current_thread() is ui_thread:
             on_ui_thread.append(statement)
 

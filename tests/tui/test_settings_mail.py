@@ -206,7 +206,7 @@ def _job(desk, job_id):
 
 
 async def test_accept_a_held_email(desk, make_console):
-    from core.inbound import HeldStatus, IncomingEmail, InboundOutcome, InboundService, Verdict
+    from core.inbound import HeldStatus, InboundOutcome, InboundService, IncomingEmail, Verdict
 
     alex = desk.conversations["alex"]
     with desk.db.session() as session:

@@ -71,7 +71,7 @@ def _file_mail(desk) -> None:
                               created_at=desk.clock.now(), sent_at=desk.clock.now(),
                               last_error="550 5.1.1 mailbox unavailable"))
         session.commit()
-        from core.inbound import IncomingEmail, InboundOutcome, InboundService, Verdict
+        from core.inbound import InboundOutcome, InboundService, IncomingEmail, Verdict
 
         inbound = InboundService(session, desk.clock)
         inbound.file(IncomingEmail(message_id="<held@example.net>", sender="boss@example.net", sender_name="Boss",

@@ -18,7 +18,7 @@ async def test_the_ui_thread_never_queries_the_database(desk, make_console):
     on_ui_thread: list[str] = []
     queries: list[str] = []
 
-    def before_execute(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def before_execute(conn, cursor, statement, parameters, context, executemany):
         queries.append(statement)
         if threading.current_thread() is ui_thread:
             on_ui_thread.append(statement)

@@ -61,8 +61,8 @@ Threadline('open');
 class Site:
     """One widget server for the module: its address, database, clock and configuration."""
 
-    def __init__(self, url: str, db: Database, clock: FixedClock, config: Config, app, shop: "HostSite",
-                 evil: "HostSite") -> None:
+    def __init__(self, url: str, db: Database, clock: FixedClock, config: Config, app, shop: HostSite,
+                 evil: HostSite) -> None:
         self.url, self.db, self.clock, self.config, self.app = url, db, clock, config, app
         self.shop, self.evil = shop, evil
 

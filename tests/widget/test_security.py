@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from core.i18n import N_
+from tests.widget.conftest import bearer, error_code, start
 from widget.errors import ERROR_CODES
 from widget.ratelimit import RateLimiter
 from widget.strings import WIDGET_STRINGS, accepted_languages
-from tests.widget.conftest import bearer, error_code, start
 
 
 def test_pages_carry_a_strict_content_security_policy(client):

@@ -7,7 +7,12 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from tests.widget.conftest import (
-    agent_reply, bearer, conversation_row, eventually, start, within,
+    agent_reply,
+    bearer,
+    conversation_row,
+    eventually,
+    start,
+    within,
 )
 
 

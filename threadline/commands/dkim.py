@@ -15,7 +15,7 @@ LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 SELECTOR = re.compile(rf"{LABEL}(?:\.{LABEL})*")
 
 
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> argparse.ArgumentParser:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "dkim", help=_("make a DKIM signing key"),
         description=_("Make keys that sign outgoing emails with DKIM, and print the DNS record to publish."))

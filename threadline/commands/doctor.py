@@ -12,7 +12,7 @@ from core.i18n import _
 from core.masking import mask
 from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
 from core.settings import SettingsService
-from mail.dns_checks import make_resolver, mail_dns_checks
+from mail.dns_checks import mail_dns_checks, make_resolver
 from threadline.context import AppContext
 from threadline.public_links import local_links_warning
 

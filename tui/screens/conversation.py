@@ -1,7 +1,7 @@
 """One conversation: the transcript, a reply box, and the agent's actions on it and on its end user."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
@@ -22,10 +22,23 @@ from core.models import AuthorKind, ConversationStatus
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label, status_label
 from tui.i18n import N_, _
-from tui.messages import (ChangeDone, ConversationAssigned, ConversationReleased, ConversationReopened,
-                          ConversationStatusSet, DraftKept,
-                          EndUserBlocked, EndUserChanged, EndUserEmailConfirmed, EndUserEmailSaved,
-                          EndUserLanguageSaved, EndUserUnblocked, LiveChanged, ProfilesMerged, ReplySent)
+from tui.messages import (
+    ChangeDone,
+    ConversationAssigned,
+    ConversationReleased,
+    ConversationReopened,
+    ConversationStatusSet,
+    DraftKept,
+    EndUserBlocked,
+    EndUserChanged,
+    EndUserEmailConfirmed,
+    EndUserEmailSaved,
+    EndUserLanguageSaved,
+    EndUserUnblocked,
+    LiveChanged,
+    ProfilesMerged,
+    ReplySent,
+)
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal

@@ -12,11 +12,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from core.inbound import InboundEmail, InboundOutcome, InboundService
+from core.inbound import InboundService
+from core.models import InboundEmail, InboundOutcome
 from core.outbox import OutboxService
 from tui.console_context import ConsoleContext
 from tui.i18n import N_, _
-from tui.messages import (ChangeDone, HeldEmailAccepted, InboundEmailDiscarded, LiveChanged, NotificationRetried)
+from tui.messages import ChangeDone, HeldEmailAccepted, InboundEmailDiscarded, LiveChanged, NotificationRetried
 from tui.screens.pick_conversation import ConversationPicker
 from tui.screens.prompt import ConfirmScreen, TextScreen
 from tui.screens.workers import ChangesInWorkers

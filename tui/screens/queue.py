@@ -1,9 +1,9 @@
 """The queue: one page of conversations for a filter or search, oldest wait first, updated live."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Callable
 
 from rich.text import Text
 from textual import on, work

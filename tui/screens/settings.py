@@ -28,8 +28,16 @@ from mail.overrides import preview, save_override
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label
 from tui.i18n import N_, _, error_text
-from tui.messages import (ChangeDone, ContinuousSwitched, LiveChanged, SettingsSaved, TemplateReset, TemplateSaved,
-                          TriggerSwitched, TriggerTextSaved)
+from tui.messages import (
+    ChangeDone,
+    ContinuousSwitched,
+    LiveChanged,
+    SettingsSaved,
+    TemplateReset,
+    TemplateSaved,
+    TriggerSwitched,
+    TriggerTextSaved,
+)
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal

@@ -1,7 +1,8 @@
 """How console screens run database work off the UI thread: a change per worker, a worker's failure reported up."""
 from __future__ import annotations
 
-from typing import Callable, cast
+from collections.abc import Callable
+from typing import cast
 
 from sqlmodel import Session
 from textual.dom import DOMNode
