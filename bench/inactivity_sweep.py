@@ -21,11 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from datetime import UTC
+
 from sqlalchemy import insert
 
 from core import schema
 from core.agents import AgentService
-from core.clock import UTC, FixedClock
+from core.clock import FixedClock
 from core.db import Database
 from core.models import AuthorKind, Conversation, EndUser, Message, OutboxJob, VerifiedAddress
 from core.notifications import NotificationService

@@ -5,8 +5,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-UTC = UTC
-
 
 class Clock(Protocol):
     def now(self) -> datetime:

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
-
-from core.clock import UTC
 
 
 class UTCDateTime(TypeDecorator[datetime]):

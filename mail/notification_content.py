@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
 from sqlmodel import Session, col, select
 
-from core.clock import UTC
 from core.config import Config
 from core.errors import ConfigError, NotFound
 from core.i18n import _, translations

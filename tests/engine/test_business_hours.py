@@ -1,10 +1,9 @@
 """Business hours in the business's own time zone, including the days the clocks change."""
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from core.business_hours import is_open
-from core.clock import UTC
 from core.settings import BusinessHours
 
 BERLIN = BusinessHours(timezone="Europe/Berlin", days={"mon": [["09:00", "17:00"]], "sun": [["09:00", "17:00"]],
