@@ -36,7 +36,7 @@ def fenced_blocks(text: str, languages: tuple[str, ...]) -> list[str]:
 def shell_commands(block: str) -> list[list[str]]:
     """Each `threadline ...` command of a shell block, as argv without the program (after `&&`, `;` or `&` too)."""
     commands = []
-    for line in block.splitlines():
+    for line in block.replace("\\\n", " ").splitlines():  # a backslash-newline continues the command
         if not line.strip():
             continue
         segment: list[str] = []
