@@ -90,8 +90,8 @@ def console(tmp_path):
         terminal.wait_for(r"Threadline — Demo Agent \(demo\)")
         yield terminal, state
         terminal.keys("Escape")  # leave the reply box (alone: an Escape followed at once by q reads as Alt+q)
-        terminal.wait_for(r"q Back")
-        terminal.keys("q")  # back to the queue
+        terminal.wait_for(r"esc Back")
+        terminal.keys("Escape")  # back to the queue
         terminal.wait_for(r"n Take next")
         terminal.keys("q")  # quitting asks first (a demo with --data-dir keeps its data, so the plain question)
         terminal.wait_for(r"Quit Threadline\?")
@@ -127,7 +127,7 @@ def test_readme_demo_chat_answer_give_email_leave_reply_by_email_and_back(consol
     expect(page.locator(".tl-end_user .tl-body")).to_have_text("Hello, where is my parcel?")
 
     # The agent sees it in the console's queue, opens it and answers.
-    terminal.wait_for(r"anonymous end user .*queued")
+    terminal.wait_for(r"Visitor #\d+ .*queued")
     terminal.keys("Enter")
     terminal.wait_for(r"Hello, where is my parcel\?")
     terminal.keys("r")
