@@ -248,7 +248,9 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         try:
             document = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the file or point --config elsewhere") from exc
+            raise ConfigError(
+                f"{config_path}: not valid TOML ({exc}); fix the file or point --config elsewhere"
+            ) from exc
         section_names = {s.name for s in _sections()}
         for section_name, values in document.items():
             if section_name not in section_names or not isinstance(values, dict):
@@ -294,4 +296,6 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"widget.trusted_proxies: {entry!r} is not an IP address or network; use e.g. "
                               "127.0.0.1, 10.0.0.0/8 or ::1") from None
     if config.general.secret and len(config.general.secret) < 16:
-        raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        raise ConfigError(
+            "general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )

@@ -60,7 +60,9 @@ class ContinuousConversations:
         triggers.activate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=True)
         conflicts = [t.name for t in triggers.all(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
-        record_event(self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts)
+        record_event(
+            self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts
+        )
         return ActivationReport(True, row_id(request), conflicts)
 
     @transactional

@@ -128,8 +128,12 @@ class ConversationService:
     def post_end_user_message(self, conversation_id: int, body: str, **kwargs: Any) -> Message:
         return self.post_message(conversation_id, AuthorKind.end_user, body, **kwargs)
 
-    def post_agent_message(self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True) -> Message:
-        return self.post_message(conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback)
+    def post_agent_message(
+        self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True
+    ) -> Message:
+        return self.post_message(
+            conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback
+        )
 
     # --- read state ----------------------------------------------------------------------------------
     @transactional
@@ -143,7 +147,9 @@ class ConversationService:
         conversation = self.get(conversation_id, lock=True)
         if seq > conversation.last_seq:
             raise InvalidInput(
-                _("Cannot mark message {seq} read: the conversation has {count} messages.").format(seq=seq, count=conversation.last_seq)
+                _("Cannot mark message {seq} read: the conversation has {count} messages.").format(
+                    seq=seq, count=conversation.last_seq
+                )
             )
         field = "end_user_read_seq" if side is AuthorKind.end_user else "agent_read_seq"
         current: int = getattr(conversation, field)
@@ -260,7 +266,9 @@ def _channel(channel: Channel | str) -> Channel:
     try:
         return Channel(channel)
     except ValueError:
-        raise InvalidInput(_("Unknown channel {channel!r}; use messaging, email or api.").format(channel=channel)) from None
+        raise InvalidInput(
+            _("Unknown channel {channel!r}; use messaging, email or api.").format(channel=channel)
+        ) from None
 
 
 def _clean_language(language: str | None) -> str | None:

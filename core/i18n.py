@@ -96,7 +96,11 @@ class Translatable(str):
         made.msgid, made.fields = msgid, fields
         return made
 
-    def __reduce__(self) -> tuple[type[Translatable], tuple[str, str, dict[str, Any] | None]]:  # pickling and copying (worker results) keep what it remembers
+    def __reduce__(
+        self,
+    ) -> tuple[
+        type[Translatable], tuple[str, str, dict[str, Any] | None]
+    ]:  # pickling and copying (worker results) keep what it remembers
         return (Translatable, (str(self), self.msgid, self.fields))
 
     def format(self, *args: Any, **kwargs: Any) -> str:

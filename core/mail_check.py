@@ -53,13 +53,34 @@ class MailCheckService:
         refreshed.notify_due_at = None
         self.session.add(refreshed)
         job = OutboxJob(
-            kind="notification", conversation_id=conversation.id, idempotency_key=f"test:{conversation.id}:{message.seq}",
-            first_seq=message.seq, last_seq=message.seq, to_address=address, address_key=address.lower(),
-            language=language, message_id=notification_message_id(self.signer.reply_token(conversation.id), domain),
-            status=OutboxStatus.pending, attempts=1, next_attempt_at=now, created_at=now,
-            locked_until=now + LEASE, locked_by=WORKER, payload={"test": True})
+            kind="notification",
+            conversation_id=conversation.id,
+            idempotency_key=f"test:{conversation.id}:{message.seq}",
+            first_seq=message.seq,
+            last_seq=message.seq,
+            to_address=address,
+            address_key=address.lower(),
+            language=language,
+            message_id=notification_message_id(self.signer.reply_token(conversation.id), domain),
+            status=OutboxStatus.pending,
+            attempts=1,
+            next_attempt_at=now,
+            created_at=now,
+            locked_until=now + LEASE,
+            locked_by=WORKER,
+            payload={"test": True},
+        )
         self.session.add(job)
         self.session.flush()
-        record_event(self.session, now, EventKind.notification_queued, conversation.id, idempotency_key=job.idempotency_key,
-                     first_seq=message.seq, last_seq=message.seq, notified_seq=message.seq, test=True)
+        record_event(
+            self.session,
+            now,
+            EventKind.notification_queued,
+            conversation.id,
+            idempotency_key=job.idempotency_key,
+            first_seq=message.seq,
+            last_seq=message.seq,
+            notified_seq=message.seq,
+            test=True,
+        )
         return job

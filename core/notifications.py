@@ -49,7 +49,9 @@ class NotificationService:
         now = as_utc(now) if now is not None else self.clock.now()
         query = (select(Conversation.id).where(col(Conversation.notify_due_at) <= now)
                  .order_by(col(Conversation.notify_due_at)).limit(limit))
-        return self._read(lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None])
+        return self._read(
+            lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None]
+        )
 
     def next_due_at(self) -> datetime | None:
         """The earliest due time, for a scheduler to sleep until (or until a wake-up)."""

@@ -58,7 +58,9 @@ class ImapLink:
         if self.tls == "tls":
             client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=self.host, port=self.port, timeout=self.timeout,
                                                             ssl_context=self._ssl_context())
-            client.protocol.conn_lost_cb = connection_lost  # IMAP4_SSL takes no callback; the connection is not made yet
+            client.protocol.conn_lost_cb = (
+                connection_lost  # IMAP4_SSL takes no callback; the connection is not made yet
+            )
         else:
             client = aioimaplib.IMAP4(host=self.host, port=self.port, timeout=self.timeout,
                                       conn_lost_cb=connection_lost)

@@ -116,7 +116,11 @@ def _decode_part(part: MIMEPart) -> str:
         content = part.get_content()
     except (LookupError, UnicodeError, AssertionError, ValueError):
         payload = part.get_payload(decode=True) or b""
-        content = payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+        content = (
+            payload.decode(part.get_content_charset() or "utf-8", "replace")
+            if isinstance(payload, bytes)
+            else str(payload)
+        )
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
     return str(content)
@@ -204,6 +208,7 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         parsed.text = rough_text(raw)  # what the person wrote stays postable even when the MIME is broken
     for attachment in parsed.attachments:
         if attachment.size > max_attachment_bytes:
-            parsed.error = _("The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes).").format(
-                name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
+            parsed.error = _(
+                "The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes)."
+            ).format(name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
     return parsed

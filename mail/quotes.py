@@ -29,8 +29,9 @@ _SEPARATOR = re.compile(
 
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:" (and their translations).
 _FROM = re.compile(r"^\s*\**\s*(from|von|de|da|van)\s*\**\s*:", re.IGNORECASE)
-_SENT = re.compile(r"^\s*\**\s*(sent|date|gesendet|datum|envoy[ée]|date|enviado|fecha|data|inviato|verzonden)\s*\**\s*:",
-                   re.IGNORECASE)
+_SENT = re.compile(
+    r"^\s*\**\s*(sent|date|gesendet|datum|envoy[ée]|date|enviado|fecha|data|inviato|verzonden)\s*\**\s*:", re.IGNORECASE
+)
 
 # Signatures: the standard "-- " delimiter and the mobile clients' one-liners.
 _SIGNATURE = re.compile(

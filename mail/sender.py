@@ -117,9 +117,14 @@ def classify_failure(job_id: int, exc: BaseException, recipient: str, *, opening
         return SendOutcome(job_id, OutboxStatus.pending, exc.message)
     fault = fault_of(exc, opening=opening)
     if isinstance(exc, SMTPNotSupported) and fault.scope is FaultScope.email:
-        return SendOutcome(job_id, OutboxStatus.failed, _(
-            "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
-            "offer; use a server that supports SMTPUTF8 or ask the end user for another address.").format(address=recipient))
+        return SendOutcome(
+            job_id,
+            OutboxStatus.failed,
+            _(
+                "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
+                "offer; use a server that supports SMTPUTF8 or ask the end user for another address."
+            ).format(address=recipient),
+        )
     if fault.pauses_sender:
         return SendOutcome(job_id, OutboxStatus.pending, fault.explanation(), release=True)
     return SendOutcome(job_id, OutboxStatus.failed if fault.permanent else OutboxStatus.pending, fault.explanation())
@@ -194,7 +199,9 @@ class OutboxSender:
         # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
         self.pause = pause or SenderPause(rng)
         self._batch_paused = False  # a server-wide failure came during the batch in hand
-        self._unrecorded: list[tuple[EventKind, dict[str, Any]]] = []  # pause/resume events still to write to the event log
+        self._unrecorded: list[
+            tuple[EventKind, dict[str, Any]]
+        ] = []  # pause/resume events still to write to the event log
         self._nudged = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
@@ -206,7 +213,9 @@ class OutboxSender:
     # --- one batch -------------------------------------------------------------------------------
     def _lease_and_compose(self) -> list[PreparedEmail]:
         with self.db.session() as session:
-            jobs = OutboxService(session, self.clock, self.rng).lease(self.worker_id, self.batch_size, self.lease_seconds)
+            jobs = OutboxService(session, self.clock, self.rng).lease(
+                self.worker_id, self.batch_size, self.lease_seconds
+            )
             if not jobs:
                 return []
             now = self.clock.now()
@@ -224,7 +233,11 @@ class OutboxSender:
                         log.exception("could not compose outbox job %s", job.id)
                     outcome = classify_failure(stored_id(job), exc, job.to_address)
                     if outcome.status is OutboxStatus.pending and not isinstance(exc, ConfigError):
-                        outcome = SendOutcome(stored_id(job), OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
+                        outcome = SendOutcome(
+                            stored_id(job),
+                            OutboxStatus.failed,
+                            _("The email could not be composed: {error}").format(error=exc),
+                        )
                     prepared.append(PreparedEmail(stored_id(job), job.to_address, None, outcome))
             return prepared
 

@@ -74,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except ThreadlineError as exc:
         return _fail(args, exc.message)
     except DBAPIError as exc:  # the database is unreachable or refused us: one line, not a traceback
-        return _fail(args, _("the database refused or could not be reached ({error}); check database.url and that "
-                             "the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__))
+        return _fail(
+            args,
+            _(
+                "the database refused or could not be reached ({error}); check database.url and that "
+                "the database server runs."
+            ).format(error=str(exc.orig).strip() or type(exc.orig).__name__),
+        )
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `threadline doctor | head`: the reader left, nothing to report

@@ -201,8 +201,9 @@ def make_world(db: Database, clock: FixedClock, config: Config | None = None,
         conversation = conversations.start_conversation(stored_id(end_user))
         conversations.post_end_user_message(stored_id(conversation), "My invoice is wrong.")
         world.end_user_id, world.conversation_id = stored_id(end_user), stored_id(conversation)
-        world.sent_message_id = (sent_message_id
-                                 or f"<{signer.reply_token(stored_id(conversation))}.{uuid.uuid4().hex[:16]}@example.com>")
+        world.sent_message_id = (
+            sent_message_id or f"<{signer.reply_token(stored_id(conversation))}.{uuid.uuid4().hex[:16]}@example.com>"
+        )
         job = OutboxJob(conversation_id=conversation.id, to_address=world.end_user_email,
                         message_id=world.sent_message_id, status=OutboxStatus.sent,
                         idempotency_key=f"test-{uuid.uuid4().hex}", next_attempt_at=clock.now(),

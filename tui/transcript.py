@@ -58,8 +58,11 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     messages = service.transcript(conversation_id, after_seq=after)
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id} | (
         {conversation.assignee_id} if conversation.assignee_id else set())
-    names: dict[int | None, str] = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
-        if agent_ids else {}
+    names: dict[int | None, str] = (
+        {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))}
+        if agent_ids
+        else {}
+    )
     deliveries = message_deliveries(session, conversation, messages)
     views = [_view(m, conversation, end_user, names, deliveries) for m in messages]
     assert end_user.id is not None  # read from the database

@@ -74,7 +74,9 @@ class LiveEndpoint:
         try:
             claim = self.signer.verify_end_user_token(token if looks_like_token(token) else "")
         except InvalidToken:
-            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+            raise ApiError(
+                "unauthorized", N_("Your chat session is not valid any more; start a new conversation.")
+            ) from None
         end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
         after = whole_number(frame.get("after", 0), "after")
         conversation = public_id(websocket.path_params["id"])

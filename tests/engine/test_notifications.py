@@ -49,7 +49,9 @@ def test_unverified_address_gets_at_most_three_notifications_a_day(desk):
     assert desk.notifications.claim_due() == []
     assert len(desk.jobs()) == 3
     assert desk.refreshed(conversation).notify_due_at == first_job_at + timedelta(hours=24)
-    deferred = desk.session.exec(select(func.count()).select_from(Event).where(Event.kind == "notification.deferred")).one()
+    deferred = desk.session.exec(
+        select(func.count()).select_from(Event).where(Event.kind == "notification.deferred")
+    ).one()
     assert deferred == 1
     desk.clock.set(first_job_at + timedelta(hours=24))
     [job] = desk.notifications.claim_due()

@@ -100,7 +100,9 @@ def test_a_subject_from_a_vacation_sender_is_an_auto_reply(sender):
     assert is_auto_reply(email)
 
 
-@pytest.mark.parametrize("sender", ["maria@example.org", "noreplyneeded.fan@example.org", "vacationrentals@example.org"])
+@pytest.mark.parametrize(
+    "sender", ["maria@example.org", "noreplyneeded.fan@example.org", "vacationrentals@example.org"]
+)
 def test_ordinary_senders_are_not_vacation_senders(sender):
     assert not is_vacation_sender(sender)
 

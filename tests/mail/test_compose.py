@@ -48,7 +48,9 @@ def test_renders_in_every_shipped_language(world, language):
 
 def test_polish_and_arabic_plural_forms_differ_by_count():
     def line(language: str, n: int) -> str:
-        return translations(language).ngettext("You have %(num)d unread message.", "You have %(num)d unread messages.", n) % {"num": n}
+        return translations(language).ngettext(
+            "You have %(num)d unread message.", "You have %(num)d unread messages.", n
+        ) % {"num": n}
 
     assert len({line("pl", n).replace(str(n), "N") for n in (1, 2, 5)}) == 3
     assert line("pl", 22).replace("22", "N") == line("pl", 2).replace("2", "N")

@@ -184,7 +184,9 @@ def test_a_stored_text_with_control_characters_is_still_postable(inbound_world):
             Verdict(InboundOutcome.refused, "The email could not be processed (InvalidInput)."))
     ana = agent_id(world)
     with world.db.session() as session:
-        posted = InboundService(session, world.clock).post_by_agent(record.id, ana, conversation_id=world.conversation_id)
+        posted = InboundService(session, world.clock).post_by_agent(
+            record.id, ana, conversation_id=world.conversation_id
+        )
     assert body_of(world, posted) == "Screen: cleared\nnext page"
 
 

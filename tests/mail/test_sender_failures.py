@@ -108,7 +108,9 @@ async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
         assert await sender.run_once() == 0  # paused: nothing is leased
         world.advance(waits[-1])
     assert waits == [22.5, 45.0, 90.0, 180.0]
-    assert "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
+    assert (
+        "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
+    )
 
     server = EmbeddedSmtpServer(port=down_smtp_port)
     await server.start()
@@ -117,7 +119,11 @@ async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
         await sender.pool.close()
     finally:
         await server.stop()
-    assert sorted(r.rcpt_tos[0] for r in server.received) == ["user0@example.org", "user1@example.org", "user2@example.org"]
+    assert sorted(r.rcpt_tos[0] for r in server.received) == [
+        "user0@example.org",
+        "user1@example.org",
+        "user2@example.org",
+    ]
     assert all(world.job(j).status is OutboxStatus.sent for j in job_ids)
 
 

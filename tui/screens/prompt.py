@@ -49,7 +49,10 @@ class PromptScreen(ModalScreen[str | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Asks yes or no."""
 
-    BINDINGS = [Binding("escape", "no", N_("Cancel"), id="confirm.no"), Binding("y", "yes", N_("Yes"), id="confirm.yes")]
+    BINDINGS = [
+        Binding("escape", "no", N_("Cancel"), id="confirm.no"),
+        Binding("y", "yes", N_("Yes"), id="confirm.yes"),
+    ]
 
     def __init__(self, question: str) -> None:
         super().__init__()

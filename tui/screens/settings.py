@@ -57,7 +57,9 @@ FIELD_LABELS = {
 
 PLACEHOLDERS = {
     "inactivity": N_("e.g. 5 min or 30 s"),
-    "business_hours": N_('empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'),
+    "business_hours": N_(
+        'empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'
+    ),
     "support_address": N_("support@example.com"),
 }
 
