@@ -1,4 +1,5 @@
-"""Benchmark of the outbound path: 2,000 due notifications claimed, composed, sent and recorded, against a bare SMTP loop.
+"""Benchmark of the outbound path: 2,000 due notifications claimed, composed, sent and recorded, against a bare SMTP
+loop.
 
 Run: python bench/outbound.py [--count 2000] [--pool N]. An aiosmtpd server runs in its own process on loopback.
 Prints `name: value` lines with the target beside each figure.

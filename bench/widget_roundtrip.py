@@ -231,9 +231,8 @@ def main() -> int:
     for direction in ("to_agent", "to_end_user", "to_end_user_cross_process"):
         print(f"{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
         p95 = results[direction + "_p95_ms"]
-        print(
-            f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {'ok' if p95 < TARGET_P95_MS else 'MISSED'}"
-        )
+        verdict = "ok" if p95 < TARGET_P95_MS else "MISSED"
+        print(f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {verdict}")
     print(f"cross_process_poll_interval_ms: {results['cross_process_poll_interval_ms']:.0f}  "
           "(an agent console in another process is seen within this)")
     return 0

@@ -239,7 +239,8 @@ def _apply(config: Config, section_name: str, key: str, value: Any, where: str) 
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read the TOML file (path, else THREADLINE_CONFIG, else the default; a missing default is fine), then the environment."""
+    """Read the TOML file (path, else THREADLINE_CONFIG, else the default; a missing default is fine), then the
+    environment."""
     environ = dict(os.environ if environ is None else environ)
     config = Config()
     explicit = path or environ.get(f"{ENV_PREFIX}CONFIG")
@@ -254,9 +255,8 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         section_names = {s.name for s in _sections()}
         for section_name, values in document.items():
             if section_name not in section_names or not isinstance(values, dict):
-                raise ConfigError(
-                    f"{config_path}: unknown section [{section_name}]; known sections: {', '.join(sorted(section_names))}"
-                )
+                known = ", ".join(sorted(section_names))
+                raise ConfigError(f"{config_path}: unknown section [{section_name}]; known sections: {known}")
             for key, value in values.items():
                 _apply(config, section_name, key, value, f"{config_path} [{section_name}] {key}")
         config.source = str(config_path)
@@ -296,6 +296,5 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"widget.trusted_proxies: {entry!r} is not an IP address or network; use e.g. "
                               "127.0.0.1, 10.0.0.0/8 or ::1") from None
     if config.general.secret and len(config.general.secret) < 16:
-        raise ConfigError(
-            "general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-        )
+        raise ConfigError("general.secret must be at least 16 characters; generate one with: "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'")

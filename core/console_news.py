@@ -1,4 +1,5 @@
-"""What happened since a cursor, as typed news for an agent console: changed conversations and what to tell the agent."""
+"""What happened since a cursor, as typed news for an agent console: changed conversations and what to tell the
+agent."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

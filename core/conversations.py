@@ -1,4 +1,5 @@
-"""The conversation service: start conversations, post messages, read marks, assignment, status, take next, transcript."""
+"""The conversation service: start conversations, post messages, read marks, assignment, status, take next,
+transcript."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
-"""The database checks of `threadline doctor`: reachable, not damaged (SQLite's quick_check), schema at Alembic's head."""
+"""The database checks of `threadline doctor`: reachable, not damaged (SQLite's quick_check), schema at Alembic's
+head."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
-"""Database engines and sessions: SQLite tuned for many processes (WAL, foreign keys, busy timeout) or any SQLAlchemy URL."""
+"""Database engines and sessions: SQLite tuned for many processes (WAL, foreign keys, busy timeout) or any SQLAlchemy
+URL."""
 from __future__ import annotations
 
 import contextlib

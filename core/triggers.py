@@ -1,4 +1,5 @@
-"""Triggers an admin manages: the built-in ones, creating, activating and translating them (running: core.trigger_runner)."""
+"""Triggers an admin manages: the built-in ones, creating, activating and translating them (running:
+core.trigger_runner)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
-"""What `threadline demo` sets up: a fresh database, demo mailboxes, embedded SMTP and IMAP, and mail routing between them."""
+"""What `threadline demo` sets up: a fresh database, demo mailboxes, embedded SMTP and IMAP, and mail routing between
+them."""
 from __future__ import annotations
 
 import json

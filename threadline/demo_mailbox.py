@@ -134,9 +134,11 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
             parts.append(f"<p>{empty}</p>")
         for item in found if not isinstance(found, str) else []:
             parts.append(
-                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
+                f"<article><h3>{e(item.subject)}</h3>"
+                f"<p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
                 f"<pre>{e(item.text)}</pre><form method='post' action='/demo/mailbox/reply'>"
-                f"<input type='hidden' name='address' value='{e(address)}'><input type='hidden' name='uid' value='{e(item.uid)}'>"
+                f"<input type='hidden' name='address' value='{e(address)}'>"
+                f"<input type='hidden' name='uid' value='{e(item.uid)}'>"
                 f"<label>{reply_label}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
                 f"<button type='submit'>{send_label}</button></form></article>"
             )

@@ -1,4 +1,5 @@
-"""A real support mailbox and a seeded conversation to reply to, for the inbound mail tests and bench/inbound_latency.py.
+"""A real support mailbox and a seeded conversation to reply to, for the inbound mail tests and
+bench/inbound_latency.py.
 
 The mailbox is an embedded pymap server, or THREADLINE_TEST_IMAP=host:port:user:password (e.g. Dovecot): that
 mailbox is emptied first, and a small TCP relay sits in front of it so a test can drop the poller's connection the

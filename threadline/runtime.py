@@ -43,7 +43,8 @@ class _OwnSignalsServer(uvicorn.Server):
 
 @dataclass
 class Runtime:
-    """Runs the widget app (with /healthz) and the workers until stop() or SIGTERM/SIGINT; run() returns 0 on a clean stop."""
+    """Runs the widget app (with /healthz) and the workers until stop() or SIGTERM/SIGINT; run() returns 0 on a clean
+    stop."""
 
     context: AppContext
     app: Starlette | None = None

@@ -1,4 +1,5 @@
-"""Reading one conversation for the console: its messages with author, channel, time and delivery state (core.delivery)."""
+"""Reading one conversation for the console: its messages with author, channel, time and delivery state
+(core.delivery)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -17,7 +17,8 @@ from mail.parsing import parse_email
 
 
 def parsed(headers: str, body: str = "text", content_type: str = "text/plain; charset=utf-8"):
-    raw = f"From: Someone <someone@example.org>\r\nMessage-ID: <m1@example.org>\r\nContent-Type: {content_type}\r\n{headers}\r\n{body}\r\n"
+    raw = (f"From: Someone <someone@example.org>\r\nMessage-ID: <m1@example.org>\r\n"
+           f"Content-Type: {content_type}\r\n{headers}\r\n{body}\r\n")
     return parse_email(raw.encode())
 
 

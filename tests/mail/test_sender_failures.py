@@ -1,4 +1,5 @@
-"""The sender against servers that fail: temporary and permanent refusals, dropped connections, a server that is down, a crash."""
+"""The sender against servers that fail: temporary and permanent refusals, dropped connections, a server that is down, a
+crash."""
 from __future__ import annotations
 
 import asyncio

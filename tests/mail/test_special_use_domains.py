@@ -1,4 +1,5 @@
-"""mail.allow_special_use_domains: lab and staging setups may use support@acme.test; by default such addresses are refused."""
+"""mail.allow_special_use_domains: lab and staging setups may use support@acme.test; by default such addresses are
+refused."""
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
-"""Fixtures for attacks from outside: the real widget server wiring (threadline.runtime) on a real socket, and clients."""
+"""Fixtures for attacks from outside: the real widget server wiring (threadline.runtime) on a real socket, and
+clients."""
 from __future__ import annotations
 
 import asyncio

@@ -79,9 +79,8 @@ def _announce(state: demo.DemoState, headless: bool) -> None:
     print(_("  Widget (chat as an end user): {url}").format(url=state.url))
     print(_("  Demo mailboxes (read and answer emails): {url}").format(url=state.mailbox_url))
     print(
-        _(
-            "  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; logins {users} and {support}, password {password}"
-        ).format(
+        _("  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; "
+          "logins {users} and {support}, password {password}").format(
             imap=state.imap_port,
             smtp=state.smtp_port,
             users=users,
