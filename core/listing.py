@@ -23,7 +23,7 @@ MAX_SEARCH_CHARS = 200
 # Search by text scans message bodies; it stops after this many matching conversations.
 MAX_SEARCH_MATCHES = 2_000
 
-class QueueFilter(str, enum.Enum):
+class QueueFilter(enum.StrEnum):
     all = "all"            # every conversation that is not pending or solved: queued and open
     mine = "mine"          # open, queued or pending conversations assigned to the agent
     unassigned = "unassigned"  # queued or open conversations without an assignee
