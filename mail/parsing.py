@@ -57,7 +57,8 @@ class ParsedEmail:
 class _TextFromHtml(HTMLParser):
     """Visible text of an HTML body: block elements become line breaks, scripts and styles are dropped."""
 
-    BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"}
+    BLOCKS = frozenset(
+        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import gc
 import logging
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.agents import AgentService
@@ -50,7 +51,7 @@ class ThreadlineConsole(App):
     TITLE = "Threadline"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     # Descriptions are msgids (N_): the key bar, the help screen and the palette show them in the agent's language.
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),

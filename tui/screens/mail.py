@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -78,7 +78,7 @@ def _job_row(job: Any) -> MailRow:
 
 
 class MailScreen(ChangesInWorkers, Screen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", N_("Back"), id="mail.back"),  # first: in view on a narrow terminal
         Binding("a", "accept", N_("Post email"), id="mail.accept"),
         Binding("c", "post_into", N_("Post into conversation…"), id="mail.post_into"),

@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -51,7 +52,7 @@ class QueuePageLoaded(Message):
 class QueueScreen(ReportsWorkerFailures, Screen):
     """Conversations waiting for an agent; Enter opens one."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_selected", N_("Open"), id="queue.open"),
         Binding("j", "cursor_down", N_("Down"), show=False, id="queue.down"),
         Binding("k", "cursor_up", N_("Up"), show=False, id="queue.up"),

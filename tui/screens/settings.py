@@ -5,12 +5,12 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -123,7 +123,7 @@ def inactivity_changes(text: str) -> dict[str, int] | None:
 class SettingsScreen(ChangesInWorkers, Screen):
     """Admins change account settings here; every change runs in a worker and is one transaction."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", N_("Back"), id="settings.back"),  # first: in view on a narrow terminal
         Binding("ctrl+s", "save_settings", N_("Save settings"), id="settings.save"),
         Binding("ctrl+t", "save_template", N_("Save email template"), id="settings.save_template"),
