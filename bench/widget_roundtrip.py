@@ -147,7 +147,7 @@ async def run(clients: int) -> dict[str, float]:
                         received[(public_id, frame["message"]["seq"])] = time.monotonic()
 
         readies = [asyncio.Event() for _ in started]
-        tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies)]
+        tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies, strict=True)]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
         print(f"clients_connected: {clients}")
 

@@ -146,7 +146,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
             [r.conversation_id for r in previous.rows] == [r.conversation_id for r in page.rows]
         if same_rows:
             # The usual live change touches a cell or two: update those, keep the table (and its cursor) as it is.
-            for old, new in zip(previous.rows if previous else [], page.rows):
+            for old, new in zip(previous.rows if previous else [], page.rows, strict=True):
                 if old != new:
                     for column, value in self._cells(new, now).items():
                         table.update_cell(str(new.conversation_id), column, value)
