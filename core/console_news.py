@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from core.event_kinds import EventKind
 from core.events import EventLog
 from core.labels import EndUserRef
-from core.models import AuthorKind, Channel, Conversation, EndUser, Event, Message
+from core.models import AuthorKind, Channel, Conversation, EndUser, Event, Message, row_id
 
 BATCH = 500
 # Kinds after which every list may have changed (not one conversation): outbox states shown in listings.
@@ -75,8 +75,7 @@ def read_news(session: Session, cursor: int, limit: int = BATCH) -> ConsoleNews 
     events = EventLog(session).after(cursor, limit=limit)
     if not events:
         return None
-    assert events[-1].id is not None
-    return summarize(session, events, events[-1].id)
+    return summarize(session, events, row_id(events[-1]))
 
 
 def summarize(session: Session, events: list[Event], cursor: int) -> ConsoleNews:

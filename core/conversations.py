@@ -77,9 +77,9 @@ class ConversationService:
                            language=_clean_language(language), timezone=timezone, created_at=now)
         self.session.add(end_user)
         self.session.flush()
-        if end_user.email_verified:
-            # Only a caller holding proof (a checked identify signature) passes email_verified.
-            assert email is not None  # email_verified is only set with an address
+        # Only a caller holding proof (a checked identify signature) passes email_verified; it is only set
+        # with an address, so the second test is for the type checker.
+        if end_user.email_verified and email is not None:
             self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=email, method=PROOF_IDENTIFY,
                                              verified_at=now))
         record_event(self.session, now, EventKind.end_user_created, None, end_user_id=end_user.id)

@@ -113,7 +113,9 @@ class NotificationService:
                 conversation.notify_due_at = due
                 self.session.add(conversation)
                 continue
-            assert end_user is not None and batch is not None and conversation.notify_email is not None
+            if end_user is None or batch is None or conversation.notify_email is None:
+                raise RuntimeError(f"conversation {conversation.id} is due without an end user, a pending batch "
+                                   "or an address to notify")
             address = conversation.notify_email
             if address.lower() in stopped:
                 self._suppress(conversation, batch, now)

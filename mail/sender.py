@@ -244,7 +244,8 @@ class OutboxSender:
     async def _deliver(self, item: PreparedEmail) -> SendOutcome:
         if item.outcome is not None:
             return item.outcome
-        assert item.email is not None
+        if item.email is None:
+            raise RuntimeError(f"outbox job {item.job_id} was prepared with neither an email nor an outcome")
         opening = True
         try:
             async with self.pool.connection() as client:

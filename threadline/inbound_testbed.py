@@ -103,7 +103,8 @@ class ImapTarget:
     def drop_connections(self) -> int:
         if self.embedded is not None:
             return self.embedded.drop_connections()
-        assert self.relay is not None
+        if self.relay is None:
+            raise RuntimeError("the testbed is not started: neither an embedded server nor a relay")
         return self.relay.drop_connections()
 
     def imap_config(self, config: Config, **changes: Any) -> Config:

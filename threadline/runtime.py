@@ -93,7 +93,8 @@ class Runtime:
         return f"http://{self.host}:{self.port}"
 
     async def _start_web(self) -> None:
-        assert self.app is not None
+        if self.app is None:
+            raise RuntimeError("the widget server was started without an app")
         # First in the route list, so the widget's catch-all handlers never see it.
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,

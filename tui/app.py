@@ -226,7 +226,8 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
                     "No agent is registered for the operating-system user {user!r}. Register one with "
                     "`threadline agent add HANDLE --name NAME --os-user {user}`, or pass --agent HANDLE."
                 ).format(user=os_user or "?"))
-        assert agent.id is not None  # read from the database
+        if agent.id is None:
+            raise ValueError("agent has no id: it was not read from the database")
         return AgentInfo(id=agent.id, handle=agent.handle, name=agent.name, is_admin=agent.is_admin,
                          language=agent.language, timezone=agent.timezone)
 

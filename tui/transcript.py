@@ -66,7 +66,8 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     )
     deliveries = message_deliveries(session, conversation, messages)
     views = [_view(m, conversation, end_user, names, deliveries) for m in messages]
-    assert end_user.id is not None  # read from the database
+    if end_user.id is None:
+        raise ValueError("end_user has no id: it was not read from the database")
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None

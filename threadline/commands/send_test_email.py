@@ -55,7 +55,8 @@ def _compose(context: AppContext, address: str, language: str) -> tuple[int, Out
             address, language, body, message_id_domain(context.config, settings.support_address))
         now = context.clock.now()
         stored = session.get(OutboxJob, job.id)
-        assert stored is not None and stored.id is not None
+        if stored is None or stored.id is None:
+            raise RuntimeError(f"outbox job {job.id} vanished inside its own transaction")
         email = outgoing(NotificationGatherer(session, context.config, context.signer, now).gather(stored), now)
         return stored.id, dkim.sign_email(email) if dkim is not None else email
 

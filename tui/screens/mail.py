@@ -67,7 +67,8 @@ def _inbound_row(record: InboundEmail) -> MailRow:
     reason = record.reason
     if record.outcome is not InboundOutcome.held:
         reason = f"{_(OUTCOME_LABELS.get(record.outcome, record.outcome.value))}: {reason}"
-    assert record.id is not None  # read from the database
+    if record.id is None:
+        raise ValueError("record has no id: it was not read from the database")
     return MailRow(id=record.id, when=record.received_at, address=address, subject=record.subject,
                    reason=reason, source=source, sender=record.sender)
 

@@ -433,7 +433,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
             self.notify(_("There is no trigger to change."), severity="warning")
             return
         clock, trigger_id = self.context.clock, trigger.id
-        assert trigger_id is not None  # read from the database
+        if trigger_id is None:
+            raise ValueError("the trigger has no id: it was not read from the database")
         if trigger.active:
             self._change(lambda s: TriggerService(s, clock).deactivate(trigger_id), TriggerSwitched(trigger_id, False))
         else:
@@ -450,7 +451,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
             return
         default_language = self.data.settings.default_language
         clock, trigger_id = self.context.clock, trigger.id
-        assert trigger_id is not None  # read from the database
+        if trigger_id is None:
+            raise ValueError("the trigger has no id: it was not read from the database")
 
         def text_chosen(language: str, value: str | None) -> None:
             if value is not None:
