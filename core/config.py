@@ -1,6 +1,7 @@
 """Configuration: one TOML file plus THREADLINE_<SECTION>_<KEY> environment variables, validated once at start-up."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
@@ -12,6 +13,7 @@ from typing import Any, get_type_hints
 
 import platformdirs
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.errors import ConfigError
 from core.i18n import _
@@ -169,10 +171,9 @@ class Config:
         """Every secret this configuration holds (for core.masking): passwords, also inside the database URL, the
         token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
         values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
-        try:
+        # A URL that does not parse is masked by its shape (core.masking.mask_url_passwords).
+        with contextlib.suppress(ArgumentError, ValueError):  # what make_url raises for a string that is no URL
             values.append(make_url(self.database_url).password or "")
-        except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
-            pass
         key_file = self.data_path / "secret.key"
         if not self.general.secret and key_file.is_file():
             try:

@@ -72,7 +72,7 @@ class Wakeup:
         for listener in list(self._listeners):
             try:
                 listener()
-            except Exception:  # a listener's failure must not break the writer
+            except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
                 pass
 
     def subscribe(self, listener: Any) -> None:

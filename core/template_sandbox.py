@@ -77,6 +77,6 @@ def render_override(text: str, variables: dict[str, Any], fallback: str | None) 
     """text rendered in the sandbox; if it fails at send time, fallback (the shipped text) is used and logged."""
     try:
         return sandbox().from_string(text).render(variables)
-    except Exception as exc:  # an override must never stop an email; the shipped text takes over
+    except Exception as exc:  # noqa: BLE001 - an override must never stop an email; the shipped text takes over
         log.warning("email override failed to render (%s); using the shipped text", exc)
         return fallback

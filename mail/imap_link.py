@@ -159,7 +159,7 @@ class ImapLink:
         """A polite goodbye, bounded; a server that does not answer is left as it is."""
         try:
             await self._answer(self._require().logout(), "LOGOUT", timeout=timeout)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - best effort: the link is being dropped whatever the answer
             pass
 
     async def idle(self, renew: float, wake: asyncio.Event, on_idling: Callable[[], Any] | None = None) -> bool:

@@ -45,7 +45,7 @@ class ParsedEmail:
             return ""
         try:
             value = self.message.get(name)
-        except Exception:  # a header the policy cannot parse is as good as absent
+        except Exception:  # noqa: BLE001 - a header the policy cannot parse (any way) is as good as absent
             return ""
         return str(value) if value is not None else ""
 
@@ -101,7 +101,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile markup must still give text: fall back to stripping tags
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
     lines = [line.strip() for line in "".join(parser.parts).split("\n")]
     text = "\n".join(lines)
@@ -196,7 +196,7 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         parsed.references = _ids(parsed.header("References"))
         parsed.text = without_control_characters(_body_text(message))
         parsed.attachments = _attachments(message)
-    except Exception as exc:  # malformed MIME of any kind: refuse it with a reason, never crash the poller
+    except Exception as exc:  # noqa: BLE001 - malformed MIME of any kind: refuse it with a reason, never crash the poller
         return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw), text=rough_text(raw),
                            error=_("The email could not be read as MIME ({error}).").format(error=type(exc).__name__))
     broken = [d for d in getattr(message, "defects", []) if type(d).__name__ in _FATAL_DEFECTS]

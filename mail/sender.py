@@ -251,7 +251,7 @@ class OutboxSender:
             async with self.pool.connection() as client:
                 opening = False
                 response = await send_outgoing(client, item.email)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classify_failure sorts every failure into retry, pause or bounce
             outcome = classify_failure(item.job_id, exc, item.recipient, opening=opening)
             if outcome.release:
                 self._server_failed(outcome.detail or "")
@@ -320,7 +320,7 @@ class OutboxSender:
             async with self.pool.connection() as client:
                 opening = False
                 await client.noop()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of the probe means the server is still down
             self._server_failed(fault_of(exc, opening=opening).explanation())
             return
         self._server_worked()

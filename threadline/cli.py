@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file or folder we could not create or read
         return _fail(args, _("{error}; check the path and its permissions (run with -v for the traceback)").format(
             error=exc))
-    except Exception as exc:  # a bug or a case we did not foresee: still one line, the details behind -v
+    except Exception as exc:  # noqa: BLE001 - a bug or a case we did not foresee: still one line, details behind -v
         return _fail(args, _("unexpected {kind}: {error} (run `threadline -v ...` for the traceback, and please "
                              "report it)").format(kind=type(exc).__name__, error=exc))
 

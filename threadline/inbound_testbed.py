@@ -55,7 +55,7 @@ class Relay:
                 while data := await src.read(65536):
                     dst.write(data)
                     await dst.drain()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - either side hanging up ends the pipe; finally closes the other
                 pass
             finally:
                 dst.close()

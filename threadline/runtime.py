@@ -65,7 +65,7 @@ class Runtime:
             with self.context.db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             return True
-        except Exception as exc:  # any driver error means "not reachable" to a health probe
+        except Exception as exc:  # noqa: BLE001 - any driver error means "not reachable" to a health probe
             log.warning("health check: database unreachable: %s", exc)
             return False
 

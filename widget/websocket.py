@@ -89,7 +89,7 @@ class LiveEndpoint:
         try:
             await websocket.send_json({"type": "error", "error": {"code": error.code, "message": text}})
             await websocket.close(_CLOSE_CODES.get(error.code, 4400), error.code)
-        except Exception:  # the client went away first
+        except Exception:  # noqa: BLE001, S110 - the client went away first; there is no one left to tell
             pass
 
     async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:

@@ -100,7 +100,7 @@ def test_two_workers_claiming_at_once_make_exactly_one_job_per_batch(desk, db):
                     if service.claim(conversation.id, worker=name) is not None:
                         mine.append(conversation.id)
                 claimed[name] = mine
-        except BaseException as exc:  # surfaced below; a thread's exception would otherwise vanish
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]

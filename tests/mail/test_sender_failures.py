@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from core.errors import InvalidTransition
 from core.models import Event, OutboxStatus
 from core.outbox import OutboxService, backoff_delay
 from mail.sender import OutboxSender
@@ -193,7 +194,7 @@ def test_retry_refuses_a_pending_job(world):
     with world.db.session() as session:
         try:
             OutboxService(session, world.clock).retry(job_id)
-        except Exception as exc:
+        except InvalidTransition as exc:
             assert "Only a failed or bounced email can be retried" in str(exc)
         else:
             raise AssertionError("retry of a pending job was accepted")

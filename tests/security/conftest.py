@@ -38,7 +38,7 @@ class ServerInThread:
     def _run(self) -> None:
         try:
             self._result.append(asyncio.run(self.runtime.run()))
-        except BaseException as exc:  # surfaced by __enter__/__exit__
+        except BaseException as exc:  # noqa: BLE001 - surfaced by __enter__/__exit__ in the test's thread
             self._result.append(exc)
             self._started.set()
 

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     smtp = context.config.smtp
     try:
         response = asyncio.run(_send(context, email))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - classify_failure explains any failure; it is recorded on the job
         reason = classify_failure(job_id, exc, address).detail or str(exc)
         _record(context, job_id, None, reason)
         raise ThreadlineError(_("Could not send the test email through {host}:{port}: {reason}").format(
