@@ -94,7 +94,7 @@ class AgentSideFollower:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:

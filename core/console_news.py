@@ -3,7 +3,6 @@ agent."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from sqlmodel import Session, col, select
 
@@ -51,7 +50,7 @@ class SendingResumed:
     server: str
 
 
-News = Union[ConversationArrived, EndUserAnswered, EmailsHeld, SendingPaused, SendingResumed]
+News = ConversationArrived | EndUserAnswered | EmailsHeld | SendingPaused | SendingResumed
 
 
 @dataclass

@@ -132,7 +132,7 @@ class QueueListing:
             query = query.where(col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.mine:
             query = query.where(Conversation.assignee_id == agent_id,
-                                col(Conversation.status).in_(_ACTIVE + [ConversationStatus.pending]))
+                                col(Conversation.status).in_([*_ACTIVE, ConversationStatus.pending]))
         elif queue_filter is QueueFilter.unassigned:
             query = query.where(col(Conversation.assignee_id).is_(None), col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.pending:

@@ -100,7 +100,7 @@ def strip_quotes(text: str) -> str:
     lines = [_blank_if_spacer(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     marker = next((i for i in range(len(lines)) if _marker_at(lines, i)), None)
     unquoted = [line for line in lines if not line.lstrip().startswith(">")]
-    if marker is not None and _meaningful([l for l in lines[:marker] if not l.lstrip().startswith(">")]):
+    if marker is not None and _meaningful([line for line in lines[:marker] if not line.lstrip().startswith(">")]):
         kept = [line for line in lines[:marker] if not line.lstrip().startswith(">")]
     elif marker is not None:
         # Bottom-posting: the quote comes first; keep the unquoted lines after it.

@@ -29,7 +29,7 @@ from mail.notification_content import stored_id
 from threadline.embedded_imap import EmbeddedImap
 
 TEST_IMAP = os.environ.get("THREADLINE_TEST_IMAP", "")
-SECRET = "inbound-test-secret-0123456789"
+SECRET = "inbound-test-secret-0123456789"  # noqa: S105 - token secret of a throwaway test database
 SUPPORT = "help@example.com"
 
 

@@ -251,7 +251,7 @@ def test_raw_retention_days_is_validated():
     from core.errors import ConfigError
 
     assert load_config(environ={}).mail.raw_retention_days == 90
-    with pytest.raises(ConfigError, match="mail.raw_retention_days"):
+    with pytest.raises(ConfigError, match=r"mail\.raw_retention_days"):
         load_config(environ={"THREADLINE_MAIL_RAW_RETENTION_DAYS": "0"})
 
 

@@ -206,7 +206,7 @@ def test_a_held_lease_delays_the_next_attempt(world):
     with world.db.session() as session:
         service = OutboxService(session, world.clock)
         assert service.next_attempt_at() == world.clock.now()
-        [job] = service.lease("crashed", 10, lease_seconds=120)
+        [_job] = service.lease("crashed", 10, lease_seconds=120)
         assert service.next_attempt_at() == world.clock.now() + timedelta(seconds=120)
         assert service.lease("other", 10, lease_seconds=120) == []
         service.mark_retry(job_id, "421 busy", delay=30)

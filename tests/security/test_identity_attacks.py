@@ -183,7 +183,7 @@ def test_a_seen_identify_signature_cannot_be_replayed_and_an_expired_one_is_refu
 
 
 def test_return_links_work_once_and_tokens_die_with_a_block(demo, widget) -> None:
-    auth, public_id, token = chat(widget, "Where is my parcel?")
+    _auth, public_id, token = chat(widget, "Where is my parcel?")
     conversation = conversation_of(demo, public_id)
     signer = TokenSigner(demo["secret"])
     link = signer.return_link_token(conversation.id, SystemClock().now() + timedelta(hours=1))

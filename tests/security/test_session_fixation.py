@@ -18,9 +18,9 @@ from tests.widget.test_browser import browser, page, site  # noqa: F401  (fixtur
 pytestmark = pytest.mark.browser
 
 
-def _bodies(site, public_id: str) -> list[str]:
-    row = conversation_row(site.db, public_id)
-    with site.db.read_session() as session:
+def _bodies(served, public_id: str) -> list[str]:
+    row = conversation_row(served.db, public_id)
+    with served.db.read_session() as session:
         return [
             m.body for m in session.exec(select(Message).where(Message.conversation_id == row.id).order_by(Message.seq))
         ]
