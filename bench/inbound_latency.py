@@ -93,7 +93,8 @@ async def run(count: int, poll_interval: float) -> None:
     print(f"p95_ms: {percentile(idle, 0.95):.1f} (target < {target_p95:.0f} on {server})")
     print(f"max_ms: {max(idle):.1f} (target < {target_max:.0f} on {server})")
     print(f"poll_interval_s: {poll_interval}")
-    print(f"poll_p50_ms: {statistics.median(poll):.1f} (comparison; about the poll interval, as each append follows a poll)")
+    print(f"poll_p50_ms: {statistics.median(poll):.1f} "
+          "(comparison; about the poll interval, as each append follows a poll)")
     print(f"poll_p95_ms: {percentile(poll, 0.95):.1f} (comparison; Chatwoot polls once a minute)")
 
 

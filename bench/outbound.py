@@ -1,4 +1,5 @@
-"""Benchmark of the outbound path: 2,000 due notifications claimed, composed, sent and recorded, against a bare SMTP loop.
+"""Benchmark of the outbound path: 2,000 due notifications claimed, composed, sent and recorded, against a bare SMTP
+loop.
 
 Run: python bench/outbound.py [--count 2000] [--pool N]. An aiosmtpd server runs in its own process on loopback.
 Prints `name: value` lines with the target beside each figure.
@@ -56,13 +57,23 @@ def seed(db, clock, signer, count: int) -> None:
                          timezone="Europe/Berlin", created_at=now) for i in range(count)]
         session.add_all(users)
         session.flush()
-        conversations = [Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2, notify_email=u.email)
-                         for u in users]
+        conversations = [
+            Conversation(end_user_id=u.id, created_at=now, updated_at=now, last_seq=2, notify_email=u.email)
+            for u in users
+        ]
         session.add_all(conversations)
         session.flush()
         for c in conversations:
-            session.add(Message(conversation_id=c.id, seq=1, author_kind=AuthorKind.end_user, author_end_user_id=c.end_user_id,
-                                body="Hello, I have a question about my order.", created_at=now))
+            session.add(
+                Message(
+                    conversation_id=c.id,
+                    seq=1,
+                    author_kind=AuthorKind.end_user,
+                    author_end_user_id=c.end_user_id,
+                    body="Hello, I have a question about my order.",
+                    created_at=now,
+                )
+            )
             session.add(Message(conversation_id=c.id, seq=2, author_kind=AuthorKind.agent, author_agent_id=agent.id,
                                 body="Thanks! Your order shipped this morning; the tracking number is 123456.",
                                 created_at=now + timedelta(seconds=30)))
@@ -138,7 +149,9 @@ def main() -> int:
     from core.db import Database
     from core.tokens import TokenSigner
 
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(server.stdout.readline())
         with tempfile.TemporaryDirectory() as folder:
@@ -159,7 +172,9 @@ def main() -> int:
         server.wait(10)
     ratio = emails_per_s / raw_per_s
     print(f"emails_per_s: {emails_per_s:.0f} (target >= {TARGET_EMAILS_PER_S:.0f})")
-    print(f"raw_per_s: {raw_per_s:.0f} (reference: bare aiosmtplib send_message loop of prebuilt emails, one connection)")
+    print(
+        f"raw_per_s: {raw_per_s:.0f} (reference: bare aiosmtplib send_message loop of prebuilt emails, one connection)"
+    )
     print(f"ratio: {ratio:.2f} (target >= {TARGET_RATIO})")
     print(f"raw_bytes_per_s: {raw_bytes_per_s:.0f} (information: sendmail of prebuilt bytes, one connection)")
     print(f"ratio_to_bytes: {emails_per_s / raw_bytes_per_s:.2f} (information, no target)")

@@ -78,7 +78,7 @@ def table(figures: list[Figure]) -> str:
     rows = [("script", "figure", "value", "target", "result")]
     rows += [(f.script, f.name, f.value, f.target or "-", f.verdict) for f in figures]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

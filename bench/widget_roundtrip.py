@@ -94,7 +94,7 @@ class AgentSideFollower:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:
@@ -136,7 +136,9 @@ async def run(clients: int) -> dict[str, float]:
         async def client(data: dict, ready: asyncio.Event) -> None:
             public_id = data["conversation"]["id"]
             async with connect(f"ws://{address}/api/v1/conversations/{public_id}/live", max_queue=None) as ws:
-                await ws.send(json.dumps({"type": "hello", "token": data["token"], "after": data["conversation"]["last_seq"]}))
+                await ws.send(
+                    json.dumps({"type": "hello", "token": data["token"], "after": data["conversation"]["last_seq"]})
+                )
                 async for raw in ws:
                     frame = json.loads(raw)
                     if frame["type"] == "ready":
@@ -145,7 +147,7 @@ async def run(clients: int) -> dict[str, float]:
                         received[(public_id, frame["message"]["seq"])] = time.monotonic()
 
         readies = [asyncio.Event() for _ in started]
-        tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies)]
+        tasks = [asyncio.create_task(client(data, ready)) for data, ready in zip(started, readies, strict=True)]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
         print(f"clients_connected: {clients}")
 
@@ -229,7 +231,8 @@ def main() -> int:
     for direction in ("to_agent", "to_end_user", "to_end_user_cross_process"):
         print(f"{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
         p95 = results[direction + "_p95_ms"]
-        print(f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {'ok' if p95 < TARGET_P95_MS else 'MISSED'}")
+        verdict = "ok" if p95 < TARGET_P95_MS else "MISSED"
+        print(f"{direction}_p95_ms: {p95:.1f}  (target: < {TARGET_P95_MS:.0f}) {verdict}")
     print(f"cross_process_poll_interval_ms: {results['cross_process_poll_interval_ms']:.0f}  "
           "(an agent console in another process is seen within this)")
     return 0

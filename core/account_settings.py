@@ -100,7 +100,9 @@ def _validate_hours(value: Any) -> BusinessHours | None:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(_("Unknown time zone {zone!r}; use an IANA name such as Europe/Berlin.").format(zone=zone)) from None
+        raise InvalidInput(
+            _("Unknown time zone {zone!r}; use an IANA name such as Europe/Berlin.").format(zone=zone)
+        ) from None
     days: dict[str, list[list[str]]] = {}
     for day, intervals in (value.get("days") or {}).items():
         if day not in WEEKDAYS:
@@ -109,7 +111,11 @@ def _validate_hours(value: Any) -> BusinessHours | None:
         for interval in intervals or []:
             start, end = interval
             if parse_time_of_day(start) >= parse_time_of_day(end):
-                raise InvalidInput(_("Opening hours {start}-{end} on {day} end before they start.").format(start=start, end=end, day=day))
+                raise InvalidInput(
+                    _("Opening hours {start}-{end} on {day} end before they start.").format(
+                        start=start, end=end, day=day
+                    )
+                )
             checked.append([start, end])
         days[day] = checked
     return BusinessHours(timezone=zone, days=days)

@@ -51,7 +51,9 @@ def normalize_email(address: str) -> str:
         if suffix and not _allow_special_use:
             reason = _("{reason} For lab and staging setups, set mail.allow_special_use_domains = true.").format(
                 reason=reason)
-        raise InvalidInput(_("{address!r} is not a valid email address: {reason}").format(address=address, reason=reason)) from None
+        raise InvalidInput(
+            _("{address!r} is not a valid email address: {reason}").format(address=address, reason=reason)
+        ) from None
     return result.normalized
 
 

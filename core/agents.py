@@ -47,7 +47,9 @@ class AgentService:
         handle = (handle or "").strip().lower()
         if not _HANDLE.match(handle):
             raise InvalidInput(
-                _("The handle {handle!r} is not valid; use lowercase letters, digits, '.', '_' or '-' (at most 64).").format(handle=handle)
+                _(
+                    "The handle {handle!r} is not valid; use lowercase letters, digits, '.', '_' or '-' (at most 64)."
+                ).format(handle=handle)
             )
         clean = clean_name(name)
         if not clean:
@@ -55,7 +57,9 @@ class AgentService:
         if self.session.exec(select(Agent).where(Agent.handle == handle)).first():
             raise InvalidInput(_("An agent with the handle {handle!r} exists already.").format(handle=handle))
         if os_user and self.session.exec(select(Agent).where(Agent.os_user == os_user)).first():
-            raise InvalidInput(_("The operating-system user {user!r} belongs to another agent already.").format(user=os_user))
+            raise InvalidInput(
+                _("The operating-system user {user!r} belongs to another agent already.").format(user=os_user)
+            )
         check_language(language)
         check_timezone(timezone)
         now = self.clock.now()
@@ -75,7 +79,11 @@ class AgentService:
     def by_handle(self, handle: str) -> Agent:
         agent = self.session.exec(select(Agent).where(Agent.handle == (handle or "").strip().lower())).first()
         if agent is None:
-            raise NotFound(_("There is no agent with the handle {handle!r}; add one with: threadline agent add").format(handle=handle))
+            raise NotFound(
+                _("There is no agent with the handle {handle!r}; add one with: threadline agent add").format(
+                    handle=handle
+                )
+            )
         return agent
 
     def by_os_user(self, os_user: str) -> Agent | None:
@@ -89,7 +97,9 @@ class AgentService:
         try:
             status = AgentStatus(status)
         except ValueError:
-            raise InvalidInput(_("Unknown agent status {status!r}; use online, away or offline.").format(status=status)) from None
+            raise InvalidInput(
+                _("Unknown agent status {status!r}; use online, away or offline.").format(status=status)
+            ) from None
         agent = self.get(agent_id)
         if agent.status != status:
             now = self.clock.now()

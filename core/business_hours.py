@@ -21,6 +21,8 @@ def is_open(business_hours: BusinessHours | None, now: datetime) -> bool:
     weekday = WEEKDAYS[local.weekday()]
     moment = local.time().replace(tzinfo=None)
     for start, end in business_hours.days.get(weekday, []):
-        if parse_time_of_day(start) <= moment < parse_time_of_day(end) or (end == "24:00" and moment >= parse_time_of_day(start)):
+        if parse_time_of_day(start) <= moment < parse_time_of_day(end) or (
+            end == "24:00" and moment >= parse_time_of_day(start)
+        ):
             return True
     return False

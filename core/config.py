@@ -1,6 +1,7 @@
 """Configuration: one TOML file plus THREADLINE_<SECTION>_<KEY> environment variables, validated once at start-up."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
 import os
@@ -12,6 +13,7 @@ from typing import Any, get_type_hints
 
 import platformdirs
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.errors import ConfigError
 from core.i18n import _
@@ -169,10 +171,9 @@ class Config:
         """Every secret this configuration holds (for core.masking): passwords, also inside the database URL, the
         token secret (configured or kept in secret.key, which is read but never created here) and the widget secret."""
         values = [self.general.secret, self.smtp.password, self.imap.password, self.widget.widget_secret]
-        try:
+        # A URL that does not parse is masked by its shape (core.masking.mask_url_passwords).
+        with contextlib.suppress(ArgumentError, ValueError):  # what make_url raises for a string that is no URL
             values.append(make_url(self.database_url).password or "")
-        except Exception:  # a URL that does not parse is masked by its shape (core.masking.mask_url_passwords)
-            pass
         key_file = self.data_path / "secret.key"
         if not self.general.secret and key_file.is_file():
             try:
@@ -239,7 +240,8 @@ def _apply(config: Config, section_name: str, key: str, value: Any, where: str) 
 
 
 def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read the TOML file (path, else THREADLINE_CONFIG, else the default; a missing default is fine), then the environment."""
+    """Read the TOML file (path, else THREADLINE_CONFIG, else the default; a missing default is fine), then the
+    environment."""
     environ = dict(os.environ if environ is None else environ)
     config = Config()
     explicit = path or environ.get(f"{ENV_PREFIX}CONFIG")
@@ -248,13 +250,14 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         try:
             document = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the file or point --config elsewhere") from exc
+            raise ConfigError(
+                f"{config_path}: not valid TOML ({exc}); fix the file or point --config elsewhere"
+            ) from exc
         section_names = {s.name for s in _sections()}
         for section_name, values in document.items():
             if section_name not in section_names or not isinstance(values, dict):
-                raise ConfigError(
-                    f"{config_path}: unknown section [{section_name}]; known sections: {', '.join(sorted(section_names))}"
-                )
+                known = ", ".join(sorted(section_names))
+                raise ConfigError(f"{config_path}: unknown section [{section_name}]; known sections: {known}")
             for key, value in values.items():
                 _apply(config, section_name, key, value, f"{config_path} [{section_name}] {key}")
         config.source = str(config_path)
@@ -294,4 +297,5 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"widget.trusted_proxies: {entry!r} is not an IP address or network; use e.g. "
                               "127.0.0.1, 10.0.0.0/8 or ::1") from None
     if config.general.secret and len(config.general.secret) < 16:
-        raise ConfigError("general.secret must be at least 16 characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        raise ConfigError("general.secret must be at least 16 characters; generate one with: "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'")

@@ -1,15 +1,15 @@
-"""What happened since a cursor, as typed news for an agent console: changed conversations and what to tell the agent."""
+"""What happened since a cursor, as typed news for an agent console: changed conversations and what to tell the
+agent."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from sqlmodel import Session, col, select
 
 from core.event_kinds import EventKind
 from core.events import EventLog
 from core.labels import EndUserRef
-from core.models import AuthorKind, Channel, Conversation, EndUser, Event, Message
+from core.models import AuthorKind, Channel, Conversation, EndUser, Event, Message, row_id
 
 BATCH = 500
 # Kinds after which every list may have changed (not one conversation): outbox states shown in listings.
@@ -50,7 +50,7 @@ class SendingResumed:
     server: str
 
 
-News = Union[ConversationArrived, EndUserAnswered, EmailsHeld, SendingPaused, SendingResumed]
+News = ConversationArrived | EndUserAnswered | EmailsHeld | SendingPaused | SendingResumed
 
 
 @dataclass
@@ -74,8 +74,7 @@ def read_news(session: Session, cursor: int, limit: int = BATCH) -> ConsoleNews 
     events = EventLog(session).after(cursor, limit=limit)
     if not events:
         return None
-    assert events[-1].id is not None
-    return summarize(session, events, events[-1].id)
+    return summarize(session, events, row_id(events[-1]))
 
 
 def summarize(session: Session, events: list[Event], cursor: int) -> ConsoleNews:

@@ -56,11 +56,14 @@ class ContinuousConversations:
         triggers = TriggerService(self.session, self.clock)
         triggers.ensure_builtins()
         request = triggers.by_key(REQUEST_EMAIL)
-        assert request is not None  # ensure_builtins() just made sure it exists
+        if request is None:
+            raise RuntimeError(f"ensure_builtins() did not create the built-in trigger {REQUEST_EMAIL!r}")
         triggers.activate(row_id(request))
         SettingsService(self.session, self.clock).update(continuous_conversations=True)
         conflicts = [t.name for t in triggers.all(active_only=True) if t.key != REQUEST_EMAIL and _posts_on_start(t)]
-        record_event(self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts)
+        record_event(
+            self.session, self.clock.now(), EventKind.continuous_activated, None, conflicting_triggers=conflicts
+        )
         return ActivationReport(True, row_id(request), conflicts)
 
     @transactional

@@ -44,7 +44,8 @@ def append_message(session: Session, now: datetime, conversation: Conversation, 
                    email_message_id: str | None = None, email_fallback: bool = True, kind: str = "text",
                    meta: dict[str, Any] | None = None) -> Message:
     """Append an already validated message to a locked conversation and move its marks and status."""
-    assert conversation.id is not None
+    if conversation.id is None:
+        raise ValueError("append_message() needs a stored conversation: flush it first")
     conversation.last_seq += 1
     message = Message(
         conversation_id=conversation.id, seq=conversation.last_seq, author_kind=author_kind,
@@ -90,7 +91,8 @@ def append_message(session: Session, now: datetime, conversation: Conversation, 
 
 def change_status(session: Session, now: datetime, conversation: Conversation, status: ConversationStatus) -> None:
     """Move a locked conversation to status, if that transition is allowed (else InvalidTransition)."""
-    assert conversation.id is not None
+    if conversation.id is None:
+        raise ValueError("change_status() needs a stored conversation: flush it first")
     before = conversation.status
     if status not in ALLOWED_TRANSITIONS[before]:
         raise InvalidTransition(

@@ -1,4 +1,5 @@
-"""The conversation service: start conversations, post messages, read marks, assignment, status, take next, transcript."""
+"""The conversation service: start conversations, post messages, read marks, assignment, status, take next,
+transcript."""
 from __future__ import annotations
 
 from typing import Any
@@ -76,9 +77,9 @@ class ConversationService:
                            language=_clean_language(language), timezone=timezone, created_at=now)
         self.session.add(end_user)
         self.session.flush()
-        if end_user.email_verified:
-            # Only a caller holding proof (a checked identify signature) passes email_verified.
-            assert email is not None  # email_verified is only set with an address
+        # Only a caller holding proof (a checked identify signature) passes email_verified; it is only set
+        # with an address, so the second test is for the type checker.
+        if end_user.email_verified and email is not None:
             self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=email, method=PROOF_IDENTIFY,
                                              verified_at=now))
         record_event(self.session, now, EventKind.end_user_created, None, end_user_id=end_user.id)
@@ -128,8 +129,12 @@ class ConversationService:
     def post_end_user_message(self, conversation_id: int, body: str, **kwargs: Any) -> Message:
         return self.post_message(conversation_id, AuthorKind.end_user, body, **kwargs)
 
-    def post_agent_message(self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True) -> Message:
-        return self.post_message(conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback)
+    def post_agent_message(
+        self, conversation_id: int, agent_id: int, body: str, *, email_fallback: bool = True
+    ) -> Message:
+        return self.post_message(
+            conversation_id, AuthorKind.agent, body, agent_id=agent_id, email_fallback=email_fallback
+        )
 
     # --- read state ----------------------------------------------------------------------------------
     @transactional
@@ -143,7 +148,9 @@ class ConversationService:
         conversation = self.get(conversation_id, lock=True)
         if seq > conversation.last_seq:
             raise InvalidInput(
-                _("Cannot mark message {seq} read: the conversation has {count} messages.").format(seq=seq, count=conversation.last_seq)
+                _("Cannot mark message {seq} read: the conversation has {count} messages.").format(
+                    seq=seq, count=conversation.last_seq
+                )
             )
         field = "end_user_read_seq" if side is AuthorKind.end_user else "agent_read_seq"
         current: int = getattr(conversation, field)
@@ -260,7 +267,9 @@ def _channel(channel: Channel | str) -> Channel:
     try:
         return Channel(channel)
     except ValueError:
-        raise InvalidInput(_("Unknown channel {channel!r}; use messaging, email or api.").format(channel=channel)) from None
+        raise InvalidInput(
+            _("Unknown channel {channel!r}; use messaging, email or api.").format(channel=channel)
+        ) from None
 
 
 def _clean_language(language: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The database checks of `threadline doctor`: reachable, not damaged (SQLite's quick_check), schema at Alembic's head."""
+"""The database checks of `threadline doctor`: reachable, not damaged (SQLite's quick_check), schema at Alembic's
+head."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,26 +28,26 @@ def check_database(engine: Engine, url: str) -> list[CheckResult]:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return results + [_failure(url, exc, _("FAIL: database {url} is not reachable ({error}); check database.url "
+    except Exception as exc:  # noqa: BLE001 - doctor reports any failure to connect, whatever the driver raises
+        return [*results, _failure(url, exc, _("FAIL: database {url} is not reachable ({error}); check database.url "
                                                "and that the database server runs"))]
     results.append(CheckResult(True, _("ok: database {url} is reachable").format(url=url)))
     if engine.dialect.name == "sqlite":
         try:
             problems = _quick_check(engine)
         except DBAPIError as exc:
-            return results + [_failure(url, exc, _("FAIL: database {url} cannot be checked ({error}); stop "
+            return [*results, _failure(url, exc, _("FAIL: database {url} cannot be checked ({error}); stop "
                                                    "Threadline and restore the database from a backup"))]
         if problems:
             shown = "; ".join(problems[:_PROBLEMS_SHOWN]) + (" ..." if len(problems) > _PROBLEMS_SHOWN else "")
-            return results + [CheckResult(False, _(
+            return [*results, CheckResult(False, _(
                 "FAIL: database {url} is damaged (quick_check: {problems}); stop Threadline and restore the database "
                 "from a backup").format(url=url, problems=shown))]
         results.append(CheckResult(True, _("ok: database passes SQLite's quick_check")))
     try:
         current, head = schema.current_revision(engine), schema.head_revision(engine)
     except DBAPIError as exc:
-        return results + [_failure(url, exc, _("FAIL: the schema version of database {url} cannot be read ({error}); "
+        return [*results, _failure(url, exc, _("FAIL: the schema version of database {url} cannot be read ({error}); "
                                                "run: threadline init"))]
     if current == head:
         results.append(CheckResult(True, _("ok: schema is at the newest revision ({revision})").format(revision=head)))

@@ -1,4 +1,5 @@
-"""Checking database.url before anything connects: a bad URL, a missing driver or folder is one ConfigError naming the fix."""
+"""Checking database.url before anything connects: a bad URL, a missing driver or folder is one ConfigError naming the
+fix."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
-"""Database engines and sessions: SQLite tuned for many processes (WAL, foreign keys, busy timeout) or any SQLAlchemy URL."""
+"""Database engines and sessions: SQLite tuned for many processes (WAL, foreign keys, busy timeout) or any SQLAlchemy
+URL."""
 from __future__ import annotations
 
 import contextlib
@@ -12,6 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
@@ -91,7 +93,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for url; a SQLite file's folder is created, and SQLite is tuned for concurrent processes."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
+    except (ArgumentError, ValueError) as exc:  # no URL shape; a bad port or IPv6 host. Both with a terse text
         raise ConfigError(f"database URL {mask_url_passwords(url)!r} is not valid ({mask_url_passwords(str(exc))}); "
                           "use e.g. sqlite:///path/threadline.db") from None
     if parsed.get_backend_name() == "sqlite":

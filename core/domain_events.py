@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
 
 from sqlmodel import Session
 
@@ -55,8 +54,9 @@ class PresenceChanged:
     conversation_id: int
 
 
-DomainEvent = Union[ConversationStarted, MessagePosted, ReadMarked, ConversationChanged, SettingsChanged,
-                    PresenceChanged]
+DomainEvent = (
+    ConversationStarted | MessagePosted | ReadMarked | ConversationChanged | SettingsChanged | PresenceChanged
+)
 
 
 def raise_event(session: Session, event: DomainEvent) -> None:

@@ -44,15 +44,21 @@ class EmailTemplateService:
         subject = subject if subject and subject.strip() else None
         body = body if body and body.strip() else None
         if subject is not None and (len(subject) > MAX_SUBJECT_CHARS or "\n" in subject.strip()):
-            raise InvalidInput(_("The subject must be one line of at most {limit} characters.").format(limit=MAX_SUBJECT_CHARS))
+            raise InvalidInput(
+                _("The subject must be one line of at most {limit} characters.").format(limit=MAX_SUBJECT_CHARS)
+            )
         if body is not None and len(body) > MAX_TEMPLATE_CHARS:
             raise InvalidInput(_("The body is longer than {limit} characters.").format(limit=MAX_TEMPLATE_CHARS))
         if subject is None and body is None:
-            raise InvalidInput(_("Give a subject or a body to override; to go back to the shipped text, clear the override."))
+            raise InvalidInput(
+                _("Give a subject or a body to override; to go back to the shipped text, clear the override.")
+            )
         check_syntax(_("subject"), subject)
         check_syntax(_("body"), body)
         now = self.clock.now()
-        row = self.session.get(EmailTemplateOverride, language) or EmailTemplateOverride(language=language, updated_at=now)
+        row = self.session.get(EmailTemplateOverride, language) or EmailTemplateOverride(
+            language=language, updated_at=now
+        )
         row.subject = subject.strip() if subject else None
         row.body = body
         row.updated_at = now
@@ -69,4 +75,6 @@ class EmailTemplateService:
         if row is None:
             raise NotFound(_("There is no email override for {language}.").format(language=language))
         self.session.delete(row)
-        record_event(self.session, self.clock.now(), EventKind.email_template_cleared, None, language=language, agent_id=agent_id)
+        record_event(
+            self.session, self.clock.now(), EventKind.email_template_cleared, None, language=language, agent_id=agent_id
+        )

@@ -96,8 +96,13 @@ class EndUserService:
         if end_user.blocked != blocked:
             end_user.blocked = blocked
             self.session.add(end_user)
-            record_event(self.session, self.clock.now(), EventKind.end_user_blocked if blocked else EventKind.end_user_unblocked, None,
-                         end_user_id=end_user.id)
+            record_event(
+                self.session,
+                self.clock.now(),
+                EventKind.end_user_blocked if blocked else EventKind.end_user_unblocked,
+                None,
+                end_user_id=end_user.id,
+            )
             if blocked:
                 # Unblocking later must not bring back the tokens a blocked person held.
                 IdentityService(self.session, self.clock).revoke_sessions(row_id(end_user))

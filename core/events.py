@@ -18,7 +18,9 @@ from core.models import Event
 _PG_EVENT_LOCK_KEY = 0x7E11E
 
 
-def record_event(session: Session, now: datetime, kind: EventKind, conversation_id: int | None = None, **payload: Any) -> Event:
+def record_event(
+    session: Session, now: datetime, kind: EventKind, conversation_id: int | None = None, **payload: Any
+) -> Event:
     """Append one event in the caller's transaction (it commits with the change it describes)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql" and not session.info.get("event_lock"):
@@ -70,7 +72,7 @@ class Wakeup:
         for listener in list(self._listeners):
             try:
                 listener()
-            except Exception:  # a listener's failure must not break the writer
+            except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
                 pass
 
     def subscribe(self, listener: Any) -> None:

@@ -75,7 +75,8 @@ def translations(language: str) -> NullTranslations:
 
 
 def process_language() -> str:
-    """The language of this process's own messages (command line, logs): THREADLINE_LANGUAGE, then LANGUAGE/LC_ALL/LANG."""
+    """The language of this process's own messages (command line, logs): THREADLINE_LANGUAGE, then
+    LANGUAGE/LC_ALL/LANG."""
     for variable in ("THREADLINE_LANGUAGE", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(variable)
         if value and value not in ("C", "POSIX"):
@@ -96,7 +97,11 @@ class Translatable(str):
         made.msgid, made.fields = msgid, fields
         return made
 
-    def __reduce__(self) -> tuple[type[Translatable], tuple[str, str, dict[str, Any] | None]]:  # pickling and copying (worker results) keep what it remembers
+    def __reduce__(
+        self,
+    ) -> tuple[
+        type[Translatable], tuple[str, str, dict[str, Any] | None]
+    ]:  # pickling and copying (worker results) keep what it remembers
         return (Translatable, (str(self), self.msgid, self.fields))
 
     def format(self, *args: Any, **kwargs: Any) -> str:

@@ -151,7 +151,9 @@ class IdentityService:
         if not self.is_verified(row_id(end_user), normalized):
             self.session.add(VerifiedAddress(end_user_id=row_id(end_user), address=normalized, method=method,
                                              verified_at=now))
-            record_event(self.session, now, EventKind.end_user_email_verified, None, end_user_id=end_user.id, method=method)
+            record_event(
+                self.session, now, EventKind.end_user_email_verified, None, end_user_id=end_user.id, method=method
+            )
         if same_address(end_user.email, normalized) and not end_user.email_verified:
             end_user.email_verified = True
             self.session.add(end_user)
@@ -184,7 +186,9 @@ class IdentityService:
     def session_end_user(self, claim: EndUserClaim) -> EndUser:
         """The end user a valid token acts for (following merges); CredentialRefused when revoked or too old."""
         end_user = self.session.get(EndUser, claim.end_user_id)
-        refused = CredentialRefused("unauthorized", _("Your chat session is not valid any more; start a new conversation."))
+        refused = CredentialRefused(
+            "unauthorized", _("Your chat session is not valid any more; start a new conversation.")
+        )
         if end_user is None:
             raise refused
         now = self.clock.now()
@@ -259,7 +263,9 @@ class IdentityService:
                 owner = current  # an anonymous visitor signs in: their profile becomes the identified one
                 owner.external_id = claim.user_id
             else:
-                owner = EndUser(external_id=claim.user_id, created_at=now, language=current.language if current else None)
+                owner = EndUser(
+                    external_id=claim.user_id, created_at=now, language=current.language if current else None
+                )
             self.session.add(owner)
             self.session.flush()
         elif current is not None and current.id != owner.id and current.external_id is None:

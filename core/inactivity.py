@@ -99,7 +99,9 @@ def due_time(conversation: Conversation, end_user: EndUser | None, batch: Pendin
     return due
 
 
-def reschedule(session: Session, conversation: Conversation, now: datetime, settings: AccountSettings) -> datetime | None:
+def reschedule(
+    session: Session, conversation: Conversation, now: datetime, settings: AccountSettings
+) -> datetime | None:
     """Recompute and store conversation.notify_due_at in the caller's transaction; returns it."""
     if not settings.continuous_conversations:
         due = None

@@ -139,7 +139,9 @@ class InboundService:
             state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0, updated_at=now)
             self.session.add(state)
             self.session.flush()
-            record_event(self.session, now, EventKind.inbound_mailbox_started, None, mailbox=mailbox, uidvalidity=uidvalidity)
+            record_event(
+                self.session, now, EventKind.inbound_mailbox_started, None, mailbox=mailbox, uidvalidity=uidvalidity
+            )
         elif state.uidvalidity != uidvalidity:
             record_event(self.session, now, EventKind.inbound_uidvalidity_changed, None, mailbox=mailbox,
                          previous=state.uidvalidity, uidvalidity=uidvalidity, previous_last_uid=state.last_uid)
@@ -171,8 +173,9 @@ class InboundService:
         elif outcome in (InboundOutcome.posted, InboundOutcome.new_conversation, InboundOutcome.held):
             if self._count_sender(email.sender, now):
                 outcome = InboundOutcome.held
-                reason = _("The sender sent more than {count} emails in {seconds} seconds and is held for an hour.").format(
-                    count=self.window_max, seconds=self.window_seconds)
+                reason = _(
+                    "The sender sent more than {count} emails in {seconds} seconds and is held for an hour."
+                ).format(count=self.window_max, seconds=self.window_seconds)
         record = InboundEmail(
             message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
             sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
@@ -353,8 +356,15 @@ class InboundService:
         """An agent turns an email away for good; it stays recorded (with its source, until the retention ends)."""
         record = self._awaiting(inbound_id)
         self._decided(record, InboundDecision.discarded, agent_id)
-        record_event(self.session, self.clock.now(), EventKind.inbound_rejected, record.conversation_id, inbound_id=record.id,
-                     agent_id=agent_id, outcome=record.outcome.value)
+        record_event(
+            self.session,
+            self.clock.now(),
+            EventKind.inbound_rejected,
+            record.conversation_id,
+            inbound_id=record.id,
+            agent_id=agent_id,
+            outcome=record.outcome.value,
+        )
         return record
 
     # --- retention ---------------------------------------------------------------------------------------------

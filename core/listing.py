@@ -23,7 +23,7 @@ MAX_SEARCH_CHARS = 200
 # Search by text scans message bodies; it stops after this many matching conversations.
 MAX_SEARCH_MATCHES = 2_000
 
-class QueueFilter(str, enum.Enum):
+class QueueFilter(enum.StrEnum):
     all = "all"            # every conversation that is not pending or solved: queued and open
     mine = "mine"          # open, queued or pending conversations assigned to the agent
     unassigned = "unassigned"  # queued or open conversations without an assignee
@@ -87,7 +87,9 @@ class QueueListing:
         if queue_filter is QueueFilter.mine and agent_id is None:
             raise InvalidInput(_("The 'mine' filter needs the agent it is for."))
         if offset < 0 or not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(_("A page starts at 0 or later and holds 1 to {limit} rows.").format(limit=MAX_PAGE_SIZE))
+            raise InvalidInput(
+                _("A page starts at 0 or later and holds 1 to {limit} rows.").format(limit=MAX_PAGE_SIZE)
+            )
         search = " ".join((search or "").split())[:MAX_SEARCH_CHARS]
         # Step 1: only ids, in index order, one more than asked to know whether another page follows.
         ids = self._page_ids(queue_filter, agent_id, search, offset, limit + 1)
@@ -130,7 +132,7 @@ class QueueListing:
             query = query.where(col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.mine:
             query = query.where(Conversation.assignee_id == agent_id,
-                                col(Conversation.status).in_(_ACTIVE + [ConversationStatus.pending]))
+                                col(Conversation.status).in_([*_ACTIVE, ConversationStatus.pending]))
         elif queue_filter is QueueFilter.unassigned:
             query = query.where(col(Conversation.assignee_id).is_(None), col(Conversation.status).in_(_ACTIVE))
         elif queue_filter is QueueFilter.pending:
@@ -163,13 +165,24 @@ class QueueListing:
             .correlate(Conversation).exists()
         )
         # Seven columns: beyond sqlmodel's typed select() overloads, so SQLAlchemy's select and execute().
-        query = (sa_select(Conversation, col(EndUser.name), col(EndUser.email), col(EndUser.language), col(Agent.name), unread,
-                        and_(col(Conversation.notify_email).is_(None), unemailable))
-                 .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
-                 .outerjoin(Agent, and_(col(Agent.id) == Conversation.assignee_id))
-                 .where(col(Conversation.id).in_(ids)))
+        query = (
+            sa_select(
+                Conversation,
+                col(EndUser.name),
+                col(EndUser.email),
+                col(EndUser.language),
+                col(Agent.name),
+                unread,
+                and_(col(Conversation.notify_email).is_(None), unemailable),
+            )
+            .join(EndUser, col(EndUser.id) == Conversation.end_user_id)
+            .outerjoin(Agent, and_(col(Agent.id) == Conversation.assignee_id))
+            .where(col(Conversation.id).in_(ids))
+        )
         found = {}
-        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.execute(query):
+        for conversation, name, email, end_user_language, agent_name, unread_count, no_address in self.session.execute(
+            query
+        ):
             found[row_id(conversation)] = QueueRow(
                 conversation_id=row_id(conversation), public_id=conversation.public_id,
                 end_user_id=conversation.end_user_id, end_user_name=name, end_user_email=email,

@@ -12,7 +12,7 @@ from core.errors import PreconditionFailed
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
-from core.models import Agent, Conversation, OutboxJob, OutboxStatus
+from core.models import Agent, Conversation, OutboxJob, OutboxStatus, row_id
 from core.outbox import notification_message_id
 from core.tokens import TokenSigner
 from core.transactions import transactional
@@ -41,25 +41,45 @@ class MailCheckService:
         agent = self._agent()
         conversations = ConversationService(self.session, self.clock)
         end_user = conversations.create_end_user(None, address, language)
-        assert end_user.id is not None and agent.id is not None  # flushed rows have ids
-        conversation = conversations.start_conversation(end_user.id, language=language)
-        assert conversation.id is not None
-        message = conversations.post_agent_message(conversation.id, agent.id, body)
+        conversation_id = row_id(conversations.start_conversation(row_id(end_user), language=language))
+        message = conversations.post_agent_message(conversation_id, row_id(agent), body)
         now = self.clock.now()
-        refreshed = self.session.get(Conversation, conversation.id)
-        assert refreshed is not None
+        refreshed = self.session.get(Conversation, conversation_id)
+        if refreshed is None:
+            raise RuntimeError(f"conversation {conversation_id} vanished inside its own transaction")
         # Claimed here, as the scheduler would: the scheduler must not email this message a second time.
         refreshed.notified_seq = message.seq
         refreshed.notify_due_at = None
         self.session.add(refreshed)
         job = OutboxJob(
-            kind="notification", conversation_id=conversation.id, idempotency_key=f"test:{conversation.id}:{message.seq}",
-            first_seq=message.seq, last_seq=message.seq, to_address=address, address_key=address.lower(),
-            language=language, message_id=notification_message_id(self.signer.reply_token(conversation.id), domain),
-            status=OutboxStatus.pending, attempts=1, next_attempt_at=now, created_at=now,
-            locked_until=now + LEASE, locked_by=WORKER, payload={"test": True})
+            kind="notification",
+            conversation_id=conversation_id,
+            idempotency_key=f"test:{conversation_id}:{message.seq}",
+            first_seq=message.seq,
+            last_seq=message.seq,
+            to_address=address,
+            address_key=address.lower(),
+            language=language,
+            message_id=notification_message_id(self.signer.reply_token(conversation_id), domain),
+            status=OutboxStatus.pending,
+            attempts=1,
+            next_attempt_at=now,
+            created_at=now,
+            locked_until=now + LEASE,
+            locked_by=WORKER,
+            payload={"test": True},
+        )
         self.session.add(job)
         self.session.flush()
-        record_event(self.session, now, EventKind.notification_queued, conversation.id, idempotency_key=job.idempotency_key,
-                     first_seq=message.seq, last_seq=message.seq, notified_seq=message.seq, test=True)
+        record_event(
+            self.session,
+            now,
+            EventKind.notification_queued,
+            conversation_id,
+            idempotency_key=job.idempotency_key,
+            first_seq=message.seq,
+            last_seq=message.seq,
+            notified_seq=message.seq,
+            test=True,
+        )
         return job

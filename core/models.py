@@ -298,7 +298,9 @@ class InboundEmail(SQLModel, table=True):
     posted_message_id: int | None = Field(default=None, foreign_key="message.id")
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # new text, quotes stripped
     original_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    attachments: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # "name (type, size)" lines
+    attachments: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="")
+    )  # "name (type, size)" lines
     raw_source: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     received_at: datetime = _time(index=True)
     held_status: HeldStatus | None = Field(default=None, index=True)

@@ -49,7 +49,9 @@ class NotificationService:
         now = as_utc(now) if now is not None else self.clock.now()
         query = (select(Conversation.id).where(col(Conversation.notify_due_at) <= now)
                  .order_by(col(Conversation.notify_due_at)).limit(limit))
-        return self._read(lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None])
+        return self._read(
+            lambda: [row_id_value for row_id_value in self.session.exec(query) if row_id_value is not None]
+        )
 
     def next_due_at(self) -> datetime | None:
         """The earliest due time, for a scheduler to sleep until (or until a wake-up)."""
@@ -111,7 +113,9 @@ class NotificationService:
                 conversation.notify_due_at = due
                 self.session.add(conversation)
                 continue
-            assert end_user is not None and batch is not None and conversation.notify_email is not None
+            if end_user is None or batch is None or conversation.notify_email is None:
+                raise RuntimeError(f"conversation {conversation.id} is due without an end user, a pending batch "
+                                   "or an address to notify")
             address = conversation.notify_email
             if address.lower() in stopped:
                 self._suppress(conversation, batch, now)

@@ -1,4 +1,5 @@
-"""End-user presence reported by the widget (connected, heartbeat, left), and what it does to the notification schedule."""
+"""End-user presence reported by the widget (connected, heartbeat, left), and what it does to the notification
+schedule."""
 from __future__ import annotations
 
 from sqlmodel import Session, select

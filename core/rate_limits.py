@@ -68,7 +68,9 @@ class RateLimits:
 
     def _create_missing(self, wanted: dict[str, int], now: datetime) -> None:
         """Insert full buckets for new keys; two processes inserting the same key at once must not fail."""
-        values = [{"key": key, "tokens": float(capacity), "updated_at": now} for key, capacity in sorted(wanted.items())]
+        values = [
+            {"key": key, "tokens": float(capacity), "updated_at": now} for key, capacity in sorted(wanted.items())
+        ]
         dialect = self.session.get_bind().dialect.name
         if dialect in ("sqlite", "postgresql"):
             insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(RateLimitBucket)

@@ -23,7 +23,9 @@ class OverrideError(InvalidInput):
 
     def __init__(self, part: str, line: int | None, reason: str) -> None:
         if line:
-            message = _("The {part} override has an error on line {line}: {reason}").format(part=part, line=line, reason=reason)
+            message = _("The {part} override has an error on line {line}: {reason}").format(
+                part=part, line=line, reason=reason
+            )
         else:
             message = _("The {part} override has an error: {reason}").format(part=part, reason=reason)
         super().__init__(message)
@@ -39,11 +41,19 @@ class _OverrideSandbox(SandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
-            raise OverrideError("**", None, _("powers are limited to an exponent of {limit}").format(limit=MAX_EXPONENT))
+            raise OverrideError(
+                "**", None, _("powers are limited to an exponent of {limit}").format(limit=MAX_EXPONENT)
+            )
         if operator == "*":
             for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and count * max(1, len(sequence)) > MAX_REPEAT:
-                    raise OverrideError("*", None, _("repeated text is limited to {limit} characters").format(limit=MAX_REPEAT))
+                if (
+                    isinstance(sequence, (str, list, tuple))
+                    and isinstance(count, int)
+                    and count * max(1, len(sequence)) > MAX_REPEAT
+                ):
+                    raise OverrideError(
+                        "*", None, _("repeated text is limited to {limit} characters").format(limit=MAX_REPEAT)
+                    )
         return super().call_binop(context, operator, left, right)
 
 
@@ -67,6 +77,6 @@ def render_override(text: str, variables: dict[str, Any], fallback: str | None) 
     """text rendered in the sandbox; if it fails at send time, fallback (the shipped text) is used and logged."""
     try:
         return sandbox().from_string(text).render(variables)
-    except Exception as exc:  # an override must never stop an email; the shipped text takes over
+    except Exception as exc:  # noqa: BLE001 - an override must never stop an email; the shipped text takes over
         log.warning("email override failed to render (%s); using the shipped text", exc)
         return fallback

@@ -37,7 +37,9 @@ def clean_body(body: str, max_chars: int = MAX_BODY_CHARS) -> str:
     bad = find_control_character(body)
     if bad is not None:
         raise InvalidInput(
-            _("The message contains the control character U+{code:04X}; remove it and send again.").format(code=ord(bad))
+            _("The message contains the control character U+{code:04X}; remove it and send again.").format(
+                code=ord(bad)
+            )
         )
     return body
 

@@ -1,4 +1,5 @@
-"""One short transaction per service call: dispatch its reactions, commit on success, roll back on any error, wake followers."""
+"""One short transaction per service call: dispatch its reactions, commit on success, roll back on any error, wake
+followers."""
 from __future__ import annotations
 
 import functools

@@ -40,7 +40,9 @@ def situation(session: Session, now: datetime, conversation: Conversation, setti
                      has_email=bool(end_user and end_user.email), language=language)
 
 
-def run_started(session: Session, now: datetime, conversation: Conversation, settings: AccountSettings) -> list[Trigger]:
+def run_started(
+    session: Session, now: datetime, conversation: Conversation, settings: AccountSettings
+) -> list[Trigger]:
     """Run the active "started" triggers on a new conversation; returns the ones that fired.
 
     Their messages and status changes go through the low-level writers, so they raise events but never run

@@ -1,4 +1,5 @@
-"""Triggers an admin manages: the built-in ones, creating, activating and translating them (running: core.trigger_runner)."""
+"""Triggers an admin manages: the built-in ones, creating, activating and translating them (running:
+core.trigger_runner)."""
 from __future__ import annotations
 
 from typing import Any
@@ -95,8 +96,14 @@ class TriggerService:
             trigger.active = active
             trigger.updated_at = now
             self.session.add(trigger)
-            record_event(self.session, now, EventKind.trigger_activated if active else EventKind.trigger_deactivated, None,
-                         trigger_id=trigger.id, key=trigger.key)
+            record_event(
+                self.session,
+                now,
+                EventKind.trigger_activated if active else EventKind.trigger_deactivated,
+                None,
+                trigger_id=trigger.id,
+                key=trigger.key,
+            )
         return trigger
 
     @transactional
@@ -116,5 +123,7 @@ class TriggerService:
         trigger.texts = texts  # a new dict, so the JSON column is seen as changed
         trigger.updated_at = now
         self.session.add(trigger)
-        record_event(self.session, now, EventKind.trigger_text_set, None, trigger_id=trigger.id, language=tag, text_key=text_key)
+        record_event(
+            self.session, now, EventKind.trigger_text_set, None, trigger_id=trigger.id, language=tag, text_key=text_key
+        )
         return trigger

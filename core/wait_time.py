@@ -47,7 +47,9 @@ def estimate(session: Session, clock: Clock) -> WaitEstimate:
     """How long a new conversation will likely wait: the median first response, times the queue per agent."""
     now = clock.now()
     settings = load_settings(session)
-    agents_online = int(session.exec(select(func.count()).select_from(Agent).where(Agent.status == AgentStatus.online)).one())
+    agents_online = int(
+        session.exec(select(func.count()).select_from(Agent).where(Agent.status == AgentStatus.online)).one()
+    )
     queue_length = int(session.exec(
         select(func.count()).select_from(Conversation).where(Conversation.status == ConversationStatus.queued,
                                                              col(Conversation.waiting_since).is_not(None))).one())

@@ -177,7 +177,7 @@ def _report_original_ids(message: Message) -> list[str]:
         elif kind == "text/rfc822-headers":
             try:
                 text = part.get_content() if isinstance(part, EmailMessage) else part.get_payload()
-            except Exception:
+            except Exception:  # noqa: BLE001 - hostile MIME can break get_content() any way; use the raw payload
                 text = str(part.get_payload())
             match = re.search(r"^Message-ID:\s*(<[^<>\s]+>)", str(text), re.IGNORECASE | re.MULTILINE)
             if match:

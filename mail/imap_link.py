@@ -58,7 +58,9 @@ class ImapLink:
         if self.tls == "tls":
             client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL(host=self.host, port=self.port, timeout=self.timeout,
                                                             ssl_context=self._ssl_context())
-            client.protocol.conn_lost_cb = connection_lost  # IMAP4_SSL takes no callback; the connection is not made yet
+            client.protocol.conn_lost_cb = (
+                connection_lost  # IMAP4_SSL takes no callback; the connection is not made yet
+            )
         else:
             client = aioimaplib.IMAP4(host=self.host, port=self.port, timeout=self.timeout,
                                       conn_lost_cb=connection_lost)
@@ -157,7 +159,7 @@ class ImapLink:
         """A polite goodbye, bounded; a server that does not answer is left as it is."""
         try:
             await self._answer(self._require().logout(), "LOGOUT", timeout=timeout)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - best effort: the link is being dropped whatever the answer
             pass
 
     async def idle(self, renew: float, wake: asyncio.Event, on_idling: Callable[[], Any] | None = None) -> bool:

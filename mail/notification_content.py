@@ -102,13 +102,19 @@ def reply_address(config: Config, support_address: str, token: str) -> str:
     """The support address with the reply token in it, per config.mail.reply_address_form."""
     local, _at, domain = support_address.rpartition("@")
     if not local or not domain:
-        raise ConfigError(_("The support address {address!r} is not an email address; set it in the account settings.").format(
-            address=support_address))
+        raise ConfigError(
+            _("The support address {address!r} is not an email address; set it in the account settings.").format(
+                address=support_address
+            )
+        )
     try:
         return config.mail.reply_address_form.format(local=local, token=token, domain=domain)
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(_("mail.reply_address_form {form!r} is not valid ({error}); use e.g. {{local}}+{{token}}@{{domain}}.").format(
-            form=config.mail.reply_address_form, error=exc)) from None
+        raise ConfigError(
+            _(
+                "mail.reply_address_form {form!r} is not valid ({error}); use e.g. {{local}}+{{token}}@{{domain}}."
+            ).format(form=config.mail.reply_address_form, error=exc)
+        ) from None
 
 
 def message_id_domain(config: Config, support_address: str) -> str:
@@ -237,7 +243,9 @@ class NotificationGatherer:
     def gather(self, job: OutboxJob) -> NotificationContent:
         settings = self.settings
         if not settings.support_address:
-            raise ConfigError(_("No support address is set; set one in the account settings before emails can be sent."))
+            raise ConfigError(
+                _("No support address is set; set one in the account settings before emails can be sent.")
+            )
         if job.conversation_id is None:
             raise NotFound(_("Outbox job {id} belongs to no conversation.").format(id=job.id))
         conversation = self._conversation(job.conversation_id)
@@ -253,24 +261,38 @@ class NotificationGatherer:
         unread = [MessageView(self.agent_name(m.author_agent_id), localized_time(m.created_at, language, zone), m.body)
                   for m in rows if job.first_seq <= m.seq and m.author_kind is AuthorKind.agent and m.email_fallback]
         earlier = [m for m in rows if m.seq < job.first_seq and m.author_kind is not AuthorKind.system]
-        recap = [MessageView(t.gettext("You") if m.author_kind is AuthorKind.end_user else self.agent_name(m.author_agent_id),
-                             localized_time(m.created_at, language, zone), m.body,
-                             from_end_user=m.author_kind is AuthorKind.end_user)
-                 for m in (earlier[-recap_count:] if recap_count else [])]
+        recap = [
+            MessageView(
+                t.gettext("You") if m.author_kind is AuthorKind.end_user else self.agent_name(m.author_agent_id),
+                localized_time(m.created_at, language, zone),
+                m.body,
+                from_end_user=m.author_kind is AuthorKind.end_user,
+            )
+            for m in (earlier[-recap_count:] if recap_count else [])
+        ]
         override = self.override(language)
         unsubscribe_url, unsubscribe_address = unsubscribe_links(self.config, self.signer, settings.support_address,
                                                                  stored_id(job))
         return NotificationContent(
-            job_id=job.id, message_id=job.message_id, to_address=job.to_address,
-            to_name=end_user.name if end_user else None, language=language, brand_name=settings.brand_name,
+            job_id=job.id,
+            message_id=job.message_id,
+            to_address=job.to_address,
+            to_name=end_user.name if end_user else None,
+            language=language,
+            brand_name=settings.brand_name,
             support_address=settings.support_address,
-            reply_address=reply_address(self.config, settings.support_address, self.signer.reply_token(stored_id(conversation))),
+            reply_address=reply_address(
+                self.config, settings.support_address, self.signer.reply_token(stored_id(conversation))
+            ),
             conversation_public_id=conversation.public_id,
             conversation_url=conversation_url(self.config, self.signer, conversation, self.now),
-            unread=unread, recap=recap, references=self._references(stored_id(conversation), stored_id(job)),
+            unread=unread,
+            recap=recap,
+            references=self._references(stored_id(conversation), stored_id(job)),
             override_subject=override.subject if override else None,
             override_body=override.body if override else None,
-            unsubscribe_url=unsubscribe_url, unsubscribe_address=unsubscribe_address,
+            unsubscribe_url=unsubscribe_url,
+            unsubscribe_address=unsubscribe_address,
         )
 
 

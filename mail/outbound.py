@@ -22,8 +22,14 @@ class OutboundMail:
         worker_id = worker_id or default_worker_id()
         self.sender = OutboxSender(db, config, signer, clock, worker_id=worker_id)
         self.scheduler = NotificationScheduler(
-            db, clock, signer, message_id_domain=config.mail.message_id_domain, worker_id=worker_id,
-            unverified_daily_limit=config.widget.unverified_emails_per_day, on_claimed=lambda count: self.sender.nudge())
+            db,
+            clock,
+            signer,
+            message_id_domain=config.mail.message_id_domain,
+            worker_id=worker_id,
+            unverified_daily_limit=config.widget.unverified_emails_per_day,
+            on_claimed=lambda count: self.sender.nudge(),
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:

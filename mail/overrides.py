@@ -1,4 +1,5 @@
-"""Admin overrides of the notification text: validated, stored and previewed for the console (sandbox: core.template_sandbox)."""
+"""Admin overrides of the notification text: validated, stored and previewed for the console (sandbox:
+core.template_sandbox)."""
 from __future__ import annotations
 
 import logging

@@ -45,7 +45,7 @@ class ParsedEmail:
             return ""
         try:
             value = self.message.get(name)
-        except Exception:  # a header the policy cannot parse is as good as absent
+        except Exception:  # noqa: BLE001 - a header the policy cannot parse (any way) is as good as absent
             return ""
         return str(value) if value is not None else ""
 
@@ -57,7 +57,8 @@ class ParsedEmail:
 class _TextFromHtml(HTMLParser):
     """Visible text of an HTML body: block elements become line breaks, scripts and styles are dropped."""
 
-    BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"}
+    BLOCKS = frozenset(
+        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "hr", "pre"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -100,7 +101,7 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile markup must still give text: fall back to stripping tags
         return html.unescape(re.sub(r"<[^>]*>", " ", markup))
     lines = [line.strip() for line in "".join(parser.parts).split("\n")]
     text = "\n".join(lines)
@@ -116,7 +117,11 @@ def _decode_part(part: MIMEPart) -> str:
         content = part.get_content()
     except (LookupError, UnicodeError, AssertionError, ValueError):
         payload = part.get_payload(decode=True) or b""
-        content = payload.decode(part.get_content_charset() or "utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+        content = (
+            payload.decode(part.get_content_charset() or "utf-8", "replace")
+            if isinstance(payload, bytes)
+            else str(payload)
+        )
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
     return str(content)
@@ -191,7 +196,7 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         parsed.references = _ids(parsed.header("References"))
         parsed.text = without_control_characters(_body_text(message))
         parsed.attachments = _attachments(message)
-    except Exception as exc:  # malformed MIME of any kind: refuse it with a reason, never crash the poller
+    except Exception as exc:  # noqa: BLE001 - malformed MIME of any kind: refuse it with a reason, never crash the poller
         return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw), text=rough_text(raw),
                            error=_("The email could not be read as MIME ({error}).").format(error=type(exc).__name__))
     broken = [d for d in getattr(message, "defects", []) if type(d).__name__ in _FATAL_DEFECTS]
@@ -204,6 +209,7 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         parsed.text = rough_text(raw)  # what the person wrote stays postable even when the MIME is broken
     for attachment in parsed.attachments:
         if attachment.size > max_attachment_bytes:
-            parsed.error = _("The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes).").format(
-                name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
+            parsed.error = _(
+                "The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes)."
+            ).format(name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
     return parsed

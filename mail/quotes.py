@@ -29,8 +29,9 @@ _SEPARATOR = re.compile(
 
 # Outlook's header block: "From:" followed within a few lines by "Sent:"/"Date:" (and their translations).
 _FROM = re.compile(r"^\s*\**\s*(from|von|de|da|van)\s*\**\s*:", re.IGNORECASE)
-_SENT = re.compile(r"^\s*\**\s*(sent|date|gesendet|datum|envoy[ée]|date|enviado|fecha|data|inviato|verzonden)\s*\**\s*:",
-                   re.IGNORECASE)
+_SENT = re.compile(
+    r"^\s*\**\s*(sent|date|gesendet|datum|envoy[ée]|date|enviado|fecha|data|inviato|verzonden)\s*\**\s*:", re.IGNORECASE
+)
 
 # Signatures: the standard "-- " delimiter and the mobile clients' one-liners.
 _SIGNATURE = re.compile(
@@ -99,7 +100,7 @@ def strip_quotes(text: str) -> str:
     lines = [_blank_if_spacer(line) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     marker = next((i for i in range(len(lines)) if _marker_at(lines, i)), None)
     unquoted = [line for line in lines if not line.lstrip().startswith(">")]
-    if marker is not None and _meaningful([l for l in lines[:marker] if not l.lstrip().startswith(">")]):
+    if marker is not None and _meaningful([line for line in lines[:marker] if not line.lstrip().startswith(">")]):
         kept = [line for line in lines[:marker] if not line.lstrip().startswith(">")]
     elif marker is not None:
         # Bottom-posting: the quote comes first; keep the unquoted lines after it.

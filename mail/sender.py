@@ -117,9 +117,14 @@ def classify_failure(job_id: int, exc: BaseException, recipient: str, *, opening
         return SendOutcome(job_id, OutboxStatus.pending, exc.message)
     fault = fault_of(exc, opening=opening)
     if isinstance(exc, SMTPNotSupported) and fault.scope is FaultScope.email:
-        return SendOutcome(job_id, OutboxStatus.failed, _(
-            "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
-            "offer; use a server that supports SMTPUTF8 or ask the end user for another address.").format(address=recipient))
+        return SendOutcome(
+            job_id,
+            OutboxStatus.failed,
+            _(
+                "The address {address} needs SMTPUTF8 (it has non-ASCII characters), which the mail server does not "
+                "offer; use a server that supports SMTPUTF8 or ask the end user for another address."
+            ).format(address=recipient),
+        )
     if fault.pauses_sender:
         return SendOutcome(job_id, OutboxStatus.pending, fault.explanation(), release=True)
     return SendOutcome(job_id, OutboxStatus.failed if fault.permanent else OutboxStatus.pending, fault.explanation())
@@ -194,7 +199,9 @@ class OutboxSender:
         # Server-wide failures pause the whole sender (not each job); the pause lives in this process only.
         self.pause = pause or SenderPause(rng)
         self._batch_paused = False  # a server-wide failure came during the batch in hand
-        self._unrecorded: list[tuple[EventKind, dict[str, Any]]] = []  # pause/resume events still to write to the event log
+        self._unrecorded: list[
+            tuple[EventKind, dict[str, Any]]
+        ] = []  # pause/resume events still to write to the event log
         self._nudged = asyncio.Event()
         self._stopping = False
         self.sent_count = 0
@@ -206,7 +213,9 @@ class OutboxSender:
     # --- one batch -------------------------------------------------------------------------------
     def _lease_and_compose(self) -> list[PreparedEmail]:
         with self.db.session() as session:
-            jobs = OutboxService(session, self.clock, self.rng).lease(self.worker_id, self.batch_size, self.lease_seconds)
+            jobs = OutboxService(session, self.clock, self.rng).lease(
+                self.worker_id, self.batch_size, self.lease_seconds
+            )
             if not jobs:
                 return []
             now = self.clock.now()
@@ -224,20 +233,25 @@ class OutboxSender:
                         log.exception("could not compose outbox job %s", job.id)
                     outcome = classify_failure(stored_id(job), exc, job.to_address)
                     if outcome.status is OutboxStatus.pending and not isinstance(exc, ConfigError):
-                        outcome = SendOutcome(stored_id(job), OutboxStatus.failed, _("The email could not be composed: {error}").format(error=exc))
+                        outcome = SendOutcome(
+                            stored_id(job),
+                            OutboxStatus.failed,
+                            _("The email could not be composed: {error}").format(error=exc),
+                        )
                     prepared.append(PreparedEmail(stored_id(job), job.to_address, None, outcome))
             return prepared
 
     async def _deliver(self, item: PreparedEmail) -> SendOutcome:
         if item.outcome is not None:
             return item.outcome
-        assert item.email is not None
+        if item.email is None:
+            raise RuntimeError(f"outbox job {item.job_id} was prepared with neither an email nor an outcome")
         opening = True
         try:
             async with self.pool.connection() as client:
                 opening = False
                 response = await send_outgoing(client, item.email)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classify_failure sorts every failure into retry, pause or bounce
             outcome = classify_failure(item.job_id, exc, item.recipient, opening=opening)
             if outcome.release:
                 self._server_failed(outcome.detail or "")
@@ -306,7 +320,7 @@ class OutboxSender:
             async with self.pool.connection() as client:
                 opening = False
                 await client.noop()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of the probe means the server is still down
             self._server_failed(fault_of(exc, opening=opening).explanation())
             return
         self._server_worked()

@@ -74,8 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except ThreadlineError as exc:
         return _fail(args, exc.message)
     except DBAPIError as exc:  # the database is unreachable or refused us: one line, not a traceback
-        return _fail(args, _("the database refused or could not be reached ({error}); check database.url and that "
-                             "the database server runs.").format(error=str(exc.orig).strip() or type(exc.orig).__name__))
+        return _fail(
+            args,
+            _(
+                "the database refused or could not be reached ({error}); check database.url and that "
+                "the database server runs."
+            ).format(error=str(exc.orig).strip() or type(exc.orig).__name__),
+        )
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `threadline doctor | head`: the reader left, nothing to report
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a file or folder we could not create or read
         return _fail(args, _("{error}; check the path and its permissions (run with -v for the traceback)").format(
             error=exc))
-    except Exception as exc:  # a bug or a case we did not foresee: still one line, the details behind -v
+    except Exception as exc:  # noqa: BLE001 - a bug or a case we did not foresee: still one line, details behind -v
         return _fail(args, _("unexpected {kind}: {error} (run `threadline -v ...` for the traceback, and please "
                              "report it)").format(kind=type(exc).__name__, error=exc))
 

@@ -1,4 +1,5 @@
-"""What `threadline demo` sets up: a fresh database, demo mailboxes, embedded SMTP and IMAP, and mail routing between them."""
+"""What `threadline demo` sets up: a fresh database, demo mailboxes, embedded SMTP and IMAP, and mail routing between
+them."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ SUPPORT_ADDRESS = "support@example.com"
 # The demo end users, whose mailboxes the demo mailbox page shows (IMAP login: address, password below).
 # Their domain differs from the support address's: inbound mail treats Message-IDs in our own domain as a loop.
 END_USERS = {"alice@example.net": "Alice Example", "bob@example.net": "Bob Example"}
-MAILBOX_PASSWORD = "demo"
+MAILBOX_PASSWORD = "demo"  # noqa: S105 - the demo's throwaway mailboxes; printed at start on purpose
 AGENT_HANDLE = "demo"
 DEFAULT_WIDGET_PORT = 8080
 

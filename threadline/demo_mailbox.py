@@ -114,7 +114,12 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
     title = e(_("Demo mailboxes"))
     intro = e(_("The inboxes of the demo end users, as a mail client would show them. Give one of these addresses "
                 "in the chat widget, leave, and the unread reply arrives here after the inactivity period."))
-    empty, sender_label, reply_label, send_label = e(_("No emails yet.")), e(_("From")), e(_("Reply")), e(_("Send reply"))
+    empty, sender_label, reply_label, send_label = (
+        e(_("No emails yet.")),
+        e(_("From")),
+        e(_("Reply")),
+        e(_("Send reply")),
+    )
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>",
              "<link rel='stylesheet' href='/demo/mailbox.css'></head><body>",
              f"<h1>{title}</h1>",
@@ -129,11 +134,14 @@ def _page(mailboxes: Mailboxes, inboxes: dict[str, list[InboxEmail] | str], noti
             parts.append(f"<p>{empty}</p>")
         for item in found if not isinstance(found, str) else []:
             parts.append(
-                f"<article><h3>{e(item.subject)}</h3><p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
+                f"<article><h3>{e(item.subject)}</h3>"
+                f"<p class='meta'>{sender_label}: {e(item.sender)} · {e(item.date)}</p>"
                 f"<pre>{e(item.text)}</pre><form method='post' action='/demo/mailbox/reply'>"
-                f"<input type='hidden' name='address' value='{e(address)}'><input type='hidden' name='uid' value='{e(item.uid)}'>"
+                f"<input type='hidden' name='address' value='{e(address)}'>"
+                f"<input type='hidden' name='uid' value='{e(item.uid)}'>"
                 f"<label>{reply_label}<textarea name='body' required maxlength='{MAX_REPLY_CHARS}'></textarea></label>"
-                f"<button type='submit'>{send_label}</button></form></article>")
+                f"<button type='submit'>{send_label}</button></form></article>"
+            )
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -160,8 +168,14 @@ def mailbox_routes(mailboxes: Mailboxes) -> list[BaseRoute]:
                 inboxes[address] = await run_in_threadpool(mailboxes.inbox, address)
             except (OSError, imaplib.IMAP4.error) as exc:
                 log.warning("demo mailbox: cannot read %s: %s", address, exc)
-                inboxes[address] = _("This inbox cannot be read right now ({error}); reload the page.").format(error=exc)
-        notice = _("Your reply was sent; it shows up in the conversation in a moment.") if request.query_params.get("sent") else ""
+                inboxes[address] = _("This inbox cannot be read right now ({error}); reload the page.").format(
+                    error=exc
+                )
+        notice = (
+            _("Your reply was sent; it shows up in the conversation in a moment.")
+            if request.query_params.get("sent")
+            else ""
+        )
         return HTMLResponse(_page(mailboxes, inboxes, notice), headers={"Cache-Control": "no-store"})
 
     async def style(request: Request) -> Response:

@@ -204,7 +204,7 @@ class EmbeddedImap:
         for client in self._clients.values():
             try:
                 await asyncio.wait_for(client.logout(), 2)
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - best effort on shutdown: one client must not keep the rest open
                 pass
         self._clients.clear()
         if self._server is not None:

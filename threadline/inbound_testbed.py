@@ -1,4 +1,5 @@
-"""A real support mailbox and a seeded conversation to reply to, for the inbound mail tests and bench/inbound_latency.py.
+"""A real support mailbox and a seeded conversation to reply to, for the inbound mail tests and
+bench/inbound_latency.py.
 
 The mailbox is an embedded pymap server, or THREADLINE_TEST_IMAP=host:port:user:password (e.g. Dovecot): that
 mailbox is emptied first, and a small TCP relay sits in front of it so a test can drop the poller's connection the
@@ -28,7 +29,7 @@ from mail.notification_content import stored_id
 from threadline.embedded_imap import EmbeddedImap
 
 TEST_IMAP = os.environ.get("THREADLINE_TEST_IMAP", "")
-SECRET = "inbound-test-secret-0123456789"
+SECRET = "inbound-test-secret-0123456789"  # noqa: S105 - token secret of a throwaway test database
 SUPPORT = "help@example.com"
 
 
@@ -54,7 +55,7 @@ class Relay:
                 while data := await src.read(65536):
                     dst.write(data)
                     await dst.drain()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - either side hanging up ends the pipe; finally closes the other
                 pass
             finally:
                 dst.close()
@@ -102,7 +103,8 @@ class ImapTarget:
     def drop_connections(self) -> int:
         if self.embedded is not None:
             return self.embedded.drop_connections()
-        assert self.relay is not None
+        if self.relay is None:
+            raise RuntimeError("the testbed is not started: neither an embedded server nor a relay")
         return self.relay.drop_connections()
 
     def imap_config(self, config: Config, **changes: Any) -> Config:
@@ -201,8 +203,9 @@ def make_world(db: Database, clock: FixedClock, config: Config | None = None,
         conversation = conversations.start_conversation(stored_id(end_user))
         conversations.post_end_user_message(stored_id(conversation), "My invoice is wrong.")
         world.end_user_id, world.conversation_id = stored_id(end_user), stored_id(conversation)
-        world.sent_message_id = (sent_message_id
-                                 or f"<{signer.reply_token(stored_id(conversation))}.{uuid.uuid4().hex[:16]}@example.com>")
+        world.sent_message_id = (
+            sent_message_id or f"<{signer.reply_token(stored_id(conversation))}.{uuid.uuid4().hex[:16]}@example.com>"
+        )
         job = OutboxJob(conversation_id=conversation.id, to_address=world.end_user_email,
                         message_id=world.sent_message_id, status=OutboxStatus.sent,
                         idempotency_key=f"test-{uuid.uuid4().hex}", next_attempt_at=clock.now(),

@@ -43,7 +43,8 @@ class _OwnSignalsServer(uvicorn.Server):
 
 @dataclass
 class Runtime:
-    """Runs the widget app (with /healthz) and the workers until stop() or SIGTERM/SIGINT; run() returns 0 on a clean stop."""
+    """Runs the widget app (with /healthz) and the workers until stop() or SIGTERM/SIGINT; run() returns 0 on a clean
+    stop."""
 
     context: AppContext
     app: Starlette | None = None
@@ -64,7 +65,7 @@ class Runtime:
             with self.context.db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             return True
-        except Exception as exc:  # any driver error means "not reachable" to a health probe
+        except Exception as exc:  # noqa: BLE001 - any driver error means "not reachable" to a health probe
             log.warning("health check: database unreachable: %s", exc)
             return False
 
@@ -92,7 +93,8 @@ class Runtime:
         return f"http://{self.host}:{self.port}"
 
     async def _start_web(self) -> None:
-        assert self.app is not None
+        if self.app is None:
+            raise RuntimeError("the widget server was started without an app")
         # First in the route list, so the widget's catch-all handlers never see it.
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import gc
 import logging
+from typing import ClassVar
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from core.agents import AgentService
@@ -50,7 +51,7 @@ class ThreadlineConsole(App):
     TITLE = "Threadline"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     # Descriptions are msgids (N_): the key bar, the help screen and the palette show them in the agent's language.
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
@@ -225,7 +226,8 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
                     "No agent is registered for the operating-system user {user!r}. Register one with "
                     "`threadline agent add HANDLE --name NAME --os-user {user}`, or pass --agent HANDLE."
                 ).format(user=os_user or "?"))
-        assert agent.id is not None  # read from the database
+        if agent.id is None:
+            raise ValueError("agent has no id: it was not read from the database")
         return AgentInfo(id=agent.id, handle=agent.handle, name=agent.name, is_admin=agent.is_admin,
                          language=agent.language, timezone=agent.timezone)
 

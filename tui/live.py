@@ -50,7 +50,8 @@ def notice(item: News) -> Notice:
             return Notice(_("New conversation by email from {name}: {text}").format(
                 name=name, text=plain(item.first_words)), item.conversation_id)
         return Notice(_("New conversation from {name}").format(name=name), item.conversation_id)
-    assert isinstance(item, EndUserAnswered)
+    if not isinstance(item, EndUserAnswered):
+        raise TypeError(f"no notice for {type(item).__name__}")
     template = _("{name} answered via email: {text}") if item.channel is Channel.email else _("{name} answered: {text}")
     return Notice(template.format(name=name, text=plain(item.text)), item.conversation_id)
 

@@ -7,6 +7,7 @@ Worker.StateChanged handler tells the agent (see ThreadlineConsole.report_failur
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from textual.message import Message
 
@@ -129,7 +130,7 @@ class ConversationReopened(ConversationChanged):
 
 
 class ConversationStatusSet(ConversationChanged):
-    NOTICES = {
+    NOTICES: ClassVar[dict[ConversationStatus, str]] = {
         ConversationStatus.pending: N_("Set to pending."),
         ConversationStatus.solved: N_("Solved."),
         ConversationStatus.open: N_("Reopened."),

@@ -1,4 +1,5 @@
-"""Reading one conversation for the console: its messages with author, channel, time and delivery state (core.delivery)."""
+"""Reading one conversation for the console: its messages with author, channel, time and delivery state
+(core.delivery)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,11 +59,15 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     messages = service.transcript(conversation_id, after_seq=after)
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id} | (
         {conversation.assignee_id} if conversation.assignee_id else set())
-    names: dict[int | None, str] = {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))} \
-        if agent_ids else {}
+    names: dict[int | None, str] = (
+        {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))}
+        if agent_ids
+        else {}
+    )
     deliveries = message_deliveries(session, conversation, messages)
     views = [_view(m, conversation, end_user, names, deliveries) for m in messages]
-    assert end_user.id is not None  # read from the database
+    if end_user.id is None:
+        raise ValueError("end_user has no id: it was not read from the database")
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None

@@ -150,7 +150,9 @@ class WidgetDesk:
             try:
                 end_user = self._identity(session).session_end_user(claim)
             except CredentialRefused:
-                raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+                raise ApiError(
+                    "unauthorized", N_("Your chat session is not valid any more; start a new conversation.")
+                ) from None
             return stored_id(self._end_user(session, stored_id(end_user)))
 
     def _token(self, end_user: EndUser) -> str:
@@ -226,7 +228,9 @@ class WidgetDesk:
                         profile.set_name(stored_id(end_user), name)
                 if language:
                     profile.set_language(stored_id(end_user), language, by_agent=False)
-                return end_user, conversations.start_conversation(stored_id(end_user), channel=channel_value, language=language)
+                return end_user, conversations.start_conversation(
+                    stored_id(end_user), channel=channel_value, language=language
+                )
 
             try:
                 end_user, conversation = _OneTransaction(session).run(start_in_one_transaction)
@@ -253,7 +257,9 @@ class WidgetDesk:
             if str(exc) == "expired":
                 raise ApiError("return_link_expired", N_("This link has expired. Start a new conversation; "
                                                          "we still have the old one.")) from None
-            raise ApiError("invalid_return_link", N_("This link is not valid. Copy the whole link from the email.")) from None
+            raise ApiError(
+                "invalid_return_link", N_("This link is not valid. Copy the whole link from the email.")
+            ) from None
         with self.db.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:

@@ -59,7 +59,9 @@ class WidgetApi:
                 raise InvalidToken("not a token")
             return self.signer.verify_end_user_token(token.strip())
         except InvalidToken:
-            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+            raise ApiError(
+                "unauthorized", N_("Your chat session is not valid any more; start a new conversation.")
+            ) from None
 
     def client_address(self, request: Request) -> str:
         return self.proxies.client_address(request.client.host if request.client else None,
@@ -74,7 +76,9 @@ class WidgetApi:
     async def json_body(self, request: Request) -> dict[str, Any]:
         length = request.headers.get("content-length")
         if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > self.max_request_bytes):
-            raise ApiError("request_too_large", N_("The request is larger than {limit} bytes."), limit=self.max_request_bytes)
+            raise ApiError(
+                "request_too_large", N_("The request is larger than {limit} bytes."), limit=self.max_request_bytes
+            )
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)

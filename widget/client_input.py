@@ -43,7 +43,8 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any]:
 
 
 def check_text(value: Any) -> None:
-    """Refuse strings anywhere in a parsed JSON value that contain a lone surrogate or NUL (walked without recursion)."""
+    """Refuse strings anywhere in a parsed JSON value that contain a lone surrogate or NUL (walked without
+    recursion)."""
     pending = [value]
     while pending:
         item = pending.pop()

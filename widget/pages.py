@@ -22,11 +22,16 @@ def demo_page(language: str) -> str:
                            ("de", 'Threadline.setLocale("de")'), ("en", 'Threadline.setLocale("en")'))
     )
     # The buttons come first: on a phone the open widget takes the lower half of the screen, never the controls.
-    return _page(language, title, f"""  <h1>{title}</h1>
+    return _page(
+        language,
+        title,
+        f"""  <h1>{title}</h1>
   <p>{try_it}</p>
   <p class="demo-controls">{buttons}</p>
   <p>{intro}</p>
-  <pre dir="ltr">{escape(snippet)}</pre>""", scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>')
+  <pre dir="ltr">{escape(snippet)}</pre>""",
+        scripts='<script src="/widget/demo.js" defer></script>\n<script src="/widget/threadline.js" defer></script>',
+    )
 
 
 def conversation_page(language: str, brand: str) -> str:

@@ -80,7 +80,7 @@ def availability_text(language: str, team_online: bool, wait_seconds: float | No
         return translator.gettext("We are away right now. Leave a message and we will reply by email.")
     if wait_seconds is None or wait_seconds < 60:
         return translator.gettext("We are online and usually reply in under a minute.")
-    minutes = int(round(wait_seconds / 60))
+    minutes = round(wait_seconds / 60)
     return translator.ngettext(
         "We are online. Expected wait: about {count} minute.",
         "We are online. Expected wait: about {count} minutes.", minutes,

@@ -78,7 +78,9 @@ class OptOutPages:
     def _resume_end_user(self, end_user_id: int) -> dict[str, Any]:
         with self.db.session() as session:
             end_user = session.get(EndUser, end_user_id)
-            lifted = bool(end_user and end_user.email and OptOutService(session, self.clock).lift(end_user.email, "widget"))
+            lifted = bool(
+                end_user and end_user.email and OptOutService(session, self.clock).lift(end_user.email, "widget")
+            )
             return {"email_notifications": "on", "changed": lifted}
 
     # --- HTTP ---------------------------------------------------------------------------------------------------
@@ -184,7 +186,9 @@ async def _small_body(request: Request) -> None:
             break
 
 
-def _page(language: str, title: str, main: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _page(
+    language: str, title: str, main: str, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     html = f"""<!doctype html>
 <html lang="{escape(language.replace('_', '-'))}" dir="auto">
 <head>

@@ -74,7 +74,9 @@ class LiveEndpoint:
         try:
             claim = self.signer.verify_end_user_token(token if looks_like_token(token) else "")
         except InvalidToken:
-            raise ApiError("unauthorized", N_("Your chat session is not valid any more; start a new conversation.")) from None
+            raise ApiError(
+                "unauthorized", N_("Your chat session is not valid any more; start a new conversation.")
+            ) from None
         end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
         after = whole_number(frame.get("after", 0), "after")
         conversation = public_id(websocket.path_params["id"])
@@ -87,7 +89,7 @@ class LiveEndpoint:
         try:
             await websocket.send_json({"type": "error", "error": {"code": error.code, "message": text}})
             await websocket.close(_CLOSE_CODES.get(error.code, 4400), error.code)
-        except Exception:  # the client went away first
+        except Exception:  # noqa: BLE001, S110 - the client went away first; there is no one left to tell
             pass
 
     async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:

@@ -1,4 +1,5 @@
-"""Write slots: only a few worker threads at a time wait for the database's write lock; other writes queue without one."""
+"""Write slots: only a few worker threads at a time wait for the database's write lock; other writes queue without
+one."""
 from __future__ import annotations
 
 import time

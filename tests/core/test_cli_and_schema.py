@@ -17,7 +17,9 @@ def run_cli(*args, data_dir, extra_env=None):
     env.update({"THREADLINE_GENERAL_DATA_DIR": str(data_dir), "THREADLINE_CONFIG": "", **(extra_env or {})})
     env.pop("THREADLINE_CONFIG")
     env["HOME"] = str(data_dir)  # keeps the default config path away from the real one
-    return subprocess.run([sys.executable, "-m", "threadline", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "threadline", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_help_lists_commands(tmp_path):

@@ -21,7 +21,7 @@ def test_two_threads_posting_get_contiguous_unique_seqs(db, clock):
                 service = ConversationService(session, clock)
                 for n in range(per_thread):
                     service.post_end_user_message(conversation_id, f"{name} {n}")
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(name,)) for name in ("a", "b")]
@@ -63,7 +63,7 @@ def test_two_agents_taking_next_at_once_get_different_conversations(db, clock):
                 barrier.wait(timeout=10)
                 conversation = service.take_next(agent_id)
                 taken[agent_id] = conversation.id if conversation else None
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
     threads = [threading.Thread(target=take, args=(agent_id,)) for agent_id in agents]

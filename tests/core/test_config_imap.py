@@ -15,5 +15,5 @@ def test_keepalive_defaults_to_60_s_and_can_be_set_from_the_environment(tmp_path
 def test_a_keepalive_below_one_second_is_refused_with_the_key_named(tmp_path):
     path = tmp_path / "threadline.toml"
     path.write_text("[imap]\nkeepalive = 0\n")
-    with pytest.raises(ConfigError, match="imap.keepalive must be at least 1"):
+    with pytest.raises(ConfigError, match=r"imap\.keepalive must be at least 1"):
         load_config(path, environ={})

@@ -13,8 +13,14 @@ from core.tokens import InvalidToken, TokenSigner
 def test_toml_then_environment(tmp_path):
     path = tmp_path / "t.toml"
     path.write_text('[smtp]\nhost = "mail.example.com"\nport = 587\ntls = "starttls"\n[widget]\nallowed_origins = ["https://a.example"]\n')
-    config = load_config(path, environ={"THREADLINE_SMTP_PORT": "2525", "THREADLINE_WIDGET_ALLOWED_ORIGINS": "https://b.example, https://c.example",
-                                        "THREADLINE_GENERAL_DATA_DIR": str(tmp_path)})
+    config = load_config(
+        path,
+        environ={
+            "THREADLINE_SMTP_PORT": "2525",
+            "THREADLINE_WIDGET_ALLOWED_ORIGINS": "https://b.example, https://c.example",
+            "THREADLINE_GENERAL_DATA_DIR": str(tmp_path),
+        },
+    )
     assert (config.smtp.host, config.smtp.port, config.smtp.tls) == ("mail.example.com", 2525, "starttls")
     assert config.widget.allowed_origins == ["https://b.example", "https://c.example"]
     assert config.database_url == f"sqlite:///{tmp_path / 'threadline.db'}"

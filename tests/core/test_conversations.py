@@ -182,7 +182,9 @@ def test_end_user_message_reopens_solved_conversation(service, conversation, age
 def test_email_message_id_is_unique(service, conversation):
     service.post_end_user_message(conversation.id, "one", channel="email", email_message_id="<m1@mail.example>")
     with pytest.raises(InvalidInput, match="stored already"):
-        service.post_end_user_message(conversation.id, "one again", channel="email", email_message_id="<m1@mail.example>")
+        service.post_end_user_message(
+            conversation.id, "one again", channel="email", email_message_id="<m1@mail.example>"
+        )
     assert service.get(conversation.id).last_seq == 1
 
 
@@ -224,7 +226,13 @@ def test_event_log_follows_by_cursor_in_commit_order(service, conversation, agen
     service.mark_read(conversation.id, "end_user", 2)
     service.set_status(conversation.id, "solved")
     events = log.after(cursor)
-    assert [e.kind for e in events] == ["message.posted", "message.posted", "conversation.status", "read.end_user", "conversation.status"]
+    assert [e.kind for e in events] == [
+        "message.posted",
+        "message.posted",
+        "conversation.status",
+        "read.end_user",
+        "conversation.status",
+    ]
     assert [e.id for e in events] == sorted(e.id for e in events)
     assert log.after(events[-1].id) == []
     assert [e.kind for e in log.after(cursor, limit=1)] == ["message.posted"]

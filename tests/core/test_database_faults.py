@@ -77,7 +77,7 @@ def test_writers_waiting_for_the_lock_never_take_the_connections_reads_need(db, 
         try:
             with waiting_db.session() as session:
                 ConversationService(session, clock).post_end_user_message(conversation_id, f"writer {n}")
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
     for engine in waiting_db.engines:

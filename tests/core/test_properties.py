@@ -109,9 +109,13 @@ def test_random_operations_keep_invariants(migrated_sqlite_file, operations):
                 seqs = [m.seq for m in messages]
                 assert seqs == list(range(1, len(seqs) + 1))
                 assert conversation.last_seq == len(seqs)
-                expected_unread = sum(1 for m in messages if m.seq > conversation.agent_read_seq and m.author_kind is AuthorKind.end_user)
+                expected_unread = sum(
+                    1 for m in messages if m.seq > conversation.agent_read_seq and m.author_kind is AuthorKind.end_user
+                )
                 assert service.unread_count(conversation, "agent") == expected_unread
-                expected_unread = sum(1 for m in messages if m.seq > conversation.end_user_read_seq and m.author_kind is AuthorKind.agent)
+                expected_unread = sum(
+                    1 for m in messages if m.seq > conversation.end_user_read_seq and m.author_kind is AuthorKind.agent
+                )
                 assert service.unread_count(conversation, "end_user") == expected_unread
                 assert conversation.end_user_read_seq <= conversation.last_seq
                 state = replayed[conversation.id]

@@ -11,7 +11,11 @@ from core.settings import AccountSettings, BusinessHours, SettingsService
 def test_defaults(session, clock):
     settings = SettingsService(session, clock).load()
     assert settings == AccountSettings()
-    assert (settings.continuous_conversations, settings.inactivity_minutes, settings.presence_timeout_seconds) == (False, 5, 60)
+    assert (settings.continuous_conversations, settings.inactivity_minutes, settings.presence_timeout_seconds) == (
+        False,
+        5,
+        60,
+    )
 
 
 def test_update_validates_all_before_storing(session, clock):
@@ -27,7 +31,13 @@ def test_update_validates_all_before_storing(session, clock):
     assert updated.business_hours == BusinessHours("Europe/Berlin", {"mon": [["09:00", "17:00"]]})
     assert service.load() == updated
     kinds = [e.payload["key"] for e in EventLog(session).after(0) if e.kind == "settings.changed"]
-    assert sorted(kinds) == ["brand_name", "business_hours", "default_language", "inactivity_minutes", "support_address"]
+    assert sorted(kinds) == [
+        "brand_name",
+        "business_hours",
+        "default_language",
+        "inactivity_minutes",
+        "support_address",
+    ]
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -121,7 +121,10 @@ def test_blocking_revokes_every_token_issued_before(desk):
     with pytest.raises(CredentialRefused):
         identity.session_end_user(issued)
     desk.clock.advance(timedelta(seconds=2))
-    assert identity.session_end_user(EndUserClaim(conversation.end_user_id, desk.clock.now())).id == conversation.end_user_id
+    assert (
+        identity.session_end_user(EndUserClaim(conversation.end_user_id, desk.clock.now())).id
+        == conversation.end_user_id
+    )
 
 
 def test_tokens_age_out(desk):

@@ -49,7 +49,9 @@ def test_unverified_address_gets_at_most_three_notifications_a_day(desk):
     assert desk.notifications.claim_due() == []
     assert len(desk.jobs()) == 3
     assert desk.refreshed(conversation).notify_due_at == first_job_at + timedelta(hours=24)
-    deferred = desk.session.exec(select(func.count()).select_from(Event).where(Event.kind == "notification.deferred")).one()
+    deferred = desk.session.exec(
+        select(func.count()).select_from(Event).where(Event.kind == "notification.deferred")
+    ).one()
     assert deferred == 1
     desk.clock.set(first_job_at + timedelta(hours=24))
     [job] = desk.notifications.claim_due()
@@ -98,7 +100,7 @@ def test_two_workers_claiming_at_once_make_exactly_one_job_per_batch(desk, db):
                     if service.claim(conversation.id, worker=name) is not None:
                         mine.append(conversation.id)
                 claimed[name] = mine
-        except BaseException as exc:  # surfaced below; a thread's exception would otherwise vanish
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's exception would otherwise vanish
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(name,)) for name in ("a", "b")]

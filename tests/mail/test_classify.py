@@ -17,7 +17,8 @@ from mail.parsing import parse_email
 
 
 def parsed(headers: str, body: str = "text", content_type: str = "text/plain; charset=utf-8"):
-    raw = f"From: Someone <someone@example.org>\r\nMessage-ID: <m1@example.org>\r\nContent-Type: {content_type}\r\n{headers}\r\n{body}\r\n"
+    raw = (f"From: Someone <someone@example.org>\r\nMessage-ID: <m1@example.org>\r\n"
+           f"Content-Type: {content_type}\r\n{headers}\r\n{body}\r\n")
     return parse_email(raw.encode())
 
 
@@ -100,7 +101,9 @@ def test_a_subject_from_a_vacation_sender_is_an_auto_reply(sender):
     assert is_auto_reply(email)
 
 
-@pytest.mark.parametrize("sender", ["maria@example.org", "noreplyneeded.fan@example.org", "vacationrentals@example.org"])
+@pytest.mark.parametrize(
+    "sender", ["maria@example.org", "noreplyneeded.fan@example.org", "vacationrentals@example.org"]
+)
 def test_ordinary_senders_are_not_vacation_senders(sender):
     assert not is_vacation_sender(sender)
 

@@ -48,7 +48,9 @@ def test_renders_in_every_shipped_language(world, language):
 
 def test_polish_and_arabic_plural_forms_differ_by_count():
     def line(language: str, n: int) -> str:
-        return translations(language).ngettext("You have %(num)d unread message.", "You have %(num)d unread messages.", n) % {"num": n}
+        return translations(language).ngettext(
+            "You have %(num)d unread message.", "You have %(num)d unread messages.", n
+        ) % {"num": n}
 
     assert len({line("pl", n).replace(str(n), "N") for n in (1, 2, 5)}) == 3
     assert line("pl", 22).replace("22", "N") == line("pl", 2).replace("2", "N")
@@ -80,7 +82,7 @@ def test_profile_then_conversation_then_account_default(world):
 
 def test_times_are_in_the_end_users_zone_when_known(world):
     # The fixed clock starts at 09:00 UTC; messages are posted a minute apart.
-    content, message = _email(world, world.notify(world.conversation(timezone="Asia/Tokyo", language="en"), ["x"]))
+    content, _message = _email(world, world.notify(world.conversation(timezone="Asia/Tokyo", language="en"), ["x"]))
     assert content.unread[0].time == localized_time(world.clock.now(), "en", "Asia/Tokyo")
     assert "6:0" in content.unread[0].time and "PM" in content.unread[0].time and "+0900" in content.unread[0].time
     content, _ = _email(world, world.notify(world.conversation(language="en"), ["y"]))

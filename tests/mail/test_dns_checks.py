@@ -46,7 +46,10 @@ def zone(key_file: Path) -> Iterator[tuple[Zone, int]]:
     """A good setup for example.com: SPF through include and mx, the DKIM key in two strings, DMARC quarantine."""
     zone = Zone()
     zone.records = {
-        ("example.com", "TXT"): [TXT("v=spf1 mx include:_spf.provider.example -all"), TXT("google-site-verification=x")],
+        ("example.com", "TXT"): [
+            TXT("v=spf1 mx include:_spf.provider.example -all"),
+            TXT("google-site-verification=x"),
+        ],
         ("example.com", "MX"): [MX("mx.example.com", 10)],
         ("mx.example.com", "A"): [A("198.51.100.7")],
         ("_spf.provider.example", "TXT"): [TXT("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all")],

@@ -100,7 +100,7 @@ def test_screenshots(language):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            for width, path in zip(WIDTHS, files):
+            for width, path in zip(WIDTHS, files, strict=True):
                 page = browser.new_page(viewport={"width": width, "height": 600})
                 page.set_content(html)
                 # Nothing may scroll sideways on a phone: the layout fits the width.

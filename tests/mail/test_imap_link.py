@@ -85,7 +85,7 @@ async def test_a_half_open_link_raises_link_silent_in_idle_and_on_a_command(serv
     assert proxy.stall() == 2
     with pytest.raises(LinkSilent):  # the renewal's DONE goes unanswered
         await asyncio.wait_for(link.idle(renew=0.2, wake=asyncio.Event()), 30)
-    with pytest.raises(LinkSilent, match="no answer to NOOP within 0.5 s"):
+    with pytest.raises(LinkSilent, match=r"no answer to NOOP within 0\.5 s"):
         await asyncio.wait_for(command_link.noop(), 30)
     link.close()
     command_link.close()

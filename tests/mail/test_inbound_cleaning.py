@@ -58,8 +58,10 @@ def test_an_html_only_email_with_control_characters_is_posted(inbound_world):
 def test_an_overlong_sender_name_is_shortened_not_a_refusal(inbound_world):
     world = inbound_world
     name = "Dr. " + "Very Long Name " * 30
-    raw = (f"From: \"{name}\" <long@example.net>\r\nTo: help@example.com\r\nSubject: Hello\r\n"
-           "Message-ID: <long-name@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nA question.\r\n").encode()
+    raw = (
+        f'From: "{name}" <long@example.net>\r\nTo: help@example.com\r\nSubject: Hello\r\n'
+        "Message-ID: <long-name@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nA question.\r\n"
+    ).encode()
     record = file(world, raw)
     assert record.outcome is InboundOutcome.new_conversation, record.reason
     with world.db.session() as session:

@@ -184,7 +184,9 @@ def test_a_stored_text_with_control_characters_is_still_postable(inbound_world):
             Verdict(InboundOutcome.refused, "The email could not be processed (InvalidInput)."))
     ana = agent_id(world)
     with world.db.session() as session:
-        posted = InboundService(session, world.clock).post_by_agent(record.id, ana, conversation_id=world.conversation_id)
+        posted = InboundService(session, world.clock).post_by_agent(
+            record.id, ana, conversation_id=world.conversation_id
+        )
     assert body_of(world, posted) == "Screen: cleared\nnext page"
 
 
@@ -249,7 +251,7 @@ def test_raw_retention_days_is_validated():
     from core.errors import ConfigError
 
     assert load_config(environ={}).mail.raw_retention_days == 90
-    with pytest.raises(ConfigError, match="mail.raw_retention_days"):
+    with pytest.raises(ConfigError, match=r"mail\.raw_retention_days"):
         load_config(environ={"THREADLINE_MAIL_RAW_RETENTION_DAYS": "0"})
 
 

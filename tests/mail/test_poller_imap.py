@@ -1,4 +1,5 @@
-"""The IMAP poller against a real server on 127.0.0.1: threading, dedupe, restart, UIDVALIDITY, dropped IDLE, no IDLE."""
+"""The IMAP poller against a real server on 127.0.0.1: threading, dedupe, restart, UIDVALIDITY, dropped IDLE, no
+IDLE."""
 from __future__ import annotations
 
 import asyncio

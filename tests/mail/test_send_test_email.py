@@ -19,7 +19,9 @@ def _config(tmp_path, database_url: str, port: int) -> str:
 
 async def test_sends_a_sample_in_the_asked_language(world, smtp_server, database_url, tmp_path, capsys):
     config = _config(tmp_path, database_url, smtp_server.port)
-    code = await asyncio.to_thread(main, ["--config", config, "send-test-email", "Admin@Example.net", "--lang", "fr-CA"])
+    code = await asyncio.to_thread(
+        main, ["--config", config, "send-test-email", "Admin@Example.net", "--lang", "fr-CA"]
+    )
     assert code == 0
     [received] = smtp_server.received
     message = received.message

@@ -16,7 +16,9 @@ async def test_delivers_to_the_callback_and_keeps_the_email():
 
     async with EmbeddedSmtpServer(on_message=deliver) as server:
         assert server.port > 0
-        await aiosmtplib.send(RAW, sender="a@example.org", recipients=["b@example.org"], hostname="127.0.0.1", port=server.port)
+        await aiosmtplib.send(
+            RAW, sender="a@example.org", recipients=["b@example.org"], hostname="127.0.0.1", port=server.port
+        )
         [received] = await server.wait_for(1)
     assert delivered == [(["b@example.org"], "hi")]
     assert received.message["Message-ID"] == "<m1@example.org>"
@@ -28,7 +30,9 @@ async def test_a_failing_callback_answers_451_and_keeps_nothing():
 
     async with EmbeddedSmtpServer(on_message=deliver) as server:
         try:
-            await aiosmtplib.send(RAW, sender="a@example.org", recipients=["b@example.org"], hostname="127.0.0.1", port=server.port)
+            await aiosmtplib.send(
+                RAW, sender="a@example.org", recipients=["b@example.org"], hostname="127.0.0.1", port=server.port
+            )
         except aiosmtplib.SMTPDataError as exc:
             assert exc.code == 451
         else:

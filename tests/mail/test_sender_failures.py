@@ -1,4 +1,5 @@
-"""The sender against servers that fail: temporary and permanent refusals, dropped connections, a server that is down, a crash."""
+"""The sender against servers that fail: temporary and permanent refusals, dropped connections, a server that is down, a
+crash."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
+from core.errors import InvalidTransition
 from core.models import Event, OutboxStatus
 from core.outbox import OutboxService, backoff_delay
 from mail.sender import OutboxSender
@@ -108,7 +110,9 @@ async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
         assert await sender.run_once() == 0  # paused: nothing is leased
         world.advance(waits[-1])
     assert waits == [22.5, 45.0, 90.0, 180.0]
-    assert "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
+    assert (
+        "ConnectionRefused" in world.job(job_ids[0]).last_error or "connect" in world.job(job_ids[0]).last_error.lower()
+    )
 
     server = EmbeddedSmtpServer(port=down_smtp_port)
     await server.start()
@@ -117,7 +121,11 @@ async def test_down_server_backs_off_and_loses_nothing(world, down_smtp_port):
         await sender.pool.close()
     finally:
         await server.stop()
-    assert sorted(r.rcpt_tos[0] for r in server.received) == ["user0@example.org", "user1@example.org", "user2@example.org"]
+    assert sorted(r.rcpt_tos[0] for r in server.received) == [
+        "user0@example.org",
+        "user1@example.org",
+        "user2@example.org",
+    ]
     assert all(world.job(j).status is OutboxStatus.sent for j in job_ids)
 
 
@@ -186,7 +194,7 @@ def test_retry_refuses_a_pending_job(world):
     with world.db.session() as session:
         try:
             OutboxService(session, world.clock).retry(job_id)
-        except Exception as exc:
+        except InvalidTransition as exc:
             assert "Only a failed or bounced email can be retried" in str(exc)
         else:
             raise AssertionError("retry of a pending job was accepted")
@@ -198,7 +206,7 @@ def test_a_held_lease_delays_the_next_attempt(world):
     with world.db.session() as session:
         service = OutboxService(session, world.clock)
         assert service.next_attempt_at() == world.clock.now()
-        [job] = service.lease("crashed", 10, lease_seconds=120)
+        [_job] = service.lease("crashed", 10, lease_seconds=120)
         assert service.next_attempt_at() == world.clock.now() + timedelta(seconds=120)
         assert service.lease("other", 10, lease_seconds=120) == []
         service.mark_retry(job_id, "421 busy", delay=30)

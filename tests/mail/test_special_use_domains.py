@@ -1,4 +1,5 @@
-"""mail.allow_special_use_domains: lab and staging setups may use support@acme.test; by default such addresses are refused."""
+"""mail.allow_special_use_domains: lab and staging setups may use support@acme.test; by default such addresses are
+refused."""
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,7 @@ def _config(tmp_path, database_url: str, port: int, allow: bool | None) -> str:
 
 def test_by_default_the_support_address_refuses_a_test_domain_and_names_the_setting(world):
     with world.db.session() as session:
-        with pytest.raises(InvalidInput, match="mail.allow_special_use_domains = true"):
+        with pytest.raises(InvalidInput, match=r"mail\.allow_special_use_domains = true"):
             SettingsService(session, world.clock).update(support_address="support@acme.test")
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for attacks from outside: the real widget server wiring (threadline.runtime) on a real socket, and clients."""
+"""Fixtures for attacks from outside: the real widget server wiring (threadline.runtime) on a real socket, and
+clients."""
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,7 @@ class ServerInThread:
     def _run(self) -> None:
         try:
             self._result.append(asyncio.run(self.runtime.run()))
-        except BaseException as exc:  # surfaced by __enter__/__exit__
+        except BaseException as exc:  # noqa: BLE001 - surfaced by __enter__/__exit__ in the test's thread
             self._result.append(exc)
             self._started.set()
 
@@ -110,4 +111,5 @@ def dump_tables(db: Database, skip: frozenset[str] = frozenset()) -> dict[str, l
     """Every row of every table, in a stable order: compared before and after a refused request."""
     with db.engine.connect() as connection:
         names = sorted(n for n in inspect(connection).get_table_names() if n not in skip)
-        return {name: sorted(map(repr, connection.execute(text(f'SELECT * FROM "{name}"')).all())) for name in names}
+        return {name: sorted(map(repr, connection.execute(text(f'SELECT * FROM "{name}"')).all()))  # noqa: S608 - names from the schema
+                for name in names}

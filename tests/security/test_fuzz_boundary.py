@@ -157,7 +157,10 @@ def test_no_websocket_frame_gets_a_dropped_socket_or_a_server_error(server, http
             if first["type"] == "error":
                 with pytest.raises(ConnectionClosed) as closed:
                     ws.recv(timeout=10)
-                assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000 + ERROR_CODES[first["error"]["code"]]
+                assert (
+                    closed.value.rcvd is not None
+                    and closed.value.rcvd.code == 4000 + ERROR_CODES[first["error"]["code"]]
+                )
                 assert dump_tables(db, BOOKKEEPING) == before, (hello, first)
                 return
             assert first["type"] == "ready", first
@@ -167,7 +170,9 @@ def test_no_websocket_frame_gets_a_dropped_socket_or_a_server_error(server, http
             # pushed only above the client's `after`, which may be anything; read marks always are).
             seq = agent_reply(db, clock, public_id, "probe")
             auth = {"Authorization": f"Bearer {mine['token']}"}
-            assert http.post(f"/api/v1/conversations/{public_id}/read", json={"seq": seq}, headers=auth).status_code == 200
+            assert (
+                http.post(f"/api/v1/conversations/{public_id}/read", json={"seq": seq}, headers=auth).status_code == 200
+            )
             while json.loads(ws.recv(timeout=10)) != {"type": "read", "seq": seq}:
                 pass
         # Wait for the server to report the end user gone, so the next example starts from a quiet database.

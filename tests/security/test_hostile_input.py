@@ -41,11 +41,13 @@ def test_a_lone_surrogate_in_a_message_body_or_a_key_is_refused_with_400(server,
                  _raw_json(body='["nested", {"deep": "\\ud83d"}]')):
         response = http.post(path, content=body, headers=auth)
         assert response.status_code == 400 and _error(response) == "invalid_input", (body, response.text)
-    for route, method, body in ((f"/api/v1/conversations/{started['conversation']['id']}/read", "POST", _raw_json(seq=SURROGATE)),
-                                ("/api/v1/me/email", "POST", _raw_json(email=SURROGATE)),
-                                ("/api/v1/me/identify", "POST", _raw_json(email='"a@example.com"', signature=SURROGATE)),
-                                ("/api/v1/me/language", "PUT", _raw_json(language=SURROGATE)),
-                                ("/api/v1/return", "POST", _raw_json(token=SURROGATE))):
+    for route, method, body in (
+        (f"/api/v1/conversations/{started['conversation']['id']}/read", "POST", _raw_json(seq=SURROGATE)),
+        ("/api/v1/me/email", "POST", _raw_json(email=SURROGATE)),
+        ("/api/v1/me/identify", "POST", _raw_json(email='"a@example.com"', signature=SURROGATE)),
+        ("/api/v1/me/language", "PUT", _raw_json(language=SURROGATE)),
+        ("/api/v1/return", "POST", _raw_json(token=SURROGATE)),
+    ):
         response = http.request(method, route, content=body, headers=auth)
         assert response.status_code == 400 and _error(response) == "invalid_input", (route, response.text)
     assert dump_tables(db, frozenset({"rate_limit"})) == before
@@ -100,7 +102,11 @@ def test_bad_hellos_over_a_real_socket_get_an_error_frame_and_close_4400(server,
     frame = hello.replace("TOKEN", json.dumps(started["token"]))
     received, code = _closed_code(server.ws_url, started["conversation"]["id"], frame)
     assert code == 4400, (received, code)
-    assert received and received[-1]["type"] == "error" and received[-1]["error"]["code"] in ("invalid_input", "invalid_json")
+    assert (
+        received
+        and received[-1]["type"] == "error"
+        and received[-1]["error"]["code"] in ("invalid_input", "invalid_json")
+    )
 
 
 def test_a_binary_or_broken_frame_after_hello_keeps_the_socket_and_no_500(server, http, db, clock):
@@ -113,8 +119,11 @@ def test_a_binary_or_broken_frame_after_hello_keeps_the_socket_and_no_500(server
                       '{"type": "heartbeat"}'):
             ws.send(frame)
         # Still open and serving: a message posted now is pushed to this socket.
-        posted = http.post(f"/api/v1/conversations/{started['conversation']['id']}/messages", json={"body": "still here"},
-                           headers={"Authorization": f"Bearer {started['token']}"})
+        posted = http.post(
+            f"/api/v1/conversations/{started['conversation']['id']}/messages",
+            json={"body": "still here"},
+            headers={"Authorization": f"Bearer {started['token']}"},
+        )
         assert posted.status_code == 201
         while True:
             item = json.loads(ws.recv(timeout=10))

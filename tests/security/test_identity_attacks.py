@@ -61,7 +61,9 @@ def chat(widget: httpx.Client, text: str, **profile: Any) -> tuple[dict[str, str
     assert started.status_code == 201, started.text
     token, public_id = started.json()["token"], started.json()["conversation"]["id"]
     auth = {"Authorization": f"Bearer {token}"}
-    assert widget.post(f"/api/v1/conversations/{public_id}/messages", headers=auth, json={"body": text}).status_code == 201
+    assert (
+        widget.post(f"/api/v1/conversations/{public_id}/messages", headers=auth, json={"body": text}).status_code == 201
+    )
     return auth, public_id, token
 
 
@@ -144,7 +146,10 @@ def test_the_unverified_cap_holds_per_address_across_widget_sessions(demo, widge
     until(settled, what="six notifications claimed or deferred")
     until(lambda: len(inbox(demo, "alice@example.net")) >= 3, what="three emails delivered")
     with demo["db"].read_session() as session:
-        assert session.exec(select(func.count()).select_from(OutboxJob).where(OutboxJob.conversation_id.in_(ids))).one() == 3
+        assert (
+            session.exec(select(func.count()).select_from(OutboxJob).where(OutboxJob.conversation_id.in_(ids))).one()
+            == 3
+        )
     assert len([m for m in inbox(demo, "alice@example.net") if "We will look into it." in m.as_string()]) == 3
 
 
@@ -171,11 +176,14 @@ def test_a_seen_identify_signature_cannot_be_replayed_and_an_expired_one_is_refu
     assert expired.status_code == 403 and expired.json()["error"]["code"] == "identity_expired"
     # A signature over another email or user id is not a signature for this one.
     forged = {**_signed(demo, "ada-1", "ada@example.com", 600), "user_id": "mallory"}
-    assert widget.post("/api/v1/me/identify", headers=attacker_auth, json=forged).json()["error"]["code"] == "invalid_signature"
+    assert (
+        widget.post("/api/v1/me/identify", headers=attacker_auth, json=forged).json()["error"]["code"]
+        == "invalid_signature"
+    )
 
 
 def test_return_links_work_once_and_tokens_die_with_a_block(demo, widget) -> None:
-    auth, public_id, token = chat(widget, "Where is my parcel?")
+    _auth, public_id, token = chat(widget, "Where is my parcel?")
     conversation = conversation_of(demo, public_id)
     signer = TokenSigner(demo["secret"])
     link = signer.return_link_token(conversation.id, SystemClock().now() + timedelta(hours=1))

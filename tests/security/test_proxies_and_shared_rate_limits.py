@@ -48,7 +48,8 @@ def test_two_serve_processes_on_one_database_together_allow_only_the_configured_
     processes = [threadline(config, "serve", "--port", "0", "--worker-id", f"serve-{n}",
                             log_path=tmp_path / f"serve-{n}.log") for n in (1, 2)]
     try:
-        urls = [wait_for_url(tmp_path / f"serve-{n}.log", process) for n, process in zip((1, 2), processes)]
+        urls = [wait_for_url(tmp_path / f"serve-{n}.log", process)
+                for n, process in zip((1, 2), processes, strict=True)]
         started = time.monotonic()
         statuses = []
         with httpx.Client(timeout=10) as client:

@@ -18,10 +18,12 @@ from tests.widget.test_browser import browser, page, site  # noqa: F401  (fixtur
 pytestmark = pytest.mark.browser
 
 
-def _bodies(site, public_id: str) -> list[str]:
-    row = conversation_row(site.db, public_id)
-    with site.db.read_session() as session:
-        return [m.body for m in session.exec(select(Message).where(Message.conversation_id == row.id).order_by(Message.seq))]
+def _bodies(served, public_id: str) -> list[str]:
+    row = conversation_row(served.db, public_id)
+    with served.db.read_session() as session:
+        return [
+            m.body for m in session.exec(select(Message).where(Message.conversation_id == row.id).order_by(Message.seq))
+        ]
 
 
 def test_a_return_link_from_someone_else_never_silently_replaces_the_visitors_chat(page, site):  # noqa: F811
@@ -44,7 +46,9 @@ def test_a_return_link_from_someone_else_never_silently_replaces_the_visitors_ch
     page.goto(f"{site.shop.origin}/shop?threadline_return={link}")
     expect(page.locator(".tl-switch-question")).not_to_have_text("")
     assert "threadline_return" not in page.url
-    assert page.evaluate(f"JSON.parse(localStorage.getItem('threadline:{site.url}')).conversation") == victim_conversation
+    assert (
+        page.evaluate(f"JSON.parse(localStorage.getItem('threadline:{site.url}')).conversation") == victim_conversation
+    )
     page.locator(".tl-input").fill("Here is my address: 1 Main Street")
     page.locator(".tl-input").press("Enter")
     expect(page.locator(".tl-end_user .tl-body").last).to_have_text("Here is my address: 1 Main Street")

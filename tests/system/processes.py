@@ -109,7 +109,9 @@ def write_config(folder: Path, database_url: str, smtp_port: int, *, imap_port: 
         lines += ["[imap]", "enabled = true", f"port = {imap_port}", 'username = "support"',
                   'password = "support-password"', ""]
     lines += ["[mail]"]
-    lines += [f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"' for key, value in mail.items()]
+    lines += [
+        f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"' for key, value in mail.items()
+    ]
     path = folder / "threadline.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

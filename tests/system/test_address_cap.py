@@ -36,7 +36,7 @@ def test_two_serve_processes_send_an_unproven_address_three_notifications_in_all
         processes = [threadline(config, "serve", "--no-widget", "--worker-id", f"cap-{n}",
                                 log_path=tmp_path / f"serve-{n}.log") for n in (1, 2)]
         try:
-            for n, process in zip((1, 2), processes):
+            for n, process in zip((1, 2), processes, strict=True):
                 wait_for_log(tmp_path / f"serve-{n}.log", r"msg=started", process)
             deadline = time.monotonic() + 60
             while sum(_settled(db)) < PEOPLE and time.monotonic() < deadline:

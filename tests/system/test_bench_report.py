@@ -5,7 +5,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("bench_report", Path(__file__).resolve().parents[2] / "bench" / "report.py")
+spec = importlib.util.spec_from_file_location(
+    "bench_report", Path(__file__).resolve().parents[2] / "bench" / "report.py"
+)
 report = importlib.util.module_from_spec(spec)
 sys.modules["bench_report"] = report  # dataclasses look their module up while the file runs
 spec.loader.exec_module(report)  # type: ignore[union-attr]

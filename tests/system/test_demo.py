@@ -1,4 +1,5 @@
-"""`threadline demo --headless` driven from outside: widget API as the end user, core as the agent, imaplib and smtplib."""
+"""`threadline demo --headless` driven from outside: widget API as the end user, core as the agent, imaplib and
+smtplib."""
 from __future__ import annotations
 
 import contextlib

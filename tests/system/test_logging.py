@@ -14,7 +14,9 @@ def _record(message: str, *args: object, **extra: object) -> logging.LogRecord:
 
 
 def test_key_value_lines_quote_user_text_so_it_cannot_forge_fields_or_lines() -> None:
-    line = KeyValueFormatter().format(_record("sent to %s", 'eve@example.com\nlevel=INFO msg="ok" \x1b[2J', worker="w1"))
+    line = KeyValueFormatter().format(
+        _record("sent to %s", 'eve@example.com\nlevel=INFO msg="ok" \x1b[2J', worker="w1")
+    )
     assert "\n" not in line and "\x1b" not in line
     assert line.startswith("ts=") and " level=WARNING logger=mail.sender msg=" in line and line.endswith(" worker=w1")
     assert line.count("level=") == 2 and '\\nlevel=INFO msg=\\"ok\\"' in line  # the forged part stays inside msg

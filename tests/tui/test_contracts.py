@@ -34,5 +34,5 @@ def test_the_contract_check_sees_a_breach():
     """The patterns match what they are meant to forbid, so the test above can fail."""
     samples = ["self.app.context.db", "node._bindings.key_to_bindings", "getattr(screen, 'live_changed')",
                "class Loaded(Message):"]
-    for sample, pattern in zip(samples, FORBIDDEN):
+    for sample, pattern in zip(samples, FORBIDDEN, strict=True):
         assert re.search(pattern, sample), pattern

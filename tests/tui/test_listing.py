@@ -30,7 +30,7 @@ def test_filters(desk):
 
 
 def test_rows_carry_what_the_queue_shows(desk):
-    ids, page = _ids(desk, "all")
+    _ids_shown, page = _ids(desk, "all")
     bea = next(r for r in page.rows if r.conversation_id == desk.conversations["bea"])
     assert (bea.end_user_name, bea.language, bea.unread_for_agents, bea.status.value) == ("Bea Schmidt", "de", 2,
                                                                                           "queued")

@@ -86,10 +86,16 @@ async def test_an_email_refused_by_the_old_control_character_rule_is_posted_with
     # What issue 12 found in the field: refused as a whole because of an ESC; the agent posts it anyway.
     with desk.db.session() as session:
         record = InboundService(session, desk.clock).file(
-            IncomingEmail(message_id="<esc-1@example.net>", sender="new.person@example.net", sender_name="New Person",
-                          raw=b"From: new.person@example.net\r\nSubject: Export\r\n\r\nThe export\x1b[2J fails\x0c.\r\n",
-                          subject="Export", text="The export\x1b[2J fails\x0c."),
-            Verdict(InboundOutcome.refused, "The email could not be processed (InvalidInput)."))
+            IncomingEmail(
+                message_id="<esc-1@example.net>",
+                sender="new.person@example.net",
+                sender_name="New Person",
+                raw=b"From: new.person@example.net\r\nSubject: Export\r\n\r\nThe export\x1b[2J fails\x0c.\r\n",
+                subject="Export",
+                text="The export\x1b[2J fails\x0c.",
+            ),
+            Verdict(InboundOutcome.refused, "The email could not be processed (InvalidInput)."),
+        )
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_refused(pilot, app)

@@ -10,7 +10,12 @@ from tests.widget.conftest import agent_reply, bearer, conversation_row, error_c
 def test_start_returns_a_token_and_the_conversation_public_id(client, db, signer):
     data = start(client, name="Jörg", email="Jorg@Example.COM", language="de-AT")
     assert data["conversation"]["id"] and data["conversation"]["status"] == "queued"
-    assert data["end_user"] == {"name": "Jörg", "email": "Jorg@example.com", "email_verified": False, "language": "de_AT"}
+    assert data["end_user"] == {
+        "name": "Jörg",
+        "email": "Jorg@example.com",
+        "email_verified": False,
+        "language": "de_AT",
+    }
     row = conversation_row(db, data["conversation"]["id"])
     assert signer.verify_end_user_token(data["token"]).end_user_id == row.end_user_id
     assert row.channel is Channel.messaging
@@ -22,7 +27,10 @@ def test_start_with_a_token_starts_another_conversation_for_the_same_end_user(cl
     assert response.status_code == 201
     second = response.json()
     assert second["conversation"]["id"] != first["conversation"]["id"]
-    assert conversation_row(db, second["conversation"]["id"]).end_user_id == conversation_row(db, first["conversation"]["id"]).end_user_id
+    assert (
+        conversation_row(db, second["conversation"]["id"]).end_user_id
+        == conversation_row(db, first["conversation"]["id"]).end_user_id
+    )
 
 
 def test_start_with_an_invalid_email_is_refused_and_creates_nothing(client, db):
@@ -43,10 +51,14 @@ def test_start_refuses_fields_that_are_not_text_and_unknown_channels(client):
 def test_post_read_the_transcript_and_see_the_agent_reply(client, db, clock):
     data = start(client)
     public_id, headers = data["conversation"]["id"], bearer(data["token"])
-    response = client.post(f"/api/v1/conversations/{public_id}/messages", json={"body": "Where is my order?"}, headers=headers)
+    response = client.post(
+        f"/api/v1/conversations/{public_id}/messages", json={"body": "Where is my order?"}, headers=headers
+    )
     assert response.status_code == 201
     posted = response.json()
-    assert posted["author"] == "end_user" and posted["body"] == "Where is my order?" and posted["channel"] == "messaging"
+    assert (
+        posted["author"] == "end_user" and posted["body"] == "Where is my order?" and posted["channel"] == "messaging"
+    )
     reply_seq = agent_reply(db, clock, public_id, "It ships today.")
     transcript = client.get(f"/api/v1/conversations/{public_id}/messages", headers=headers).json()
     bodies = [(m["seq"], m["author"], m["body"]) for m in transcript["messages"] if m["author"] != "system"]
@@ -69,7 +81,9 @@ def test_a_client_may_post_on_the_api_channel(client, db):
 
 def test_bad_transcript_cursor_is_refused(client):
     data = start(client)
-    response = client.get(f"/api/v1/conversations/{data['conversation']['id']}/messages?after=-1", headers=bearer(data["token"]))
+    response = client.get(
+        f"/api/v1/conversations/{data['conversation']['id']}/messages?after=-1", headers=bearer(data["token"])
+    )
     assert response.status_code == 400 and error_code(response) == "invalid_input"
 
 
@@ -89,7 +103,11 @@ def test_every_conversation_route_needs_a_valid_token(client):
 
 def test_a_token_reaches_only_its_own_conversations(client):
     mine, theirs = start(client), start(client)
-    for method, suffix, body in [("GET", "messages", None), ("POST", "messages", {"body": "hi"}), ("POST", "read", {"seq": 0})]:
+    for method, suffix, body in [
+        ("GET", "messages", None),
+        ("POST", "messages", {"body": "hi"}),
+        ("POST", "read", {"seq": 0}),
+    ]:
         response = client.request(method, f"/api/v1/conversations/{theirs['conversation']['id']}/{suffix}", json=body,
                                   headers=bearer(mine["token"]))
         assert response.status_code == 404 and error_code(response) == "not_found"
@@ -114,7 +132,12 @@ def test_empty_oversized_and_malformed_messages_are_refused_and_store_nothing(cl
         response = client.post(url, headers={**headers, **extra}, **kwargs)
         assert response.status_code == status and error_code(response) == code, (kwargs, response.text)
     with db.read_session() as session:
-        assert session.exec(select(func.count()).select_from(Message).where(Message.author_kind == AuthorKind.end_user)).one() == 0
+        assert (
+            session.exec(
+                select(func.count()).select_from(Message).where(Message.author_kind == AuthorKind.end_user)
+            ).one()
+            == 0
+        )
 
 
 def test_the_message_size_limit_comes_from_the_configuration(client):

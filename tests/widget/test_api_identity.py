@@ -69,7 +69,9 @@ def test_identify_with_a_bad_or_missing_signature_is_refused_and_changes_nothing
     assert stored.email is None and not stored.email_verified and stored.external_id is None
 
 
-def test_a_signed_identity_given_at_start_is_verified_and_a_forged_one_creates_nothing(client, db, clock, widget_config):
+def test_a_signed_identity_given_at_start_is_verified_and_a_forged_one_creates_nothing(
+    client, db, clock, widget_config
+):
     data = start(client, **identity(widget_config, clock, "ada@example.com"))
     assert data["end_user"]["email_verified"] is True
     forged = {**identity(widget_config, clock, "eve@example.com"), "signature": "ab" * 32}
@@ -136,7 +138,9 @@ def test_a_return_link_opens_the_same_conversation_with_a_fresh_token(client, db
 def test_forged_or_missing_return_links_are_refused(client, db, signer, clock):
     data = start(client)
     row = conversation_row(db, data["conversation"]["id"])
-    end_user_token = signer.end_user_token(row.end_user_id, clock.now())  # another kind of token never passes for a return link
+    end_user_token = signer.end_user_token(
+        row.end_user_id, clock.now()
+    )  # another kind of token never passes for a return link
     for body in ({"token": end_user_token}, {"token": "abc-def-ghi"}, {}, {"token": ""}):
         response = client.post("/api/v1/return", json=body)
         assert response.status_code == 401 and error_code(response) == "invalid_return_link", body

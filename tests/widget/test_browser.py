@@ -278,7 +278,9 @@ def test_markup_in_messages_is_shown_as_text(page, site):
     public_id = _start(page, site, attack)
     agent_reply(site.db, site.clock, public_id, attack + "<script>alert(2)</script>")
     expect(page.locator(".tl-agent .tl-body")).to_have_text(attack + "<script>alert(2)</script>")
-    images = page.evaluate("document.getElementById('threadline-widget').shadowRoot.querySelectorAll('img, script').length")
+    images = page.evaluate(
+        "document.getElementById('threadline-widget').shadowRoot.querySelectorAll('img, script').length"
+    )
     assert images == 0 and page.dialogs == []
 
 

@@ -86,7 +86,9 @@ def test_hiding_the_tab_with_a_conversation_brings_the_email_offer_and_saves_the
 def test_an_agent_reply_that_arrives_unseen_brings_the_offer_even_without_leaving(page, site, agent_online):  # noqa: F811
     public_id = _start(page, site)
     # The tab goes to the background without a visibilitychange event (a browser throttling it, say).
-    page.evaluate("""() => Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'})""")
+    page.evaluate(
+        """() => Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'})"""
+    )
     agent_reply(site.db, site.clock, public_id, "Are you there?")
     expect(page.locator(".tl-agent .tl-body")).to_have_text("Are you there?")
     expect(page.locator(".tl-offer")).to_have_attribute("data-reason", "unread")

@@ -28,5 +28,5 @@ def test_trusted_proxies_are_checked_at_start_up(tmp_path):
     assert load_config(environ={"HOME": str(tmp_path)}).widget.trusted_proxies == ["127.0.0.1", "::1"]
     config = load_config(environ={"THREADLINE_WIDGET_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1"})
     assert config.widget.trusted_proxies == ["10.0.0.0/8", "192.0.2.1"]
-    with pytest.raises(ConfigError, match="widget.trusted_proxies"):
+    with pytest.raises(ConfigError, match=r"widget\.trusted_proxies"):
         load_config(environ={"THREADLINE_WIDGET_TRUSTED_PROXIES": "proxy.example.com"})

@@ -30,7 +30,9 @@ def _hello(ws, token: str, after: int = 0) -> dict:
 def test_hello_replays_the_backlog_then_pushes_agent_replies(client, db, clock):
     data = start(client)
     public_id, token = data["conversation"]["id"], data["token"]
-    first = client.post(f"/api/v1/conversations/{public_id}/messages", json={"body": "hi"}, headers=bearer(token)).json()
+    first = client.post(
+        f"/api/v1/conversations/{public_id}/messages", json={"body": "hi"}, headers=bearer(token)
+    ).json()
     with client.websocket_connect(_live(public_id)) as ws:
         ready = _hello(ws, token, after=first["seq"] - 1)
         assert ready["conversation"] == public_id and ready["heartbeat_seconds"] >= 3
@@ -39,7 +41,10 @@ def test_hello_replays_the_backlog_then_pushes_agent_replies(client, db, clock):
         seq = agent_reply(db, clock, public_id, "<img src=x onerror=alert(1)>")
         pushed = within(5, ws.receive_json)
         assert pushed["type"] == "message" and pushed["message"]["seq"] == seq
-        assert pushed["message"]["body"] == "<img src=x onerror=alert(1)>" and pushed["message"]["author_name"] == "Ana Agent"
+        assert (
+            pushed["message"]["body"] == "<img src=x onerror=alert(1)>"
+            and pushed["message"]["author_name"] == "Ana Agent"
+        )
         # A read mark made elsewhere (another tab) is pushed too, so every tab stops counting it unread.
         client.post(f"/api/v1/conversations/{public_id}/read", json={"seq": seq}, headers=bearer(token))
         assert within(5, ws.receive_json) == {"type": "read", "seq": seq}

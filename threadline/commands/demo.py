@@ -32,7 +32,9 @@ def _seconds(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= 86400:
-        raise argparse.ArgumentTypeError(_("give a whole number of seconds from 1 to 86400, not {value!r}").format(value=text))
+        raise argparse.ArgumentTypeError(
+            _("give a whole number of seconds from 1 to 86400, not {value!r}").format(value=text)
+        )
     return value
 
 
@@ -49,7 +51,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help=_("widget server port; another free one when taken (default: 8080)"))
     parser.add_argument("--inactivity-seconds", type=_seconds, default=30,
                         help=_("how long an agent's reply stays unread before it is emailed (default: 30)"))
-    parser.add_argument("--data-dir", metavar="DIR", help=_("an empty folder for the demo (default: a new temporary one, removed on exit)"))
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=_("an empty folder for the demo (default: a new temporary one, removed on exit)"),
+    )
     parser.add_argument("--state-file", metavar="PATH",
                         help=_("write the addresses, ports and database path here as JSON once everything runs"))
     return parser
@@ -60,7 +66,9 @@ def _data_dir(given: str | None) -> tuple[Path, bool]:
         return Path(tempfile.mkdtemp(prefix="threadline-demo-")), True
     folder = Path(given).expanduser().resolve()
     if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(_("The demo folder {folder} is not empty; give an empty or new folder.").format(folder=folder))
+        raise ConfigError(
+            _("The demo folder {folder} is not empty; give an empty or new folder.").format(folder=folder)
+        )
     make_private_dir(folder)
     return folder, False
 
@@ -70,10 +78,20 @@ def _announce(state: demo.DemoState, headless: bool) -> None:
     print(_("Threadline demo is running."), flush=True)
     print(_("  Widget (chat as an end user): {url}").format(url=state.url))
     print(_("  Demo mailboxes (read and answer emails): {url}").format(url=state.mailbox_url))
-    print(_("  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; logins {users} and {support}, password {password}").format(
-        imap=state.imap_port, smtp=state.smtp_port, users=users, support=state.support_address, password=state.mailbox_password))
+    print(
+        _("  Embedded IMAP 127.0.0.1:{imap} and SMTP 127.0.0.1:{smtp}; "
+          "logins {users} and {support}, password {password}").format(
+            imap=state.imap_port,
+            smtp=state.smtp_port,
+            users=users,
+            support=state.support_address,
+            password=state.mailbox_password,
+        )
+    )
     print(_("  Database: {path}").format(path=state.database_path))
-    print(_("Stop with Ctrl-C.") if headless else _("Opening the agent console; quitting it stops the demo."), flush=True)
+    print(
+        _("Stop with Ctrl-C.") if headless else _("Opening the agent console; quitting it stops the demo."), flush=True
+    )
 
 
 def run(args: argparse.Namespace, _context: AppContext) -> int:

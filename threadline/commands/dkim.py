@@ -53,8 +53,11 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     print()
     print(zone_file_line(selector, domain, record))
     print()
-    print(_("(As {count} strings of at most 255 bytes; a DNS panel that takes one long value joins them itself.)").format(
-        count=len(txt_strings(record))))
+    print(
+        _("(As {count} strings of at most 255 bytes; a DNS panel that takes one long value joins them itself.)").format(
+            count=len(txt_strings(record))
+        )
+    )
     print()
     print(_("Then sign with it:"))
     print("[mail]")

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.config import Config, default_config_path
 from core.database_checks import check_database
@@ -40,7 +41,7 @@ def private_paths(config: Config) -> list[tuple[Path, int]]:
     paths = [(config.data_path, PRIVATE_DIR_MODE), (config.data_path / "secret.key", PRIVATE_FILE_MODE)]
     try:
         url = make_url(config.database_url)
-    except Exception:
+    except (ArgumentError, ValueError):  # what make_url raises for a string that is no URL
         url = None
     if url is not None and url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):

@@ -13,8 +13,11 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     return subparsers.add_parser(
-        "init", help=_("create or upgrade the database"),
-        description=_("Create the database if it does not exist, or upgrade it to the newest schema. Safe to run again."),
+        "init",
+        help=_("create or upgrade the database"),
+        description=_(
+            "Create the database if it does not exist, or upgrade it to the newest schema. Safe to run again."
+        ),
     )
 
 
@@ -28,5 +31,9 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     elif before is None:
         print(_("Created database {url} (revision {revision}).").format(url=context.db.url, revision=after))
     else:
-        print(_("Upgraded database {url} from revision {before} to {after}.").format(url=context.db.url, before=before, after=after))
+        print(
+            _("Upgraded database {url} from revision {before} to {after}.").format(
+                url=context.db.url, before=before, after=after
+            )
+        )
     return 0

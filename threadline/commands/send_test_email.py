@@ -55,7 +55,8 @@ def _compose(context: AppContext, address: str, language: str) -> tuple[int, Out
             address, language, body, message_id_domain(context.config, settings.support_address))
         now = context.clock.now()
         stored = session.get(OutboxJob, job.id)
-        assert stored is not None and stored.id is not None
+        if stored is None or stored.id is None:
+            raise RuntimeError(f"outbox job {job.id} vanished inside its own transaction")
         email = outgoing(NotificationGatherer(session, context.config, context.signer, now).gather(stored), now)
         return stored.id, dkim.sign_email(email) if dkim is not None else email
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     smtp = context.config.smtp
     try:
         response = asyncio.run(_send(context, email))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - classify_failure explains any failure; it is recorded on the job
         reason = classify_failure(job_id, exc, address).detail or str(exc)
         _record(context, job_id, None, reason)
         raise ThreadlineError(_("Could not send the test email through {host}:{port}: {reason}").format(

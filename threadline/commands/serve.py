@@ -1,4 +1,5 @@
-"""`threadline serve`: the widget server, notification scheduler, sender and IMAP poller in one process, until SIGTERM."""
+"""`threadline serve`: the widget server, notification scheduler, sender and IMAP poller in one process, until
+SIGTERM."""
 from __future__ import annotations
 
 import argparse

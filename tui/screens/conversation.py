@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -63,7 +64,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
     does not build the widgets, styles and footer again.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "send", N_("Send"), id="conversation.send"),
         Binding("ctrl+o", "send_without_email", N_("Send without email"), show=False,
                 id="conversation.send_without_email"),  # the reply box's title names it

@@ -1,10 +1,12 @@
 """The help screen: every key of the screen below and of the app that applies there, with what it does."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
@@ -14,7 +16,7 @@ from tui.i18n import N_, _
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "close", N_("Close"), id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", N_("Close"), id="help.close")]
 
     def __init__(self, below: Screen[object]) -> None:
         super().__init__()

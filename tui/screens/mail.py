@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -67,7 +67,8 @@ def _inbound_row(record: InboundEmail) -> MailRow:
     reason = record.reason
     if record.outcome is not InboundOutcome.held:
         reason = f"{_(OUTCOME_LABELS.get(record.outcome, record.outcome.value))}: {reason}"
-    assert record.id is not None  # read from the database
+    if record.id is None:
+        raise ValueError("record has no id: it was not read from the database")
     return MailRow(id=record.id, when=record.received_at, address=address, subject=record.subject,
                    reason=reason, source=source, sender=record.sender)
 
@@ -78,7 +79,7 @@ def _job_row(job: Any) -> MailRow:
 
 
 class MailScreen(ChangesInWorkers, Screen):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", N_("Back"), id="mail.back"),  # first: in view on a narrow terminal
         Binding("a", "accept", N_("Post email"), id="mail.accept"),
         Binding("c", "post_into", N_("Post into conversation…"), id="mail.post_into"),

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -40,7 +41,7 @@ class CandidatesLoaded(Message):
 class ConversationPicker(ReportsWorkerFailures, ModalScreen[int | None]):
     """Dismisses with the picked conversation's id, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="pick.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"), id="pick.cancel")]
 
     def __init__(self, context: ConsoleContext, search: str = "") -> None:
         super().__init__()

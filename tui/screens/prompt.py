@@ -1,9 +1,11 @@
 """Small modal screens: a one-line question, a confirmation, a read-only text view and a language picker."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
@@ -17,7 +19,7 @@ from tui.text import literal
 class PromptScreen(ModalScreen[str | None]):
     """Asks for one line of text; dismisses with it, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="prompt.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"), id="prompt.cancel")]
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
@@ -49,7 +51,10 @@ class PromptScreen(ModalScreen[str | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """Asks yes or no."""
 
-    BINDINGS = [Binding("escape", "no", N_("Cancel"), id="confirm.no"), Binding("y", "yes", N_("Yes"), id="confirm.yes")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "no", N_("Cancel"), id="confirm.no"),
+        Binding("y", "yes", N_("Yes"), id="confirm.yes"),
+    ]
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -74,7 +79,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class TextScreen(ModalScreen[None]):
     """Shows a text (an email's source) literally; Escape closes it."""
 
-    BINDINGS = [Binding("escape,q", "close", N_("Close"), id="text.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", N_("Close"), id="text.close")]
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()
@@ -94,7 +99,7 @@ class TextScreen(ModalScreen[None]):
 class LanguageScreen(ModalScreen[str | None]):
     """Picks a language by its name in the agent's language; a tag not in the list can be typed (e.g. pt-BR)."""
 
-    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="language.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"), id="language.cancel")]
 
     def __init__(self, title: str, current: str, choices: list[tuple[str, str]]) -> None:
         super().__init__()

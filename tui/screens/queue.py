@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -51,7 +52,7 @@ class QueuePageLoaded(Message):
 class QueueScreen(ReportsWorkerFailures, Screen):
     """Conversations waiting for an agent; Enter opens one."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_selected", N_("Open"), id="queue.open"),
         Binding("j", "cursor_down", N_("Down"), show=False, id="queue.down"),
         Binding("k", "cursor_up", N_("Up"), show=False, id="queue.up"),
@@ -145,7 +146,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
             [r.conversation_id for r in previous.rows] == [r.conversation_id for r in page.rows]
         if same_rows:
             # The usual live change touches a cell or two: update those, keep the table (and its cursor) as it is.
-            for old, new in zip(previous.rows if previous else [], page.rows):
+            for old, new in zip(previous.rows if previous else [], page.rows, strict=True):
                 if old != new:
                     for column, value in self._cells(new, now).items():
                         table.update_cell(str(new.conversation_id), column, value)

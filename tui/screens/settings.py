@@ -5,12 +5,12 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -57,7 +57,9 @@ FIELD_LABELS = {
 
 PLACEHOLDERS = {
     "inactivity": N_("e.g. 5 min or 30 s"),
-    "business_hours": N_('empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'),
+    "business_hours": N_(
+        'empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'
+    ),
     "support_address": N_("support@example.com"),
 }
 
@@ -121,7 +123,7 @@ def inactivity_changes(text: str) -> dict[str, int] | None:
 class SettingsScreen(ChangesInWorkers, Screen):
     """Admins change account settings here; every change runs in a worker and is one transaction."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", N_("Back"), id="settings.back"),  # first: in view on a narrow terminal
         Binding("ctrl+s", "save_settings", N_("Save settings"), id="settings.save"),
         Binding("ctrl+t", "save_template", N_("Save email template"), id="settings.save_template"),
@@ -431,7 +433,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
             self.notify(_("There is no trigger to change."), severity="warning")
             return
         clock, trigger_id = self.context.clock, trigger.id
-        assert trigger_id is not None  # read from the database
+        if trigger_id is None:
+            raise ValueError("the trigger has no id: it was not read from the database")
         if trigger.active:
             self._change(lambda s: TriggerService(s, clock).deactivate(trigger_id), TriggerSwitched(trigger_id, False))
         else:
@@ -448,7 +451,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
             return
         default_language = self.data.settings.default_language
         clock, trigger_id = self.context.clock, trigger.id
-        assert trigger_id is not None  # read from the database
+        if trigger_id is None:
+            raise ValueError("the trigger has no id: it was not read from the database")
 
         def text_chosen(language: str, value: str | None) -> None:
             if value is not None:
