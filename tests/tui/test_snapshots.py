@@ -89,6 +89,10 @@ async def _mail(pilot) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, MailScreen) and pilot.app.screen.data
                    and pilot.app.screen.query_one("#failed", DataTable).row_count == 1
                    and pilot.app.screen.query_one("#held", DataTable).row_count == 1)
+    # DataTable sizes auto-width columns for new rows when it is next idle; a modal pushed before that would show
+    # the mail screen behind it with header-wide columns on some runs, so wait until the reasons are measured.
+    await wait_for(pilot, lambda: all(table.columns["reason"].content_width > len("Reason")
+                                      for table in pilot.app.screen.query(DataTable) if table.row_count))
     await pilot.pause()
 
 

@@ -115,7 +115,7 @@ class MailScreen(ChangesInWorkers, Screen):
             # still in view, and the table scrolls sideways rather than cut it off.
             table.add_column(_("When"), key="when", width=16)
             table.add_column(_("Address"), key="address", width=24)
-            table.add_column(_("Reason"), key="reason")
+            table.add_column(_("Reason"), key="reason", width=40)  # fixed: auto-width settles at idle
             table.add_column(_("Subject") if table_id != "failed" else _("Status"), key="subject", width=24)
         self.query_one("#held", DataTable).focus()
         self.reload()
