@@ -115,3 +115,16 @@ def test_summary_groups_equal_neighbouring_days():
                                                 "sat": [["10:00", "14:00"]]})
     assert hours_summary(hours) == "Mon–Tue 09:00–17:00; Sat 10:00–14:00 (UTC)"
     assert hours_summary(BusinessHours(timezone="UTC", days={})) == "closed every day (UTC)"
+
+
+async def test_the_command_palette_offers_the_editor(desk, make_console):
+    from tui.commands import palette_entries
+
+    app = make_console()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen) and app.screen.data is not None)
+        entries = {title: key for title, key, _callback in palette_entries(app.screen, app)}
+        assert entries["Business hours"] == "^b"
+        await pilot.click("#edit-hours")
+        await wait_for(pilot, lambda: isinstance(app.screen, BusinessHoursScreen))
