@@ -169,8 +169,9 @@ def test_settings_screen(desk, console, size, snap_compare):
 
 def test_business_hours_editor(desk, console, size, snap_compare):
     with desk.db.session() as session:
+        workdays = ("mon", "tue", "wed", "thu", "fri")
         SettingsService(session, desk.clock).update(business_hours={
-            "timezone": "Europe/Berlin", "days": {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}})
+            "timezone": "Europe/Berlin", "days": {day: [["09:00", "17:00"]] for day in workdays}})
 
     async def run_before(pilot) -> None:
         await _queue_ready(pilot)
