@@ -11,6 +11,7 @@ from core.settings import SettingsService
 from core.triggers import TriggerService
 from tests.tui.helpers import rows_loaded, wait_for
 from tui.i18n import set_language
+from tui.screens.business_hours import BusinessHoursScreen
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
@@ -166,6 +167,23 @@ def test_settings_screen(desk, console, size, snap_compare):
                        and pilot.app.screen.query_one("#triggers", DataTable).row_count == 2)
         await wait_for(pilot, lambda: str(pilot.app.screen.query_one("#template-preview").render()).strip() != "")
         await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_business_hours_editor(desk, console, size, snap_compare):
+    with desk.db.session() as session:
+        workdays = ("mon", "tue", "wed", "thu", "fri")
+        SettingsService(session, desk.clock).update(business_hours={
+            "timezone": "Europe/Berlin", "days": {day: [["09:00", "17:00"]] for day in workdays}})
+
+    async def run_before(pilot) -> None:
+        await _queue_ready(pilot)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen) and pilot.app.screen.data)
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BusinessHoursScreen))
+        await _settle(pilot)
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)
 

@@ -1,8 +1,6 @@
 """Account settings for admins: continuous conversations, timing, addresses, the notification email, triggers."""
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,28 +36,26 @@ from tui.messages import (
     TriggerSwitched,
     TriggerTextSaved,
 )
+from tui.screens.business_hours import BusinessHoursScreen, HoursEdited, hours_summary
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
 
 PREVIEW_DELAY = 0.3
-FIELDS = ("inactivity", "presence_timeout_seconds", "support_address", "brand_name", "business_hours")
+FIELDS = ("inactivity", "presence_timeout_seconds", "support_address", "brand_name")
 FIELD_LABELS = {
     "inactivity": N_("Inactivity period"),
     "presence_timeout_seconds": N_("Presence timeout (seconds)"),
     "support_address": N_("Support address"),
     "brand_name": N_("Brand"),
     "default_language": N_("Default language"),
-    "business_hours": N_("Business hours (JSON)"),
+    "business_hours": N_("Business hours"),
 }
 
 
 PLACEHOLDERS = {
     "inactivity": N_("e.g. 5 min or 30 s"),
-    "business_hours": N_(
-        'empty: always open; e.g. {"timezone": "Europe/Berlin", "days": {"mon": [["09:00", "17:00"]]}}'
-    ),
     "support_address": N_("support@example.com"),
 }
 
@@ -128,6 +124,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+s", "save_settings", N_("Save settings"), id="settings.save"),
         Binding("ctrl+t", "save_template", N_("Save email template"), id="settings.save_template"),
         Binding("ctrl+r", "reset_template", N_("Reset email template"), id="settings.reset_template"),
+        Binding("ctrl+b", "edit_business_hours", N_("Business hours"), id="settings.business_hours"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
     ]
@@ -156,6 +153,10 @@ class SettingsScreen(ChangesInWorkers, Screen):
                 with Horizontal(classes="form-row"):
                     yield Label(_(FIELD_LABELS[name]))
                     yield Input(id=f"field-{name}", placeholder=_(PLACEHOLDERS.get(name, "")))
+            with Horizontal(classes="form-row", id="hours-row"):
+                yield Label(_(FIELD_LABELS["business_hours"]))
+                yield Static("", id="hours-summary", markup=False)
+                yield Button(_("Edit business hours"), id="edit-hours", compact=True)
             with Horizontal(classes="form-row select-row"):
                 yield Label(_("Default language"))
                 yield Select(language_choices(available_languages()), allow_blank=False, id="default-language")
@@ -233,6 +234,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
             status += " " + _("These active triggers also post when a conversation starts: {names}").format(
                 names=", ".join(data.conflicting_triggers))
         self.query_one("#continuous-status", Static).update(status)
+        self.query_one("#hours-summary", Static).update(hours_summary(data.settings.business_hours))
         if fields:
             self._fill_fields(data)
         table = self.query_one("#triggers", DataTable)
@@ -250,8 +252,6 @@ class SettingsScreen(ChangesInWorkers, Screen):
         for name in FIELDS:
             if name == "inactivity":
                 value = inactivity_text(settings)
-            elif name == "business_hours":
-                value = json.dumps(dataclasses.asdict(settings.business_hours)) if settings.business_hours else ""
             else:
                 value = str(getattr(settings, name))
             self.query_one(f"#field-{name}", Input).value = value
@@ -329,13 +329,6 @@ class SettingsScreen(ChangesInWorkers, Screen):
                     self.notify(_("{field} must be a whole number.").format(field=_(FIELD_LABELS[name])),
                                 severity="error", markup=False)
                     return
-            elif name == "business_hours":
-                try:
-                    changes[name] = json.loads(raw) if raw else None
-                except json.JSONDecodeError as exc:
-                    self.notify(_("The business hours are not valid JSON: {reason}").format(reason=exc.msg),
-                                severity="error", markup=False)
-                    return
             else:
                 changes[name] = raw
         language = self.query_one("#default-language", Select).value
@@ -347,6 +340,28 @@ class SettingsScreen(ChangesInWorkers, Screen):
     @on(Button.Pressed, "#save-settings")
     def _save_settings_pressed(self) -> None:
         self.action_save_settings()
+
+    # --- business hours ----------------------------------------------------------------------------------
+    def action_edit_business_hours(self) -> None:
+        """Edit the hours in their dialog; saved at once on their own, through core's settings update."""
+        if self.data is None:
+            return
+        clock = self.context.clock
+
+        def edited(result: HoursEdited | None) -> None:
+            if result is not None:
+                hours = result.hours
+                self._change(lambda s: SettingsService(s, clock).update(business_hours=hours), SettingsSaved())
+
+        self.app.push_screen(BusinessHoursScreen(self.data.settings.business_hours, self._suggested_zone()), edited)
+
+    def _suggested_zone(self) -> str:
+        """The zone a new set of hours starts in: the agent's own when the console knows it, else UTC."""
+        return self.context.agent.timezone or "UTC"
+
+    @on(Button.Pressed, "#edit-hours")
+    def _edit_hours_pressed(self) -> None:
+        self.action_edit_business_hours()
 
     # --- notification email template -----------------------------------------------------------------------
     @on(Select.Changed, "#template-language")

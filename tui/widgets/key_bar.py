@@ -51,10 +51,16 @@ class KeyBar(Static):
                 continue
             seen.add(binding.action)
             entries.append((binding, enabled, node is self.app))
+        width = self.content_size.width
         text = self._keys_text(entries, key_style)
-        if text.cell_len > self.content_size.width:
+        if text.cell_len > width:
             # A narrow terminal: the screen's own keys first; the app's (settings, mail) are in help and the palette.
-            text = self._keys_text([e for e in entries if not e[2] or e[0].action == "help"], key_style)
+            entries = [e for e in entries if not e[2] or e[0].action == "help"]
+            text = self._keys_text(entries, key_style)
+            # Still too wide: drop whole items from the end rather than cut a label in half ("^r" and no word).
+            while text.cell_len > width and entries:
+                entries.pop()
+                text = self._keys_text(entries, key_style)
         self.update(text)
 
     def _keys_text(self, entries: list[tuple[Binding, bool, bool]], key_style: str) -> Text:
