@@ -4,11 +4,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cache
+from typing import ClassVar
 
 from babel import Locale, UnknownLocaleError
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -81,7 +82,7 @@ class BusinessHoursScreen(ModalScreen[HoursEdited | None]):
     they are while the day stays open.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", N_("Cancel"), id="hours.cancel"),
         Binding("ctrl+s", "save", N_("Save business hours"), id="hours.save"),
     ]
