@@ -363,8 +363,10 @@ def test_the_visual_viewport_keeps_the_composer_above_a_keyboard_that_does_not_r
     expect(page.locator(".tl-panel")).not_to_have_class(re.compile(r"\btl-keyboard\b"))
 
 
-def test_reflow_at_320_by_256_keeps_the_header_composer_and_latest_message(context_for, site, shots):  # noqa: F811
-    page = context_for("en-US", 320, 256).new_page()
+@pytest.mark.parametrize("size", [(320, 256), (844, 390)])  # 400 % zoom (WCAG 1.4.10); a phone held sideways
+def test_reflow_keeps_the_header_composer_and_latest_message(context_for, site, shots, size):  # noqa: F811
+    width, height = size
+    page = context_for("en-US", width, height).new_page()
     public_id = _start(page, site, "Hello at 400 % zoom")
     agent_reply(site.db, site.clock, public_id, "We read you.")
     expect(page.locator(".tl-agent .tl-body")).to_have_text("We read you.")
@@ -372,11 +374,12 @@ def test_reflow_at_320_by_256_keeps_the_header_composer_and_latest_message(conte
         assert _inside(page, _box(page, selector)), selector
     eventually(lambda: _visible_in_log(page, ".tl-agent"))
     log = _box(page, ".tl-log")
-    assert log["height"] >= 48, log  # at least a message's worth of list
+    assert log["height"] >= height * 0.2, log  # at least a message's worth of list (85 px sideways before)
+    assert _box(page, ".tl-panel")["height"] == height  # the whole screen
     # Nothing needs scrolling sideways.
     assert page.locator(".tl-panel").evaluate("node => node.scrollWidth <= node.clientWidth")
-    found = axe(page, "320x256")
-    shots(page, "reflow-320x256")
+    found = axe(page, f"{width}x{height}")
+    shots(page, f"reflow-{width}x{height}")
     assert found == [], json.dumps(found, indent=1)
 
 
