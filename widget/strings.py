@@ -30,7 +30,15 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_offer_title": N_("Get the reply by email"),
     "email_offer_text": N_("Leave your address and you can close this page: a reply you have not read comes by email."),
     "email_offer_dismiss": N_("Not now"),
+    # The name screen readers give the conversation's message list.
+    "messages": N_("Messages"),
+    # How a screen reader announces a message as it arrives: who wrote it, then the message.
+    "announce_message": N_("{author}: {message}"),
+    "unread_many": N_("More than 99 new messages"),
 }
+# The launcher's unread count is spoken as "2 new messages": every count up to this one is sent in its plural form
+# (languages differ in how many forms they have and which numbers take which), beyond it "unread_many".
+MAX_COUNTED = 99
 
 
 def accepted_languages(header: str | None) -> list[str]:
@@ -57,8 +65,11 @@ def clean_language(tag: str | None) -> str | None:
 def widget_strings(language: str) -> dict[str, Any]:
     """The negotiated language and every widget string translated into it."""
     translator = translations(language)
+    unread = [""] + [translator.ngettext("{count} new message", "{count} new messages", count).format(count=count)
+                     for count in range(1, MAX_COUNTED + 1)]
     return {"language": language, "direction": text_direction(language),
-            "strings": {key: translator.gettext(msgid) for key, msgid in WIDGET_STRINGS.items()}}
+            "strings": {key: translator.gettext(msgid) for key, msgid in WIDGET_STRINGS.items()},
+            "counts": {"unread": unread}}
 
 
 def text_direction(language: str) -> str:

@@ -77,6 +77,8 @@ class HostSite:
             def do_GET(self) -> None:
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 locale = query.get("locale", ["en"])[0]
+                # ?poll=N: the closed widget asks for replies every N seconds (the unread badge's tests).
+                poll = f' data-poll-seconds="{int(query["poll"][0])}"' if "poll" in query else ""
                 if urllib.parse.urlsplit(self.path).path == "/stub.js":  # the host page's own script, before ours
                     self._send("text/javascript", QUEUE_STUB.encode())
                     return
@@ -85,7 +87,7 @@ class HostSite:
                             f'<script src="{widget_url}/widget/threadline.js" defer></script></body></html>')
                 else:
                     body = (f'<!doctype html><html><body><h1>Shop</h1><script src="{widget_url}/widget/threadline.js" '
-                            f'data-locale="{html.escape(locale)}" defer></script></body></html>')
+                            f'data-locale="{html.escape(locale)}"{poll} defer></script></body></html>')
                 self._send("text/html; charset=utf-8", body.encode())
 
             def _send(self, content_type: str, body: bytes) -> None:

@@ -8,16 +8,46 @@
   var queued = window.Threadline && window.Threadline.q ? Array.prototype.slice.call(window.Threadline.q) : [];
   // An expected wait at least this long makes the widget offer to send the reply by email.
   var LONG_WAIT_SECONDS = 120;
+  // How often a closed widget asks for replies, so the launcher can show an unread count (data-poll-seconds).
+  var POLL_SECONDS = 30;
+  // Built-in English, used until /widget/strings answers and if it never does: no control is ever unnamed.
+  // The same texts as widget/strings.py's WIDGET_STRINGS (a test keeps them equal).
+  var FALLBACK = /* strings */ {
+    "launcher": "Chat with us",
+    "title": "Support",
+    "close": "Close",
+    "placeholder": "Write a message\u2026",
+    "send": "Send",
+    "you": "You",
+    "agent": "Support team",
+    "via_email": "via email",
+    "intro": "Ask us anything. We will answer here, or by email if you have left.",
+    "email_label": "Your email address",
+    "email_placeholder": "name@example.com",
+    "email_submit": "Save",
+    "email_saved": "Thanks! We will email you at {email} if you have left when we reply.",
+    "error_generic": "Something went wrong. Please try again.",
+    "offline": "Connection lost. Reconnecting\u2026",
+    "return_open": "Open the emailed conversation",
+    "return_stay": "Stay in this chat",
+    "email_offer_title": "Get the reply by email",
+    "email_offer_text": "Leave your address and you can close this page: a reply you have not read comes by email.",
+    "email_offer_dismiss": "Not now",
+    "messages": "Messages",
+    "announce_message": "{author}: {message}",
+    "unread_many": "More than 99 new messages"
+  } /* end strings */;
 
   var script = document.currentScript;
   var attr = function (name) { return script ? script.getAttribute(name) : null; };
   var server = (attr("data-server") || (script && script.src ? new URL(script.src, location.href).origin : location.origin)).replace(/\/+$/, "");
   var storeKey = "threadline:" + server;
+  var pollSeconds = Math.max(1, +attr("data-poll-seconds") || POLL_SECONDS);
   var S = {
     open: false, token: null, conversation: null, profile: null, identity: null, language: attr("data-locale"),
     messages: {}, lastSeq: 0, readSeq: 0, reading: 0, socket: null, retry: 0, heartbeat: null, statusTimer: null,
     strings: {}, stringsReady: null, starting: null, shown: {}, direction: "ltr", availability: null,
-    offerDismissed: false
+    offerDismissed: false, counts: {}, sending: false, unreadShown: 0, ids: 0, pollTimer: null
   };
   var ui = {};
 
@@ -37,6 +67,7 @@
     hideOffer();
     try { localStorage.removeItem(storeKey); } catch (e) { /* see restore */ }
     if (ui.list) ui.list.textContent = "";
+    updateBadge();
   }
   function languages() {
     if (S.language) return [S.language];
@@ -58,13 +89,20 @@
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
         if (response.ok) return data;
-        var error = new Error((data.error && data.error.message) || S.strings.error_generic || response.statusText);
+        var error = new Error((data.error && data.error.message) || t("error_generic") || response.statusText);
         error.code = data.error ? data.error.code : "http_" + response.status;
         throw error;
       });
     });
   }
-  function t(key) { return S.strings[key] || ""; }
+  function t(key) { return S.strings[key] || FALLBACK[key] || ""; }
+  // "2 new messages" in the end user's language: the server sends each count's plural form (up to 99).
+  function unreadLabel(count) {
+    var forms = S.counts.unread;
+    if (count > 99) return t("unread_many");
+    if (forms && forms[count]) return forms[count];
+    return count === 1 ? "1 new message" : count + " new messages";
+  }
 
   // --- building the widget -------------------------------------------------------------------------
   function el(tag, className, text) {
@@ -85,34 +123,66 @@
     root.appendChild(style);
     ui.root = root;
     ui.host = host;
+    host.setAttribute("lang", "en");  // the built-in strings' language until the end user's arrive
     applyDirection();
+    // The launcher's name is its label plus the unread count ("Chat with us, 2 new messages"); the badge's number
+    // is for the eyes (updateBadge).
     ui.launcher = el("button", "tl-launcher");
     ui.launcher.type = "button";
+    ui.launcher.setAttribute("aria-expanded", "false");
+    ui.launcher.setAttribute("aria-controls", "tl-panel");
+    ui.launcherText = el("span", "tl-launcher-text");
+    ui.badge = el("span", "tl-badge");
+    ui.badge.setAttribute("aria-hidden", "true");
+    ui.badge.hidden = true;
+    ui.launcher.appendChild(ui.launcherText);
+    ui.launcher.appendChild(ui.badge);
     ui.launcher.addEventListener("click", function () { S.open ? closeByHand() : open(); });
+    // Says what arrives without moving focus: others' messages while open, the unread count while closed.
+    ui.announcer = el("div", "tl-visually-hidden");
+    ui.announcer.setAttribute("aria-live", "polite");
     ui.panel = el("section", "tl-panel");
+    ui.panel.id = "tl-panel";
     ui.panel.hidden = true;
     ui.panel.setAttribute("role", "dialog");
+    // A non-modal dialog: Escape closes it (as the close button does), focus goes back to the launcher.
+    ui.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !event.isComposing) { event.preventDefault(); closeByHand(); }
+    });
     var header = el("header", "tl-header");
     ui.title = el("h2", "tl-title");
     ui.status = el("p", "tl-status");
-    ui.closeButton = el("button", "tl-close", "×");
+    var dot = el("span", "tl-dot");
+    dot.setAttribute("aria-hidden", "true");
+    ui.statusText = el("span", "tl-status-text");
+    ui.status.appendChild(dot);
+    ui.status.appendChild(ui.statusText);
+    ui.closeButton = el("button", "tl-close");
     ui.closeButton.type = "button";
+    ui.closeButton.appendChild(el("span", null, "×")).setAttribute("aria-hidden", "true");
     ui.closeButton.addEventListener("click", closeByHand);
     header.appendChild(ui.title);
     header.appendChild(ui.closeButton);
     header.appendChild(ui.status);
     ui.intro = el("p", "tl-intro");
+    // A named log around a real list. Not live itself: the announcer reads others' messages, never the end
+    // user's own one back to them. Focusable, so the keyboard can scroll it.
+    ui.log = el("div", "tl-log");
+    ui.log.setAttribute("role", "log");
+    ui.log.setAttribute("aria-live", "off");
+    ui.log.tabIndex = 0;
     ui.list = el("ol", "tl-messages");
-    ui.list.setAttribute("role", "log");
-    ui.list.setAttribute("aria-live", "polite");
+    ui.log.appendChild(ui.list);
     ui.offer = el("div", "tl-offer");
     ui.offer.hidden = true;
     ui.offer.setAttribute("role", "group");
     ui.error = el("p", "tl-error");
+    ui.error.id = "tl-error";
     ui.error.setAttribute("role", "alert");
     ui.composer = el("form", "tl-composer");
     ui.input = el("textarea", "tl-input");
     ui.input.rows = 2;
+    ui.input.setAttribute("aria-describedby", "tl-error");
     ui.send = el("button", "tl-send");
     ui.send.type = "submit";
     ui.composer.appendChild(ui.input);
@@ -121,14 +191,17 @@
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitMessage(); }
     });
-    [header, ui.intro, ui.list, ui.offer, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
+    [header, ui.intro, ui.log, ui.offer, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
     root.appendChild(ui.panel);
     root.appendChild(ui.launcher);
+    root.appendChild(ui.announcer);
     applyStrings();
+    followViewport();
   }
   function applyStrings() {
     if (!ui.root) return;
-    ui.launcher.textContent = t("launcher");
+    ui.launcherText.textContent = t("launcher");
+    ui.log.setAttribute("aria-label", t("messages"));
     ui.title.textContent = t("title");
     ui.closeButton.setAttribute("aria-label", t("close"));
     ui.intro.textContent = t("intro");
@@ -150,6 +223,7 @@
     Array.prototype.forEach.call(ui.root.querySelectorAll("[data-tl-email]"), function (node) {
       node.textContent = t("email_saved").replace("{email}", node.getAttribute("data-tl-email"));
     });
+    updateBadge();
   }
   // Right-to-left languages (Arabic, Hebrew, ...) mirror the whole widget: the CSS uses logical properties only.
   function applyDirection() {
@@ -169,6 +243,7 @@
     S.stringsReady = api("GET", "/widget/strings?" + query).then(function (data) {
       if (request !== S.stringsRequest) return;
       S.strings = data.strings;
+      S.counts = data.counts || {};
       S.direction = data.direction || "ltr";
       if (ui.host) ui.host.setAttribute("lang", data.language.replace("_", "-"));
       applyDirection();
@@ -182,7 +257,7 @@
     var request = S.statusRequest = (S.statusRequest || 0) + 1;
     return api("GET", "/api/v1/availability?" + query).then(function (data) {
       if (request !== S.statusRequest) return;
-      ui.status.textContent = data.text;
+      ui.statusText.textContent = data.text;
       ui.status.classList.toggle("tl-online", !!data.team_online);
       S.availability = data;
       offerOnLongWait();
@@ -190,12 +265,17 @@
   }
 
   // --- messages --------------------------------------------------------------------------------------
-  function render(message) {
+  // live: the message arrived now (not history, not the end user's own send), so it is announced while open.
+  function render(message, live) {
     if (S.messages[message.seq]) return;
     var item = el("li", "tl-message tl-" + message.author);
     item.setAttribute("data-seq", message.seq);
     if (message.author !== "system") item.appendChild(el("span", "tl-author", authorLabel(message)));
-    item.appendChild(el("div", "tl-body", message.body));
+    var body = el("div", "tl-body", message.body);
+    // People write in any script: the text finds its own direction; its language is the conversation's.
+    body.dir = "auto";
+    if (message.author !== "system" && S.profile && S.profile.language) body.lang = S.profile.language.replace("_", "-");
+    item.appendChild(body);
     if (message.kind === "email_request") item.appendChild(S.profile && S.profile.email ? emailSaved(S.profile.email) : emailForm());
     var next = null;
     Object.keys(S.messages).forEach(function (seq) {
@@ -206,12 +286,51 @@
     S.shown[message.seq] = message;
     if (message.seq > S.lastSeq) {
       S.lastSeq = message.seq;
-      ui.list.scrollTop = ui.list.scrollHeight;
+      ui.log.scrollTop = ui.log.scrollHeight;
     }
     ui.intro.hidden = true;
     markRead();
+    if (live && S.open && message.author !== "end_user") {
+      announce(t("announce_message").replace("{author}", authorLabel(message)).replace("{message}", message.body));
+    }
     // A reply nobody sees now (page hidden, widget closed) is what an email would bring.
     if (message.author === "agent" && message.seq > S.readSeq && !onScreen()) offerEmail("unread");
+    updateBadge();
+  }
+  function announce(text) {
+    if (!ui.announcer) return;
+    ui.announcer.appendChild(el("p", null, text));
+    // Only additions are read; old lines go so the region stays small.
+    while (ui.announcer.childNodes.length > 3) ui.announcer.removeChild(ui.announcer.firstChild);
+  }
+  // Messages from others not yet read; none while the panel is on screen (they are being read).
+  function unreadCount() {
+    if (onScreen()) return 0;
+    var read = Math.max(S.readSeq, S.reading);
+    return Object.keys(S.shown).filter(function (seq) {
+      return +seq > read && S.shown[seq].author !== "end_user";
+    }).length;
+  }
+  function updateBadge() {
+    if (!ui.badge) return;
+    var count = unreadCount();
+    ui.badge.hidden = count === 0;
+    ui.badge.textContent = count > 99 ? "99+" : count ? String(count) : "";
+    ui.launcher.setAttribute("aria-label", count ? t("launcher") + ", " + unreadLabel(count) : t("launcher"));
+    // A growing count is said once while the panel is closed (the launcher's name says it on focus anyway).
+    if (count > S.unreadShown && !S.open) announce(unreadLabel(count));
+    S.unreadShown = count;
+  }
+  // While closed the WebSocket is shut (presence ends), so the widget asks now and then for replies to count.
+  function pollWhileClosed() {
+    if (S.open || !S.token || !S.conversation || document.visibilityState !== "visible") return;
+    var conversation = S.conversation;
+    api("GET", "/api/v1/conversations/" + encodeURIComponent(conversation) + "/messages?after=" + S.lastSeq).then(function (data) {
+      if (S.open || S.conversation !== conversation) return;
+      S.readSeq = Math.max(S.readSeq, data.conversation.end_user_read_seq);
+      (data.messages || []).forEach(function (message) { render(message, false); });
+      updateBadge();
+    }).catch(function () { /* the next poll tries again */ });
   }
   function authorLabel(message) {
     var who = message.author === "end_user" ? t("you") : (message.author_name || t("agent"));
@@ -225,8 +344,8 @@
     if (seq <= S.readSeq || seq <= S.reading) return;
     S.reading = seq;
     api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/read", { seq: seq })
-      .then(function (data) { S.readSeq = Math.max(S.readSeq, data.end_user_read_seq); })
-      .catch(function () { S.reading = S.readSeq; });
+      .then(function (data) { S.readSeq = Math.max(S.readSeq, data.end_user_read_seq); updateBadge(); })
+      .catch(function () { S.reading = S.readSeq; updateBadge(); });
   }
   function emailForm() {
     var form = el("form", "tl-email-form");
@@ -235,6 +354,7 @@
     // type=text: browsers' email inputs refuse internationalized addresses such as jörg@bücher.example.
     var input = el("input", "tl-email-input");
     input.type = "text";
+    input.setAttribute("aria-invalid", "false");
     input.inputMode = "email";
     input.autocomplete = "email";
     input.placeholder = t("email_placeholder");
@@ -244,19 +364,26 @@
     var button = label("button", "tl-email-submit", "email_submit");
     button.type = "submit";
     var error = el("p", "tl-email-error");
+    error.id = "tl-email-error-" + (++S.ids);
     error.setAttribute("role", "alert");
     form.appendChild(caption);
     form.appendChild(button);
     form.appendChild(error);
+    // aria-disabled, not disabled: a disabled button would drop the keyboard's focus to the page.
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      if (button.getAttribute("aria-disabled") === "true") return;
       error.textContent = "";
-      button.disabled = true;
+      input.setAttribute("aria-invalid", "false");
+      input.removeAttribute("aria-describedby");
+      button.setAttribute("aria-disabled", "true");
       api("POST", "/api/v1/me/email", { email: input.value }).then(function (data) {
         setProfile(data.end_user);
       }).catch(function (failure) {
         error.textContent = failure.message;
-        button.disabled = false;
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", error.id);
+        button.removeAttribute("aria-disabled");
       });
     });
     return form;
@@ -264,18 +391,30 @@
   function emailSaved(email) {
     var node = el("p", "tl-email-saved", t("email_saved").replace("{email}", email));
     node.setAttribute("data-tl-email", email);
+    node.tabIndex = -1;  // takes the focus of the form it replaces, which reads it out
     return node;
+  }
+  // The element with the keyboard's focus inside the widget (the shadow root keeps its own).
+  function focused() {
+    return ui.root && ui.root.activeElement !== undefined ? ui.root.activeElement : document.activeElement;
   }
   // Once the address is known, every email form in the transcript becomes its acknowledgement.
   function setProfile(profile) {
     S.profile = profile;
     if (!profile || !profile.email || !ui.list) return;
+    var active = focused();
+    var replace = function (form, saved) { if (active && form.contains(active)) saved.focus(); };
     Array.prototype.forEach.call(ui.list.querySelectorAll(".tl-email-form"), function (form) {
-      form.replaceWith(emailSaved(profile.email));
+      var saved = emailSaved(profile.email);
+      form.replaceWith(saved);
+      replace(form, saved);
     });
-    if (!ui.offer.hidden && ui.offer.querySelector(".tl-email-form")) {
+    var offered = !ui.offer.hidden && ui.offer.querySelector(".tl-email-form");
+    if (offered) {
+      var saved = emailSaved(profile.email);
       ui.offer.textContent = "";
-      ui.offer.appendChild(emailSaved(profile.email));
+      ui.offer.appendChild(saved);
+      replace(offered, saved);
     }
   }
 
@@ -312,21 +451,27 @@
   function leavingPage() {
     if (document.visibilityState === "hidden") offerEmail("leaving");
     markRead();
+    updateBadge();
+    pollWhileClosed();
   }
+  // Send stays focusable while it works (aria-disabled): focus never falls to the page.
   function submitMessage() {
     var text = ui.input.value;
-    if (!text.trim()) return;
-    ui.send.disabled = true;
+    if (!text.trim() || S.sending) return;
+    S.sending = true;
+    ui.send.setAttribute("aria-disabled", "true");
     showError("");
     startConversation().then(function () {
       return api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/messages", { body: text });
     }).then(function (message) {
       ui.input.value = "";
-      render(message);
+      render(message, false);
       offerOnLongWait();
+      // After a click on Send the next thing to do is write again.
+      if (focused() === ui.send) ui.input.focus();
     }).catch(function (failure) {
       showError(failure.message);
-    }).then(function () { ui.send.disabled = false; });
+    }).then(function () { S.sending = false; ui.send.removeAttribute("aria-disabled"); });
   }
   function startConversation() {
     if (S.conversation) return Promise.resolve();
@@ -353,7 +498,7 @@
     setProfile(data.end_user);
     S.readSeq = data.conversation.end_user_read_seq;
     remember();
-    (data.messages || []).forEach(render);
+    (data.messages || []).forEach(function (message) { render(message, false); });
     connect();
   }
 
@@ -372,9 +517,10 @@
         S.readSeq = Math.max(S.readSeq, frame.end_user_read_seq);
         startHeartbeat(socket, frame.heartbeat_seconds);
       } else if (frame.type === "message") {
-        render(frame.message);
+        render(frame.message, frame.message.seq > S.lastSeq);
       } else if (frame.type === "read") {
         S.readSeq = Math.max(S.readSeq, frame.seq);
+        updateBadge();
       } else if (frame.type === "error") {
         showError(frame.error.message);
         if (frame.error.code === "unauthorized" || frame.error.code === "not_found") forget();
@@ -405,6 +551,9 @@
     S.open = true;
     ui.panel.hidden = false;
     ui.launcher.setAttribute("aria-expanded", "true");
+    ui.launcher.classList.add("tl-launcher-open");
+    updateBadge();
+    fitViewport();
     refreshStatus();
     if (!S.statusTimer) S.statusTimer = setInterval(refreshStatus, 60000);
     connect();
@@ -420,9 +569,17 @@
       .then(function (data) { setProfile(data.end_user); }, function () { S.languageSynced = false; });
   }
   function close() {
+    // Focus inside the panel would fall to the page when it hides: it goes back to the launcher instead.
+    var active = focused();
+    var hadFocus = !!(ui.panel && active && ui.panel.contains(active));
     S.open = false;
     if (ui.panel) ui.panel.hidden = true;
-    if (ui.launcher) ui.launcher.setAttribute("aria-expanded", "false");
+    if (ui.launcher) {
+      ui.launcher.setAttribute("aria-expanded", "false");
+      ui.launcher.classList.remove("tl-launcher-open");
+      if (hadFocus) ui.launcher.focus();
+    }
+    updateBadge();
     if (S.statusTimer) clearInterval(S.statusTimer);
     S.statusTimer = null;
     stopHeartbeat();
@@ -498,7 +655,7 @@
     go.addEventListener("click", function () { box.remove(); useReturnLink(token, true); });
     box.appendChild(stay);
     box.appendChild(go);
-    ui.panel.insertBefore(box, ui.list);
+    ui.panel.insertBefore(box, ui.log);
     stay.focus();
   }
   // A widget that comes back renews its token (tokens age out) and learns early when its session was revoked.
@@ -512,6 +669,24 @@
       if (failure.code === "unauthorized" || failure.code === "blocked") forget();
     });
   }
+  // Phones: the on-screen keyboard shrinks the visual viewport, not always the layout one (iOS, recent Android).
+  // While it is up, the panel fills exactly the visible part, so the composer sits right above the keyboard.
+  function followViewport() {
+    var viewport = window.visualViewport;
+    if (!viewport) return;
+    viewport.addEventListener("resize", fitViewport);
+    viewport.addEventListener("scroll", fitViewport);
+  }
+  function fitViewport() {
+    var viewport = window.visualViewport;
+    if (!viewport || !ui.panel) return;
+    var covered = window.innerHeight - viewport.height - viewport.offsetTop;
+    var keyboard = Math.abs(viewport.scale - 1) < 0.01 && covered > 80;  // not a pinch zoom
+    ui.panel.classList.toggle("tl-keyboard", keyboard);
+    ui.host.style.setProperty("--tl-visible-top", viewport.offsetTop + "px");
+    ui.host.style.setProperty("--tl-visible-height", viewport.height + "px");
+    if (keyboard && S.open) ui.log.scrollTop = ui.log.scrollHeight;
+  }
   function start() {
     restore();
     build();
@@ -520,7 +695,9 @@
     if (!followReturnLink()) {
       renewSession();
       if (attr("data-open") === "true") open();
+      else pollWhileClosed();
     }
+    S.pollTimer = setInterval(pollWhileClosed, pollSeconds * 1000);
     replay(queued);
     queued = [];
   }
