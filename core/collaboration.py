@@ -99,6 +99,16 @@ class CollaborationService:
 
     # --- tags ----------------------------------------------------------------------------------------
     @transactional
+    def change_tags(self, conversation_id: int, add: list[str], remove: list[str]) -> Conversation:
+        """Add and remove several tags in one transaction (all or nothing)."""
+        conversation = ConversationService(self.session, self.clock).get(conversation_id, lock=True)
+        for tag in add:
+            conversation = self.add_tag(conversation_id, tag)
+        for tag in remove:
+            conversation = self.remove_tag(conversation_id, tag)
+        return conversation
+
+    @transactional
     def add_tag(self, conversation_id: int, tag: str) -> Conversation:
         tag = clean_tag(tag)
         conversation = ConversationService(self.session, self.clock).get(conversation_id, lock=True)

@@ -98,7 +98,7 @@ class ThreadlineConsole(App):
         while not worker.is_cancelled:
             try:
                 with db.read_session() as session:
-                    cursor, change = read_changes(session, cursor)
+                    cursor, change = read_changes(session, cursor, self.agent.id)
                 failures = 0
             except Exception:  # a database hiccup must not end live updates; the cursor keeps our place
                 failures += 1

@@ -262,3 +262,35 @@ class TriggerTextSaved(ChangeDone):
         super().__init__()
         self.trigger_id = trigger_id
         self.language = language
+
+
+# --- agents working together (tui/screens/collaboration.py) -------------------------------------------------
+class NoteAdded(ConversationChanged):
+    NOTICE = N_("Note added; only agents see it.")
+
+
+class ConversationTransferred(ConversationChanged):
+    NOTICE = N_("Transferred.")
+
+
+class TagsChanged(ConversationChanged):
+    NOTICE = N_("Tags saved.")
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    """An agent offered in the transfer picker, with their status then."""
+
+    id: int
+    name: str
+    handle: str
+    status: str  # core.models.AgentStatus value
+
+
+class TransferTargetsRead(Message):
+    """The other agents were read for the transfer picker of conversation_id."""
+
+    def __init__(self, conversation_id: int, agents: list[AgentChoice]) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.agents = agents

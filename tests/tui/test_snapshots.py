@@ -6,6 +6,7 @@ import pytest
 from textual.widgets import DataTable
 
 from core.agents import AgentService
+from core.collaboration import CollaborationService
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
 from core.triggers import TriggerService
@@ -206,5 +207,16 @@ def test_help_screen(desk, console, size, snap_compare):
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
         await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_conversation_with_a_note(desk, console, size, snap_compare):
+    with desk.db.session() as session:
+        CollaborationService(session, desk.clock).add_note(
+            desk.conversations["chen"], desk.other_agent_id, "Chen is on the yearly plan: offer the upgrade discount.")
+
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["chen"])
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)

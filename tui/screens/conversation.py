@@ -40,12 +40,12 @@ from tui.messages import (
     ProfilesMerged,
     ReplySent,
 )
+from tui.screens.collaboration import CollaborationActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
-from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.message_view import MessageBox
+from tui.widgets.note_view import transcript_boxes
 
 
 class ConversationLoaded(Message):
@@ -57,7 +57,7 @@ class ConversationLoaded(Message):
         self.view = view
 
 
-class ConversationScreen(ChangesInWorkers, Screen):
+class ConversationScreen(CollaborationActions, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
     The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
@@ -79,6 +79,10 @@ class ConversationScreen(ChangesInWorkers, Screen):
         Binding("v", "confirm_email", N_("Confirm email address"), show=False, id="conversation.confirm_email"),
         Binding("m", "merge_claimants", N_("Merge profiles with this address"), show=False, id="conversation.merge"),
         Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
+        # Collaboration (tui/screens/collaboration.py): off the key bar, listed in help and the palette.
+        Binding("N", "note", N_("Internal note"), show=False, id="conversation.note"),
+        Binding("t", "transfer", N_("Transfer to another agent"), show=False, id="conversation.transfer"),
+        Binding("number_sign", "tags", N_("Tags"), key_display="#", show=False, id="conversation.tags"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
         Binding("escape", "leave_reply_or_back", N_("Back"), id="conversation.escape"),
@@ -212,6 +216,9 @@ class ConversationScreen(ChangesInWorkers, Screen):
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
+        if conversation.tags:
+            header.append("  " + _("tags: "))
+            header.append_text(literal(" ".join(f"#{tag}" for tag in conversation.tags), "cyan", one_line=True))
         if end_user.blocked:
             header.append("  " + _("BLOCKED"), style="bold red")
         if view.opt_out is not None:
@@ -229,7 +236,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
-        boxes = [MessageBox(message, now) for message in view.messages]
+        boxes = transcript_boxes(view, now)  # messages with the internal notes among them
         with self.app.batch_update():
             transcript.remove_children()
             if view.earlier:
