@@ -17,14 +17,15 @@ from core.text import MAX_BODY_CHARS, clean_body
 from core.transactions import transactional
 
 MAX_TAG_CHARS = 40
-_TAG = re.compile(r"^[\w][\w.:/-]*$")
+# ASCII only: the queue filters tags by the JSON text, where other letters would be stored escaped.
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$")
 
 
 def clean_tag(tag: str) -> str:
     """A tag ready to store: trimmed, lowercased, one word (letters, digits, '.', ':', '/', '-', '_')."""
     tag = (tag or "").strip().lstrip("#").lower()
     if not tag or len(tag) > MAX_TAG_CHARS or not _TAG.match(tag):
-        raise InvalidInput(_("The tag {tag!r} is not valid; use one word of at most {limit} letters, digits, '.', "
+        raise InvalidInput(_("The tag {tag!r} is not valid; use one word of at most {limit} letters a-z, digits, '.', "
                              "':', '/', '-' or '_'.").format(tag=tag, limit=MAX_TAG_CHARS))
     return tag
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -126,6 +126,7 @@ class QueueListing:
         return int(self.session.exec(select(func.count()).select_from(inner)).one())
 
     def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str) -> SelectOfScalar[int]:
+        tags, search = split_tag_search(search)
         # Saved conversations always have an id; the column is Optional only before an insert.
         query: SelectOfScalar[int] = select(Conversation.id)  # type: ignore[arg-type]
         if queue_filter is QueueFilter.all:
@@ -141,6 +142,8 @@ class QueueListing:
             query = query.where(Conversation.status == ConversationStatus.solved)
         if search:
             query = query.where(self._search_condition(search))
+        for tag in tags:
+            query = query.where(tag_condition(tag))
         return query
 
     def _search_condition(self, search: str) -> ColumnElement[bool]:
@@ -193,6 +196,20 @@ class QueueListing:
                 unread_for_agents=int(unread_count), unemailable_replies=bool(no_address),
             )
         return [found[i] for i in ids if i in found]
+
+
+def split_tag_search(search: str) -> tuple[list[str], str]:
+    """The tags (words written #tag) and the remaining text of a queue search."""
+    tags = [word[1:].lower() for word in search.split() if word.startswith("#") and len(word) > 1]
+    rest = " ".join(word for word in search.split() if not word.startswith("#"))
+    return tags, rest
+
+
+def tag_condition(tag: str) -> ColumnElement[bool]:
+    """Conversations carrying tag: a match on the stored JSON list's text, the same on SQLite and PostgreSQL
+    (tags are ASCII words without quotes, core.collaboration.clean_tag, so '"tag"' appears only as an element)."""
+    pattern = '%"' + tag.replace("!", "!!").replace("%", "!%").replace("_", "!_") + '"%'
+    return cast(col(Conversation.tags), Text).like(pattern, escape="!")
 
 
 def unread_for_agents_expression() -> Any:
