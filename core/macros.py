@@ -77,7 +77,7 @@ class MacroService:
         self.session = session
         self.clock = clock
 
-    def list(self) -> list[Macro]:
+    def all(self) -> list[Macro]:
         return list(self.session.exec(select(Macro).order_by(col(Macro.name))))
 
     def get(self, macro_id: int) -> Macro:
@@ -173,14 +173,11 @@ class MacroService:
         default = SettingsService(self.session, self.clock).load().default_language
         language, text = pick_text(macro.texts, conversation_language(end_user.language, conversation.language),
                                    default)
-        expires = self.clock.now() + timedelta(days=config.widget.return_link_days)
-        signer = TokenSigner(config.general.secret)
-        variables: dict[str, Any] = {
-            "end_user_name": end_user.name or "",
-            "agent_name": agent.name,
-            "conversation_url": return_link_url(_public_url(config),
-                                                signer.return_link_token(row_id(conversation), expires)),
-        }
+        variables: dict[str, Any] = {"end_user_name": end_user.name or "", "agent_name": agent.name}
+        if "conversation_url" in undeclared_names(text):  # a signed link: made only when the text shows one
+            expires = self.clock.now() + timedelta(days=config.widget.return_link_days)
+            token = TokenSigner(config.secret()).return_link_token(row_id(conversation), expires)
+            variables["conversation_url"] = return_link_url(_public_url(config), token)
         try:
             rendered = sandbox().from_string(text).render(variables)
         except OverrideError:

@@ -33,7 +33,7 @@ def _macros(data_dir):
     try:
         with db.read_session() as session:
             return {m.name: (m.texts, m.set_status, m.assign_to_me, m.add_tags)
-                    for m in MacroService(session, FixedClock()).list()}
+                    for m in MacroService(session, FixedClock()).all()}
     finally:
         db.dispose()
 

@@ -69,7 +69,7 @@ def test_bad_macros_are_refused_with_the_reason(desk, macros, draft):
     with pytest.raises(InvalidInput) as refused:
         macros.save(draft)
     assert refused.value.message
-    assert macros.list() == []
+    assert macros.all() == []
 
 
 def test_names_are_unique_and_a_macro_can_be_edited_and_deleted(desk, macros):
@@ -77,10 +77,10 @@ def test_names_are_unique_and_a_macro_can_be_edited_and_deleted(desk, macros):
     with pytest.raises(InvalidInput):
         macros.save(MacroDraft("Refund", {"en": "Again"}))
     macros.save(MacroDraft("Refund issued", {"en": "Done.", "de": "Erledigt."}), first.id)
-    [edited] = macros.list()
+    [edited] = macros.all()
     assert (edited.id, edited.name, edited.texts) == (first.id, "Refund issued", {"en": "Done.", "de": "Erledigt."})
     macros.delete(first.id)
-    assert macros.list() == []
+    assert macros.all() == []
 
 
 def test_sending_applies_the_status_the_assignment_and_the_tags(desk, macros):
@@ -109,7 +109,7 @@ def test_import_is_all_or_nothing_and_replaces_by_name(desk, macros):
     macros.save(MacroDraft("Greeting", {"en": "Old"}))
     with pytest.raises(InvalidInput):
         macros.import_drafts([MacroDraft("New one", {"en": "Fine"}), MacroDraft("Broken", {"en": "{{ nope }}"})])
-    assert [m.name for m in macros.list()] == ["Greeting"]
+    assert [m.name for m in macros.all()] == ["Greeting"]
     assert macros.import_drafts([MacroDraft("New one", {"en": "Fine"}), MacroDraft("Greeting", {"en": "New"})]) \
         == (1, 1)
-    assert {m.name: m.texts["en"] for m in macros.list()} == {"Greeting": "New", "New one": "Fine"}
+    assert {m.name: m.texts["en"] for m in macros.all()} == {"Greeting": "New", "New one": "Fine"}

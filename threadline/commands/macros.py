@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             file=args.file, created=created, updated=updated))
         return 0
     with context.db.read_session() as session:
-        macros = MacroService(session, context.clock).list()
+        macros = MacroService(session, context.clock).all()
     if args.macros_command == "export":
         text = macros_toml(macros)
         if args.file == "-":

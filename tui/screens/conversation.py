@@ -17,6 +17,7 @@ from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.i18n import available_languages
 from core.identity import IdentityService
+from core.macros import MacroService
 from core.labels import conversation_language, end_user_label
 from core.labels import language_label as language_tag_label
 from core.models import AuthorKind, ConversationStatus
@@ -41,11 +42,13 @@ from tui.messages import (
     ReplySent,
 )
 from tui.screens.collaboration import CollaborationActions
+from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.note_view import transcript_boxes
+from tui.widgets.reply_area import ReplyArea
 
 
 class ConversationLoaded(Message):
@@ -57,7 +60,7 @@ class ConversationLoaded(Message):
         self.view = view
 
 
-class ConversationScreen(CollaborationActions, Screen):
+class ConversationScreen(MacroActions, CollaborationActions, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
     The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
@@ -80,6 +83,7 @@ class ConversationScreen(CollaborationActions, Screen):
         Binding("m", "merge_claimants", N_("Merge profiles with this address"), show=False, id="conversation.merge"),
         Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
         # Collaboration (tui/screens/collaboration.py): off the key bar, listed in help and the palette.
+        Binding("ctrl+k", "pick_macro", N_("Canned reply"), show=False, id="conversation.macro"),
         Binding("N", "note", N_("Internal note"), show=False, id="conversation.note"),
         Binding("t", "transfer", N_("Transfer to another agent"), show=False, id="conversation.transfer"),
         Binding("number_sign", "tags", N_("Tags"), key_display="#", show=False, id="conversation.tags"),
@@ -103,7 +107,7 @@ class ConversationScreen(CollaborationActions, Screen):
         yield Header()
         yield Static("", id="conversation-header", markup=False)
         yield VerticalScroll(id="transcript")
-        reply = TextArea(id="reply", soft_wrap=True, show_line_numbers=False)
+        reply = ReplyArea(id="reply", soft_wrap=True, show_line_numbers=False)  # Ctrl+K or ':' picks a canned reply
         reply.border_title = _("Reply (Ctrl+S sends, Ctrl+O sends without email fallback)")
         yield reply
         yield KeyBar()
@@ -116,6 +120,7 @@ class ConversationScreen(CollaborationActions, Screen):
         self.busy = False
         self.reload_wanted = False
         self.generation += 1  # results for the previous conversation are dropped
+        self.pending_macro = None
         self.refresh_bindings()
 
     def reply_text(self) -> str:
@@ -276,6 +281,13 @@ class ConversationScreen(CollaborationActions, Screen):
             self.notify(_("The reply is empty; write some text first."), severity="warning")
             return
         clock, agent_id, cid = self.context.clock, self.context.agent.id, self.conversation_id
+        macro_id = self.macro_to_apply(body)
+        self.pending_macro = None
+        if macro_id is not None:  # begun from a canned reply: its actions apply with the reply, in one transaction
+            self._change(lambda s: MacroService(s, clock).send(macro_id, cid, agent_id, body,
+                                                               email_fallback=email_fallback),
+                         ReplySent(cid, body, email_fallback))
+            return
         self._change(lambda s: ConversationService(s, clock).post_agent_message(
             cid, agent_id, body, email_fallback=email_fallback), ReplySent(cid, body, email_fallback))
 
