@@ -17,9 +17,9 @@ from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.i18n import available_languages
 from core.identity import IdentityService
-from core.macros import MacroService
 from core.labels import conversation_language, end_user_label
 from core.labels import language_label as language_tag_label
+from core.macros import MacroService
 from core.models import AuthorKind, ConversationStatus
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label, status_label
