@@ -2,14 +2,16 @@
 conversation's language, and sending applies the macro's actions."""
 from __future__ import annotations
 
-from textual.widgets import OptionList, TextArea
+from textual.widgets import Input, OptionList, Select, TextArea
 
 from core.conversations import ConversationService
 from core.macros import MacroDraft, MacroService
 from core.models import ConversationStatus, Message
 from tests.tui.helpers import rows_loaded, wait_for
 from tui.screens.conversation import ConversationScreen
+from tui.screens.macro_settings import MacroEditor, MacrosScreen
 from tui.screens.macros import MacroPicker
+from tui.screens.prompt import ConfirmScreen
 
 
 def _macros(desk) -> None:
@@ -92,3 +94,49 @@ async def test_escape_closes_the_picker_and_without_macros_the_agent_is_told(des
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen), what="picker closed")
         assert app.screen.query_one("#reply", TextArea).text == "" and app.screen.pending_macro is None
+
+
+async def test_an_admin_adds_edits_and_deletes_a_canned_reply_in_settings(desk, make_console):
+    app = make_console()
+
+    def saved():
+        with desk.db.read_session() as session:
+            return {m.name: (m.texts, m.set_status, m.add_tags) for m in MacroService(session, desk.clock).all()}
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
+        await pilot.press("f2")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: isinstance(app.screen, MacrosScreen) and app.screen.rows is not None)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, MacroEditor))
+        await pilot.press(*"Shipping")
+        app.screen.query_one("#macro-text", TextArea).text = "It ships {{ wrong }}"
+        app.screen.query_one("#macro-tags", Input).value = "shipping"
+        await pilot.press("ctrl+s")  # refused in the dialog: unknown variable
+        await wait_for(pilot, lambda: "wrong" in str(app.screen.query_one("#macro-error").render()))
+        app.screen.query_one("#macro-text", TextArea).text = "It ships today, {{ end_user_name }}."
+        app.screen.query_one("#macro-language", Select).value = "de"
+        await pilot.pause()
+        app.screen.query_one("#macro-text", TextArea).text = "Es geht heute raus."
+        app.screen.query_one("#macro-status", Select).value = "pending"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Shipping" in saved(), what="saved")
+        assert saved()["Shipping"] == ({"en": "It ships today, {{ end_user_name }}.", "de": "Es geht heute raus."},
+                                       "pending", ["shipping"])
+        await wait_for(pilot, lambda: isinstance(app.screen, MacrosScreen) and bool(app.screen.rows))
+
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, MacroEditor))
+        assert app.screen.query_one("#macro-text", TextArea).text in ("Es geht heute raus.",
+                                                                       "It ships today, {{ end_user_name }}.")
+        app.screen.query_one("#macro-name", Input).value = "Shipped"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: list(saved()) == ["Shipped"], what="renamed")
+
+        await wait_for(pilot, lambda: isinstance(app.screen, MacrosScreen) and app.screen.rows
+                       and app.screen.rows[0].name == "Shipped")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: saved() == {}, what="deleted")

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "macros", help=_("import, export and list canned replies"),
         description=_("Canned replies (macros) as a TOML file, so they can live in version control. Agents insert "
-                      "them in the console with Ctrl+K; admins also edit them in Settings (F2, then c)."),
+                      "them in the console with Ctrl+K; admins also edit them in Settings (F2, then Ctrl+G)."),
     )
     actions = parser.add_subparsers(dest="macros_command", metavar=_("ACTION"), required=True)
     load = actions.add_parser("import", help=_("create or replace canned replies from a TOML file"),
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             print(_("Wrote {count} canned replies to {file}.").format(count=len(macros), file=args.file))
         return 0
     if not macros:
-        print(_("No canned replies yet; add them in the console (F2, then c) or with: threadline macros import FILE"))
+        print(_("No canned replies yet; add them in the console (F2, then Ctrl+G) or with: threadline macros import FILE"))
         return 0
     for macro in macros:
         print(f"{macro.name}  [{', '.join(sorted(macro.texts))}]")

@@ -159,7 +159,7 @@ class MacroActions(ReportsWorkerFailures):
         if message.conversation_id != self.conversation_id:
             return
         if not message.macros:
-            node.notify(_("There are no canned replies yet; an admin adds them in Settings (F2, then c)."),
+            node.notify(_("There are no canned replies yet; an admin adds them in Settings (F2, then Ctrl+G)."),
                         severity="warning")
             return
         context, cid = self.context, self.conversation_id

@@ -38,6 +38,7 @@ from tui.messages import (
     TriggerSwitched,
     TriggerTextSaved,
 )
+from tui.screens.macro_settings import MacrosScreen
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
@@ -130,6 +131,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+r", "reset_template", N_("Reset email template"), id="settings.reset_template"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
+        # Canned replies have their own screen (tui/screens/macro_settings.py).
+        Binding("ctrl+g", "open_macros", N_("Canned replies"), show=False, id="settings.macros"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -140,6 +143,9 @@ class SettingsScreen(ChangesInWorkers, Screen):
         self.preview_generation = 0
         self.template_language = self._first_language()
         self.preview_timer: Timer | None = None
+
+    def action_open_macros(self) -> None:
+        self.app.push_screen(MacrosScreen(self.context))
 
     def _first_language(self) -> str:
         return "en" if "en" in available_languages() else available_languages()[0]
