@@ -120,6 +120,7 @@ class ReportService:
 
     def report(self, period: str = "7d", zone: tzinfo = UTC) -> Report:
         now = self.clock.now()
+        period = (period or "").strip().lower()
         return self.between(period_start(period, now, zone), now, zone, bucket="hour" if period == "today" else "day")
 
     def between(self, since: datetime, until: datetime, zone: tzinfo = UTC, *, bucket: str = "day") -> Report:

@@ -8,6 +8,7 @@ COMMAND_MODULES = [
     "dkim",
     "agent",
     "macros",
+    "report",
     "console",
     "serve",
     "demo",

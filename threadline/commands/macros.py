@@ -48,7 +48,8 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             print(_("Wrote {count} canned replies to {file}.").format(count=len(macros), file=args.file))
         return 0
     if not macros:
-        print(_("No canned replies yet; add them in the console (F2, then Ctrl+G) or with: threadline macros import FILE"))
+        print(_("No canned replies yet; add them in the console (F2, then Ctrl+G) or with: "
+                "threadline macros import FILE"))
         return 0
     for macro in macros:
         print(f"{macro.name}  [{', '.join(sorted(macro.texts))}]")
