@@ -204,8 +204,8 @@ class ReportService:
             Message.author_kind == AuthorKind.end_user, col(Message.created_at) >= since,
             col(Message.created_at) < until))
         for channel, at in rows:
-            if channel in by_channel:
-                by_channel[channel] += 1
+            if Channel(channel) in by_channel:
+                by_channel[Channel(channel)] += 1
             hours[as_utc(at).astimezone(zone).hour] += 1
         return by_channel[Channel.email], by_channel[Channel.messaging], hours
 

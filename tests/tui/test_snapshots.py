@@ -19,6 +19,7 @@ from tui.screens.macros import MacroPicker
 from tui.screens.mail import MailScreen
 from tui.screens.pick_conversation import ConversationPicker
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen, TextScreen
+from tui.screens.reports import ReportsScreen
 from tui.screens.settings import SettingsScreen
 
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
@@ -241,5 +242,16 @@ def test_macro_picker(desk, console, size, snap_compare):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, MacroPicker))
         await pilot.press(*"re")
         await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_reports_screen(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _queue_ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReportsScreen) and pilot.app.screen.report
+                       is not None and pilot.app.screen.query_one("#started-sparkline").data)
+        await pilot.pause()
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)
