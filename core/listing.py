@@ -126,7 +126,6 @@ class QueueListing:
         return int(self.session.exec(select(func.count()).select_from(inner)).one())
 
     def _ids_query(self, queue_filter: QueueFilter, agent_id: int | None, search: str) -> SelectOfScalar[int]:
-        tags, search = split_tag_search(search)
         # Saved conversations always have an id; the column is Optional only before an insert.
         query: SelectOfScalar[int] = select(Conversation.id)  # type: ignore[arg-type]
         if queue_filter is QueueFilter.all:
@@ -141,10 +140,20 @@ class QueueListing:
         else:
             query = query.where(Conversation.status == ConversationStatus.solved)
         if search:
-            query = query.where(self._search_condition(search))
-        for tag in tags:
-            query = query.where(tag_condition(tag))
+            query = query.where(self._search_or_tags_condition(search))
         return query
+
+    def _search_or_tags_condition(self, search: str) -> ColumnElement[bool]:
+        """Words written #tag select conversations with all those tags (and the other words in their text); the
+        whole search also matches literally, so "#4411" still finds an order number someone wrote."""
+        tags, rest = split_tag_search(search)
+        literal = self._search_condition(search)
+        if not tags:
+            return literal
+        tagged = and_(*[tag_condition(tag) for tag in tags])
+        if rest:
+            tagged = and_(tagged, self._search_condition(rest))
+        return or_(tagged, literal)
 
     def _search_condition(self, search: str) -> ColumnElement[bool]:
         # "!" escapes: a backslash would be read differently by SQLite and PostgreSQL string literals.

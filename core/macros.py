@@ -103,7 +103,11 @@ class MacroService:
             if len(text) > MAX_BODY_CHARS:
                 raise InvalidInput(_("The {language} text of {name!r} is longer than {limit} characters.").format(
                     language=language, name=name, limit=MAX_BODY_CHARS))
-            check_syntax(f"{name} ({language})", text)
+            try:
+                check_syntax(language, text)
+            except OverrideError as error:
+                raise InvalidInput(_("The {language} text of {name!r} has an error on line {line}: {reason}").format(
+                    language=language, name=name, line=error.line or 1, reason=error.reason)) from None
             _check_variables(name, language, text)
             texts[language_tag(language)] = text.replace("\r\n", "\n").strip("\n")
         if not texts:

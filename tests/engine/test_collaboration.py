@@ -68,3 +68,10 @@ def test_the_queue_search_filters_by_tag(desk, service):
     assert ids("#vip_not") == [other.id]
     assert ids("#nothing") == []
     assert plain.id in ids("")
+
+
+def test_a_hash_word_still_finds_the_text_written_with_it(desk, service):
+    order = desk.start("ord@example.com")
+    desk.conversations.post_end_user_message(order.id, "Where is order #4411?")
+    listing = QueueListing(desk.session, desk.clock)
+    assert [row.conversation_id for row in listing.page(search="#4411").rows] == [order.id]

@@ -32,7 +32,9 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
     minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    if minutes >= 60:
+        return _("{hours} h {minutes:02d} min").format(hours=minutes // 60, minutes=minutes % 60)
+    return _("{count} min").format(count=minutes)
 
 
 def _text(report: Report) -> str:
