@@ -22,7 +22,7 @@ class NoteBox(Static):
         heading.append_text(literal(note.author_name, "bold yellow", one_line=True))
         heading.append(" · " + _("only agents see this"), style="dim")
         heading.append(" · " + short_time(note.created_at, now), style="dim")
-        super().__init__(Text.assemble(heading, "\n", literal(note.body)), classes="note", markup=False)
+        super().__init__(Text.assemble(heading, "\n", literal(note.body)), classes="internal-note", markup=False)
 
 
 def transcript_boxes(view: ConversationView, now: datetime) -> list[Static]:
