@@ -166,6 +166,14 @@ class MacroService:
         return created, updated
 
     # --- using one ---------------------------------------------------------------------------------------
+    def languages_for(self, conversation_id: int) -> tuple[str | None, str]:
+        """The languages a reply in conversation_id is chosen by: the conversation's, then the account default."""
+        conversations = ConversationService(self.session, self.clock)
+        conversation = conversations.get(conversation_id)
+        end_user = conversations.end_user(conversation.end_user_id)
+        return (conversation_language(end_user.language, conversation.language),
+                SettingsService(self.session, self.clock).load().default_language)
+
     def render(self, macro_id: int, conversation_id: int, agent_id: int, config: Config) -> RenderedMacro:
         """The macro's text for this conversation: in its language (else the account default), with its variables
         filled in; InvalidInput when the text cannot be rendered."""
@@ -174,9 +182,7 @@ class MacroService:
         conversation = conversations.get(conversation_id)
         end_user = conversations.end_user(conversation.end_user_id)
         agent = AgentService(self.session, self.clock).get(agent_id)
-        default = SettingsService(self.session, self.clock).load().default_language
-        language, text = pick_text(macro.texts, conversation_language(end_user.language, conversation.language),
-                                   default)
+        language, text = pick_text(macro.texts, *self.languages_for(conversation_id))
         variables: dict[str, Any] = {"end_user_name": end_user.name or "", "agent_name": agent.name}
         if "conversation_url" in undeclared_names(text):  # a signed link: made only when the text shows one
             expires = self.clock.now() + timedelta(days=config.widget.return_link_days)

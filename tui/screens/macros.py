@@ -17,7 +17,7 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from core.clock import Clock
-from core.macros import MacroService
+from core.macros import MacroService, pick_text
 from core.models import Macro
 from tui.console_context import ConsoleContext
 from tui.formatting import status_label
@@ -42,14 +42,17 @@ def macro_actions(macro: Macro) -> str:
     return ", ".join(parts)
 
 
-def macro_choices(session: Session, clock: Clock) -> list[MacroChoice]:
+def macro_choices(session: Session, clock: Clock, conversation_id: int | None = None) -> list[MacroChoice]:
+    """Every canned reply, previewed in the text the picker would insert into conversation_id (if given)."""
+    service = MacroService(session, clock)
+    languages = service.languages_for(conversation_id) if conversation_id else ()
     choices = []
-    for macro in MacroService(session, clock).all():
-        if macro.id is None:
+    for macro in service.all():
+        if macro.id is None or not macro.texts:
             continue
-        first = next(iter(macro.texts.values()), "")
+        _language, text = pick_text(macro.texts, *languages)
         choices.append(MacroChoice(macro.id, macro.name, tuple(sorted(macro.texts)),
-                                   plain(" ".join(str(first).split()), PREVIEW_CHARS), macro_actions(macro)))
+                                   plain(" ".join(str(text).split()), PREVIEW_CHARS), macro_actions(macro)))
     return choices
 
 
@@ -144,7 +147,7 @@ class MacroActions(ReportsWorkerFailures):
 
         def read() -> None:
             with db.read_session() as session:
-                choices = macro_choices(session, clock)
+                choices = macro_choices(session, clock, cid)
             node.post_message(MacrosRead(cid, choices))
 
         node.run_worker(read, name="macros-read", group="screen-read", thread=True, exit_on_error=False)
