@@ -119,3 +119,15 @@ async def test_the_receiving_agent_is_told_and_the_sender_is_not(desk, make_cons
         await wait_for(sam, lambda: sam_console.cursor >= last_event, what="Sam's console caught up")
         await sam.pause()
         assert told(sam_console) == []
+
+
+async def test_another_agents_note_appears_live(desk, make_console):
+    kim_console = make_console("kim")
+    chen = desk.conversations["chen"]
+    async with kim_console.run_test(size=(120, 36)) as pilot:
+        await _open(pilot, kim_console, chen)
+        assert not kim_console.screen.query(NoteBox)
+        with desk.db.session() as session:  # Sam, in another console
+            CollaborationService(session, desk.clock).add_note(chen, desk.agent_id, "Offer the discount")
+        await wait_for(pilot, lambda: bool(kim_console.screen.query(NoteBox)), what="note shown live")
+        assert "Offer the discount" in screen_text(kim_console)
