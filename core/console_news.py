@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from core.event_kinds import EventKind
 from core.events import EventLog
 from core.labels import EndUserRef
-from core.models import AuthorKind, Channel, Conversation, EndUser, Event, Message, row_id
+from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Event, Message, row_id
 
 BATCH = 500
 # Kinds after which every list may have changed (not one conversation): outbox states shown in listings.
@@ -36,6 +36,16 @@ class EndUserAnswered:
 
 
 @dataclass(frozen=True)
+class ConversationTransferred:
+    """Another agent handed a conversation to to_agent_id (its console tells that agent)."""
+
+    conversation_id: int
+    end_user: EndUserRef
+    to_agent_id: int
+    by_agent_name: str
+
+
+@dataclass(frozen=True)
 class EmailsHeld:
     count: int
 
@@ -50,7 +60,8 @@ class SendingResumed:
     server: str
 
 
-News = ConversationArrived | EndUserAnswered | EmailsHeld | SendingPaused | SendingResumed
+News = (ConversationArrived | EndUserAnswered | ConversationTransferred | EmailsHeld | SendingPaused
+        | SendingResumed)
 
 
 @dataclass
@@ -81,6 +92,7 @@ def summarize(session: Session, events: list[Event], cursor: int) -> ConsoleNews
     result = ConsoleNews(cursor)
     started: list[tuple[int, Channel]] = []
     answers: list[tuple[int, int, Channel]] = []
+    transfers: list[tuple[int, int, int]] = []  # conversation, to agent, by agent
     held = 0
     for event in events:
         kind = EventKind(event.kind)
@@ -100,6 +112,8 @@ def summarize(session: Session, events: list[Event], cursor: int) -> ConsoleNews
             started.append((event.conversation_id, Channel(payload.get("channel", Channel.messaging))))
         elif kind in _GLOBAL_KINDS:
             result.global_change = True
+        elif kind is EventKind.conversation_assigned and payload.get("by_agent_id"):
+            transfers.append((event.conversation_id, int(payload["assignee_id"]), int(payload["by_agent_id"])))
         elif kind is EventKind.message_posted and payload.get("author_kind") == AuthorKind.end_user:
             answers.append((event.conversation_id, int(payload.get("seq", 0)),
                             Channel(payload.get("channel", Channel.messaging))))
@@ -122,6 +136,12 @@ def summarize(session: Session, events: list[Event], cursor: int) -> ConsoleNews
                                             first_words.get(conversation_id))
                         for conversation_id, channel in started if conversation_id in people]
         result.news += answered
+    if transfers:
+        people = _end_users(session, {conversation_id for conversation_id, _to, _by in transfers})
+        names = dict(session.exec(select(Agent.id, Agent.name).where(
+            col(Agent.id).in_([by for _c, _to, by in transfers]))).all())
+        result.news += [ConversationTransferred(conversation_id, people[conversation_id], to, names.get(by, "?"))
+                        for conversation_id, to, by in transfers if conversation_id in people]
     return result
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Text, and_, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -140,8 +140,20 @@ class QueueListing:
         else:
             query = query.where(Conversation.status == ConversationStatus.solved)
         if search:
-            query = query.where(self._search_condition(search))
+            query = query.where(self._search_or_tags_condition(search))
         return query
+
+    def _search_or_tags_condition(self, search: str) -> ColumnElement[bool]:
+        """Words written #tag select conversations with all those tags (and the other words in their text); the
+        whole search also matches literally, so "#4411" still finds an order number someone wrote."""
+        tags, rest = split_tag_search(search)
+        literal = self._search_condition(search)
+        if not tags:
+            return literal
+        tagged = and_(*[tag_condition(tag) for tag in tags])
+        if rest:
+            tagged = and_(tagged, self._search_condition(rest))
+        return or_(tagged, literal)
 
     def _search_condition(self, search: str) -> ColumnElement[bool]:
         # "!" escapes: a backslash would be read differently by SQLite and PostgreSQL string literals.
@@ -193,6 +205,20 @@ class QueueListing:
                 unread_for_agents=int(unread_count), unemailable_replies=bool(no_address),
             )
         return [found[i] for i in ids if i in found]
+
+
+def split_tag_search(search: str) -> tuple[list[str], str]:
+    """The tags (words written #tag) and the remaining text of a queue search."""
+    tags = [word[1:].lower() for word in search.split() if word.startswith("#") and len(word) > 1]
+    rest = " ".join(word for word in search.split() if not word.startswith("#"))
+    return tags, rest
+
+
+def tag_condition(tag: str) -> ColumnElement[bool]:
+    """Conversations carrying tag: a match on the stored JSON list's text, the same on SQLite and PostgreSQL
+    (tags are ASCII words without quotes, core.collaboration.clean_tag, so '"tag"' appears only as an element)."""
+    pattern = '%"' + tag.replace("!", "!!").replace("%", "!%").replace("_", "!_") + '"%'
+    return cast(col(Conversation.tags), Text).like(pattern, escape="!")
 
 
 def unread_for_agents_expression() -> Any:

@@ -384,3 +384,36 @@ class EmailOptOut(SQLModel, table=True):
     stopped_at: datetime = _time()
     source: str = Field(max_length=32)
     job_id: int | None = Field(default=None)  # the email whose link or address was used
+
+
+class ConversationNote(SQLModel, table=True):
+    """An agent's internal note on a conversation: only agents ever see it.
+
+    Notes are kept out of the message table on purpose: every path that reaches the end user (the widget API, its
+    WebSocket, notification emails, recaps, read marks, first responses, triggers) reads messages, so a note cannot
+    leak through a query that forgot a filter. after_seq places it in the transcript: after that message.
+    """
+
+    __tablename__ = "conversation_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    after_seq: int = 0
+    author_agent_id: int = Field(foreign_key="agent.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _time()
+
+
+class Macro(SQLModel, table=True):
+    """A canned reply: one text per language (Jinja, rendered in core.template_sandbox) and optional actions."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    # language tag -> text; the conversation's language is used, else the account default, else the first one.
+    texts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
+    # Applied with the text when the agent sends it: a status to set, assign to the sending agent, tags to add.
+    set_status: str | None = Field(default=None, max_length=16)
+    assign_to_me: bool = False
+    add_tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    created_at: datetime = _time()
+    updated_at: datetime = _time()

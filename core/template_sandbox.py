@@ -5,7 +5,7 @@ import functools
 import logging
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.errors import InvalidInput
@@ -80,3 +80,8 @@ def render_override(text: str, variables: dict[str, Any], fallback: str | None) 
     except Exception as exc:  # noqa: BLE001 - an override must never stop an email; the shipped text takes over
         log.warning("email override failed to render (%s); using the shipped text", exc)
         return fallback
+
+
+def undeclared_names(text: str) -> set[str]:
+    """The variables text reads from its caller (a parsable template; check_syntax first)."""
+    return set(meta.find_undeclared_variables(sandbox().parse(text)))

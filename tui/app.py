@@ -35,6 +35,7 @@ from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
 from tui.screens.queue import QueueScreen
+from tui.screens.reports import ReportsScreen
 from tui.screens.settings import SettingsScreen
 from tui.text import set_time_zone
 
@@ -55,6 +56,7 @@ class ThreadlineConsole(App):
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
+        Binding("f4", "open_reports", N_("Reports"), show=False, id="reports"),
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
     ]
 
@@ -98,7 +100,7 @@ class ThreadlineConsole(App):
         while not worker.is_cancelled:
             try:
                 with db.read_session() as session:
-                    cursor, change = read_changes(session, cursor)
+                    cursor, change = read_changes(session, cursor, self.agent.id)
                 failures = 0
             except Exception:  # a database hiccup must not end live updates; the cursor keeps our place
                 failures += 1
@@ -184,6 +186,10 @@ class ThreadlineConsole(App):
     def action_open_mail(self) -> None:
         if not isinstance(self.screen, MailScreen):
             self.push_screen(MailScreen(self.context))
+
+    def action_open_reports(self) -> None:
+        if not isinstance(self.screen, ReportsScreen):
+            self.push_screen(ReportsScreen(self.context))
 
     # --- what screens ask for --------------------------------------------------------------------------
     def on_conversation_picked(self, message: ConversationPicked) -> None:

@@ -6,6 +6,7 @@ from sqlmodel import Session
 from core.console_news import (
     BATCH,
     ConversationArrived,
+    ConversationTransferred,
     EmailsHeld,
     EndUserAnswered,
     News,
@@ -22,14 +23,17 @@ from tui.text import plain
 __all__ = ["BATCH", "read_changes"]
 
 
-def read_changes(session: Session, cursor: int) -> tuple[int, LiveChange | None]:
-    """Events after cursor as one LiveChange (None when there are none), and the new cursor."""
+def read_changes(session: Session, cursor: int, agent_id: int | None = None) -> tuple[int, LiveChange | None]:
+    """Events after cursor as one LiveChange (None when there are none), and the new cursor.
+
+    agent_id is the console's agent: news meant for one agent (a transfer to them) is told only to them."""
     news = read_news(session, cursor, limit=BATCH)
     if news is None:
         return cursor, None
     change = LiveChange(conversation_ids=news.conversation_ids, kinds=set(news.kinds),
                         global_change=news.global_change)
-    change.notices = [notice(item) for item in news.news]
+    change.notices = [notice(item) for item in news.news
+                      if not isinstance(item, ConversationTransferred) or item.to_agent_id == agent_id]
     return news.cursor, change
 
 
@@ -45,6 +49,9 @@ def notice(item: News) -> Notice:
         return Notice(_("Email sending resumed: the mail server {server} accepts emails again.").format(
             server=plain(item.server, 100)))
     name = plain(end_user_label(item.end_user, _), 40)
+    if isinstance(item, ConversationTransferred):
+        return Notice(_("{agent} transferred the conversation with {name} to you.").format(
+            agent=plain(item.by_agent_name, 40), name=name), item.conversation_id)
     if isinstance(item, ConversationArrived):
         if item.channel is Channel.email and item.first_words is not None:
             return Notice(_("New conversation by email from {name}: {text}").format(

@@ -262,3 +262,78 @@ class TriggerTextSaved(ChangeDone):
         super().__init__()
         self.trigger_id = trigger_id
         self.language = language
+
+
+# --- agents working together (tui/screens/collaboration.py) -------------------------------------------------
+class NoteAdded(ConversationChanged):
+    NOTICE = N_("Note added; only agents see it.")
+
+
+class ConversationTransferred(ConversationChanged):
+    NOTICE = N_("Transferred.")
+
+
+class TagsChanged(ConversationChanged):
+    NOTICE = N_("Tags saved.")
+
+
+@dataclass(frozen=True)
+class AgentChoice:
+    """An agent offered in the transfer picker, with their status then."""
+
+    id: int
+    name: str
+    handle: str
+    status: str  # core.models.AgentStatus value
+
+
+class TransferTargetsRead(Message):
+    """The other agents were read for the transfer picker of conversation_id."""
+
+    def __init__(self, conversation_id: int, agents: list[AgentChoice]) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.agents = agents
+
+
+# --- canned replies (tui/screens/macros.py) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class MacroChoice:
+    """A canned reply offered in the picker or listed in Settings."""
+
+    id: int
+    name: str
+    languages: tuple[str, ...]
+    preview: str  # the start of its first text, on one line
+    actions: str  # what sending applies, worded for the agent ("" when nothing)
+
+
+class MacrosRead(Message):
+    """The canned replies were read (for the picker of conversation_id, or 0 for the Settings list)."""
+
+    def __init__(self, conversation_id: int, macros: list[MacroChoice]) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.macros = macros
+
+
+class MacroRendered(Message):
+    """A canned reply was filled in for conversation_id: its text goes into the reply box."""
+
+    def __init__(self, conversation_id: int, macro_id: int, name: str, language: str, text: str,
+                 actions: str) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.macro_id = macro_id
+        self.name = name
+        self.language = language
+        self.text = text
+        self.actions = actions
+
+
+class MacroSaved(ChangeDone):
+    NOTICE = N_("Canned reply saved.")
+
+
+class MacroDeleted(ChangeDone):
+    NOTICE = N_("Canned reply deleted.")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from core.clock import Clock
+from core.collaboration import CollaborationService
 from core.conversations import ConversationService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
 from core.identity import IdentityService
@@ -38,6 +39,16 @@ class MessageView:
 
 
 @dataclass(frozen=True)
+class NoteView:
+    """An internal note: only agents see it; it stands after message after_seq."""
+
+    after_seq: int
+    author_name: str
+    created_at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
 class ConversationView:
     conversation: Conversation
     end_user: EndUser
@@ -48,6 +59,8 @@ class ConversationView:
     claimants: tuple[EndUser, ...] = ()
     # The notified address asked for no more emails (one-click or the unsubscribe mailto).
     opt_out: EmailOptOut | None = None
+    # Internal notes placed among the messages shown (core.collaboration).
+    notes: tuple[NoteView, ...] = ()
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -57,8 +70,9 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     end_user = service.end_user(conversation.end_user_id)
     after = max(0, conversation.last_seq - limit)
     messages = service.transcript(conversation_id, after_seq=after)
+    notes = CollaborationService(session, clock).notes(conversation_id, after_seq=after)
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id} | (
-        {conversation.assignee_id} if conversation.assignee_id else set())
+        {conversation.assignee_id} if conversation.assignee_id else set()) | {n.author_agent_id for n in notes}
     names: dict[int | None, str] = (
         {a.id: a.name for a in session.exec(select(Agent).where(col(Agent.id).in_(list(agent_ids))))}
         if agent_ids
@@ -71,8 +85,9 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None
+    note_views = tuple(NoteView(n.after_seq, names.get(n.author_agent_id, "?"), n.created_at, n.body) for n in notes)
     return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
-                            opt_out)
+                            opt_out, note_views)
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],

@@ -6,6 +6,8 @@ import pytest
 from textual.widgets import DataTable
 
 from core.agents import AgentService
+from core.collaboration import CollaborationService
+from core.macros import MacroDraft, MacroService
 from core.models import OutboxJob, OutboxStatus
 from core.settings import SettingsService
 from core.triggers import TriggerService
@@ -14,9 +16,11 @@ from tui.i18n import set_language
 from tui.screens.business_hours import BusinessHoursScreen
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
+from tui.screens.macros import MacroPicker
 from tui.screens.mail import MailScreen
 from tui.screens.pick_conversation import ConversationPicker
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen, TextScreen
+from tui.screens.reports import ReportsScreen
 from tui.screens.settings import SettingsScreen
 
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
@@ -223,6 +227,49 @@ def test_help_screen(desk, console, size, snap_compare):
         await _queue_ready(pilot)
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_conversation_with_a_note(desk, console, size, snap_compare):
+    with desk.db.session() as session:
+        CollaborationService(session, desk.clock).add_note(
+            desk.conversations["chen"], desk.other_agent_id, "Chen is on the yearly plan: offer the upgrade discount.")
+
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["chen"])
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_macro_picker(desk, console, size, snap_compare):
+    with desk.db.session() as session:
+        macros = MacroService(session, desk.clock)
+        macros.save(MacroDraft("Password reset", {"en": "Hi {{ end_user_name }}, use 'Forgot password' on the login "
+                                                        "page.", "de": "Hallo {{ end_user_name }}, nutze 'Passwort "
+                                                                       "vergessen'."},
+                               set_status="pending", add_tags=("login",)))
+        macros.save(MacroDraft("Refund issued", {"en": "Your refund is on its way. {{ agent_name }}"},
+                               assign_to_me=True))
+        macros.save(MacroDraft("Shipping times", {"en": "Orders ship within two working days."}))
+
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["bea"])
+        await pilot.press("r", "colon")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, MacroPicker))
+        await pilot.press(*"re")
+        await _settle(pilot)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_reports_screen(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _queue_ready(pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReportsScreen) and pilot.app.screen.report
+                       is not None and pilot.app.screen.query_one("#started-sparkline").data)
         await pilot.pause()
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)

@@ -7,6 +7,8 @@ COMMAND_MODULES = [
     "send_test_email",
     "dkim",
     "agent",
+    "macros",
+    "report",
     "console",
     "serve",
     "demo",

@@ -19,6 +19,7 @@ from core.i18n import available_languages
 from core.identity import IdentityService
 from core.labels import conversation_language, end_user_label
 from core.labels import language_label as language_tag_label
+from core.macros import MacroService
 from core.models import AuthorKind, ConversationStatus
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label, status_label
@@ -40,12 +41,14 @@ from tui.messages import (
     ProfilesMerged,
     ReplySent,
 )
+from tui.screens.collaboration import CollaborationActions
+from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
-from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.message_view import MessageBox
+from tui.widgets.note_view import transcript_boxes
+from tui.widgets.reply_area import ReplyArea
 
 
 class ConversationLoaded(Message):
@@ -57,7 +60,7 @@ class ConversationLoaded(Message):
         self.view = view
 
 
-class ConversationScreen(ChangesInWorkers, Screen):
+class ConversationScreen(MacroActions, CollaborationActions, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
     The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
@@ -79,6 +82,11 @@ class ConversationScreen(ChangesInWorkers, Screen):
         Binding("v", "confirm_email", N_("Confirm email address"), show=False, id="conversation.confirm_email"),
         Binding("m", "merge_claimants", N_("Merge profiles with this address"), show=False, id="conversation.merge"),
         Binding("b", "toggle_block", N_("Block/unblock"), show=False, id="conversation.block"),
+        # Collaboration (tui/screens/collaboration.py): off the key bar, listed in help and the palette.
+        Binding("ctrl+k", "pick_macro", N_("Canned reply"), show=False, id="conversation.macro"),
+        Binding("N", "note", N_("Internal note"), show=False, id="conversation.note"),
+        Binding("t", "transfer", N_("Transfer to another agent"), show=False, id="conversation.transfer"),
+        Binding("number_sign", "tags", N_("Tags"), key_display="#", show=False, id="conversation.tags"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
         Binding("escape", "leave_reply_or_back", N_("Back"), id="conversation.escape"),
@@ -99,7 +107,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
         yield Header()
         yield Static("", id="conversation-header", markup=False)
         yield VerticalScroll(id="transcript")
-        reply = TextArea(id="reply", soft_wrap=True, show_line_numbers=False)
+        reply = ReplyArea(id="reply", soft_wrap=True, show_line_numbers=False)  # Ctrl+K or ':' picks a canned reply
         reply.border_title = _("Reply (Ctrl+S sends, Ctrl+O sends without email fallback)")
         yield reply
         yield KeyBar()
@@ -112,6 +120,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
         self.busy = False
         self.reload_wanted = False
         self.generation += 1  # results for the previous conversation are dropped
+        self.pending_macro = None
         self.refresh_bindings()
 
     def reply_text(self) -> str:
@@ -212,6 +221,9 @@ class ConversationScreen(ChangesInWorkers, Screen):
         header.append("  " + _("status: {status}").format(status=status_label(conversation.status)))
         header.append("  " + _("assignee: "))
         header.append_text(literal(view.assignee_name or "–", one_line=True))
+        if conversation.tags:
+            header.append("  " + _("tags: "))
+            header.append_text(literal(" ".join(f"#{tag}" for tag in conversation.tags), "cyan", one_line=True))
         if end_user.blocked:
             header.append("  " + _("BLOCKED"), style="bold red")
         if view.opt_out is not None:
@@ -229,7 +241,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
-        boxes = [MessageBox(message, now) for message in view.messages]
+        boxes = transcript_boxes(view, now)  # messages with the internal notes among them
         with self.app.batch_update():
             transcript.remove_children()
             if view.earlier:
@@ -269,6 +281,13 @@ class ConversationScreen(ChangesInWorkers, Screen):
             self.notify(_("The reply is empty; write some text first."), severity="warning")
             return
         clock, agent_id, cid = self.context.clock, self.context.agent.id, self.conversation_id
+        macro_id = self.macro_to_apply(body)
+        self.pending_macro = None
+        if macro_id is not None:  # begun from a canned reply: its actions apply with the reply, in one transaction
+            self._change(lambda s: MacroService(s, clock).send(macro_id, cid, agent_id, body,
+                                                               email_fallback=email_fallback),
+                         ReplySent(cid, body, email_fallback))
+            return
         self._change(lambda s: ConversationService(s, clock).post_agent_message(
             cid, agent_id, body, email_fallback=email_fallback), ReplySent(cid, body, email_fallback))
 

@@ -82,7 +82,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Tabs(*[Tab(_(label), id=f"filter-{f.value}") for f, label in FILTER_LABELS.items()], id="filters")
-        yield Input(placeholder=_("Search by end user or text; Enter searches, Escape clears"), id="search",
+        yield Input(placeholder=_("Search by end user, text or #tag; Enter searches, Escape clears"), id="search",
                     classes="hidden")
         table: DataTable = DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield table

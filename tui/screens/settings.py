@@ -37,6 +37,7 @@ from tui.messages import (
     TriggerTextSaved,
 )
 from tui.screens.business_hours import BusinessHoursScreen, HoursEdited, hours_summary
+from tui.screens.macro_settings import MacrosScreen
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
@@ -127,6 +128,8 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+b", "edit_business_hours", N_("Business hours"), id="settings.business_hours"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
+        # Canned replies have their own screen (tui/screens/macro_settings.py).
+        Binding("ctrl+g", "open_macros", N_("Canned replies"), show=False, id="settings.macros"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -137,6 +140,9 @@ class SettingsScreen(ChangesInWorkers, Screen):
         self.preview_generation = 0
         self.template_language = self._first_language()
         self.preview_timer: Timer | None = None
+
+    def action_open_macros(self) -> None:
+        self.app.push_screen(MacrosScreen(self.context))
 
     def _first_language(self) -> str:
         return "en" if "en" in available_languages() else available_languages()[0]
