@@ -1,15 +1,15 @@
 """Creating and upgrading the database schema with Alembic, so releases never lose data."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from core.package_data import package_folder
+
+MIGRATIONS_DIR = package_folder("core", "migrations")
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

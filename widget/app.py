@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +21,7 @@ from core.events import Wakeup
 from core.events import wakeup as process_wakeup
 from core.i18n import translations
 from core.identity import widget_secret
+from core.package_data import package_folder
 from core.tokens import TokenSigner
 from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
@@ -35,7 +35,7 @@ from widget.unsubscribe import OptOutPages
 from widget.websocket import LiveEndpoint
 from widget.write_slots import WriteSlots, WriteSlotsMiddleware
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = package_folder("widget", "static")
 # JSON bodies carry one message at most; leave room for JSON escaping (up to 6 bytes per character).
 _REQUEST_OVERHEAD_BYTES = 4096
 
