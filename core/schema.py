@@ -32,3 +32,12 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def pending_revisions(engine: Engine) -> list[str]:
+    """The revisions `threadline init` would apply, oldest first."""
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    current = current_revision(engine)
+    pending = list(scripts.iterate_revisions("heads", current or "base"))
+    pending.reverse()  # iterate_revisions walks down from the head
+    return [script.revision for script in pending if script.revision != current]
