@@ -41,3 +41,9 @@ def pending_revisions(engine: Engine) -> list[str]:
     pending = list(scripts.iterate_revisions("heads", current or "base"))
     pending.reverse()  # iterate_revisions walks down from the head
     return [script.revision for script in pending if script.revision != current]
+
+
+def known_revisions() -> list[str]:
+    """Every revision this version's migrations know, oldest first."""
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]

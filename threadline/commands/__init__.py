@@ -4,6 +4,8 @@
 COMMAND_MODULES = [
     "init",
     "doctor",
+    "backup",
+    "restore",
     "send_test_email",
     "dkim",
     "agent",
