@@ -9,6 +9,7 @@ COMMAND_MODULES = [
     "send_test_email",
     "dkim",
     "agent",
+    "end_user",
     "console",
     "serve",
     "demo",
