@@ -27,6 +27,7 @@ from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
 from widget.live import ConversationFeed
+from widget.metrics import RequestTimer, metrics_route
 from widget.pages import conversation_page, demo_page
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits
@@ -91,10 +92,12 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             *api.routes(),
             *opt_outs.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
+            metrics_route(db, clock, TrustedProxies(settings.metrics_allow), lambda: feed.cursor),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityMiddleware, policy=OriginPolicy(settings.allowed_origins, settings.public_url)),
-                    Middleware(WriteSlotsMiddleware, slots=writes)],
+                    Middleware(WriteSlotsMiddleware, slots=writes),
+                    Middleware(RequestTimer)],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
