@@ -123,6 +123,9 @@ class WidgetConfig:
     unverified_emails_per_day: int = 3  # notifications per unproven address, across all end users
     return_link_days: int = 30  # each link opens its conversation once, within this many days
     session_days: int = 90  # a widget token older than this is refused; the widget renews it on every visit
+    # Peers that may GET /metrics (addresses or CIDRs), and only directly: a request through a reverse proxy (with
+    # X-Forwarded-For or Forwarded) is refused. An empty list turns /metrics off.
+    metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
 
 
 @dataclass

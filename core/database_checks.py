@@ -46,14 +46,17 @@ def check_database(engine: Engine, url: str) -> list[CheckResult]:
         results.append(CheckResult(True, _("ok: database passes SQLite's quick_check")))
     try:
         current, head = schema.current_revision(engine), schema.head_revision(engine)
+        pending = schema.pending_revisions(engine) if current != head else []
     except DBAPIError as exc:
         return [*results, _failure(url, exc, _("FAIL: the schema version of database {url} cannot be read ({error}); "
                                                "run: threadline init"))]
     if current == head:
         results.append(CheckResult(True, _("ok: schema is at the newest revision ({revision})").format(revision=head)))
     else:
-        results.append(CheckResult(False, _("FAIL: schema is at revision {current}, the newest is {head}; run: "
-                                            "threadline init").format(current=current, head=head)))
+        results.append(CheckResult(False, _(
+            "FAIL: schema is at revision {current}, the newest is {head}; pending migrations: {pending}; run: "
+            "threadline init").format(current=current or _("none (an empty database)"), head=head,
+                                      pending=", ".join(pending))))
     return results
 
 

@@ -25,6 +25,9 @@ class EventKind(enum.StrEnum):
     end_user_created = "end_user.created"
     end_user_email_set = "end_user.email_set"
     end_user_email_verified = "end_user.email_verified"
+    # Data-protection requests (core.data_requests): counts and who asked, never the person's data.
+    end_user_erased = "end_user.erased"
+    end_user_exported = "end_user.exported"
     end_user_identified = "end_user.identified"
     end_user_language_set = "end_user.language_set"
     end_user_merged = "end_user.merged"

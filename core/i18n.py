@@ -10,16 +10,26 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
+from core.package_data import optional_package_folder
+
 DOMAIN = "threadline"
 DEFAULT_LANGUAGE = "en"
 
 
+# Where the catalogs are: a wheel carries the compiled ones as core/catalogs (pyproject.toml maps the top-level
+# locale/ folder there: locale/ itself stays a plain folder, never a package, since `locale` is a stdlib module);
+# a source checkout has them in locale/ beside core/.
+PACKAGED_CATALOGS = "catalogs"
+SOURCE_CATALOGS = Path(__file__).resolve().parent.parent / "locale"
+
+
 def locale_dir() -> Path:
-    """The folder holding `<lang>/LC_MESSAGES/threadline.mo`; THREADLINE_LOCALE_DIR overrides it."""
+    """The folder holding `<lang>/LC_MESSAGES/threadline.mo`: THREADLINE_LOCALE_DIR if set, else the catalogs the
+    installed package carries, else the checkout's locale/."""
     override = os.environ.get("THREADLINE_LOCALE_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "locale"
+    return optional_package_folder("core", PACKAGED_CATALOGS) or SOURCE_CATALOGS
 
 
 @functools.lru_cache(maxsize=1)

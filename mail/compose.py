@@ -11,13 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from core.i18n import translations
 from core.outbox import bare_message_id
+from core.package_data import package_folder
 from core.template_sandbox import render_override
 from mail import headers as wire_headers
 from mail.language import is_right_to_left
@@ -25,7 +25,7 @@ from mail.notification_content import NotificationContent
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = package_folder("mail", "templates")
 
 
 # --- rendering ----------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from core.models import InboundEmail, InboundOutcome
 from core.tokens import TokenSigner
 from mail.backoff import Backoff
 from mail.imap_link import IDLE_LIMIT_SECONDS, ImapLink
+from mail.metrics import IMAP_CONNECTED, count_filed
 from mail.parsing import parse_email
 from mail.routing import file_raw_email
 
@@ -154,6 +155,7 @@ class ImapPoller:
         uidvalidity = await link.select(self.mailbox)
         state = await asyncio.to_thread(self._start_mailbox, uidvalidity)
         last_uid = state
+        IMAP_CONNECTED.set(1)
         self.using_idle = self.allow_idle and link.has_capability("IDLE")
         quiet = self._quiet_seconds()
         log.info("IMAP %s selected (UIDVALIDITY %s, resuming after UID %s, %s, keepalive %s s)", self.mailbox,
@@ -213,6 +215,7 @@ class ImapPoller:
                 if self._stop.is_set():
                     return last_uid
                 record = await asyncio.to_thread(self._file, raw, uidvalidity, uid)
+                count_filed(record)
                 last_uid = max(last_uid, uid)
                 if self.on_committed is not None:
                     self.on_committed(record)
@@ -238,6 +241,7 @@ class ImapPoller:
             await link.move(uid, folder)
 
     def _close(self) -> None:
+        IMAP_CONNECTED.set(0)
         link, self._link = self._link, None
         if link is not None:
             link.close()

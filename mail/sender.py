@@ -27,6 +27,7 @@ from core.outbox import OutboxService, SendOutcome
 from core.tokens import TokenSigner
 from mail.compose import OutgoingEmail, outgoing
 from mail.dkim_signing import DkimSigner
+from mail.metrics import count_send_outcomes
 from mail.notification_content import NotificationGatherer, stored_id
 from mail.sender_pause import SenderPause
 from mail.smtp_faults import FaultScope, fault_of
@@ -361,6 +362,7 @@ class OutboxSender:
         with self.db.session() as session:
             service = OutboxService(session, self.clock, self.rng)
             service.record_outcomes(outcomes)
+        count_send_outcomes(outcomes)  # after the commit: what the database now says happened
 
     async def run_once(self) -> int:
         """Send one batch of due jobs; returns how many jobs were leased (0: nothing was due, or paused)."""

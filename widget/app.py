@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +21,13 @@ from core.events import Wakeup
 from core.events import wakeup as process_wakeup
 from core.i18n import translations
 from core.identity import widget_secret
+from core.package_data import package_folder
 from core.tokens import TokenSigner
 from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
 from widget.live import ConversationFeed
+from widget.metrics import RequestTimer, metrics_route
 from widget.pages import conversation_page, demo_page
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits
@@ -35,7 +36,7 @@ from widget.unsubscribe import OptOutPages
 from widget.websocket import LiveEndpoint
 from widget.write_slots import WriteSlots, WriteSlotsMiddleware
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = package_folder("widget", "static")
 # JSON bodies carry one message at most; leave room for JSON escaping (up to 6 bytes per character).
 _REQUEST_OVERHEAD_BYTES = 4096
 
@@ -91,10 +92,12 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             *api.routes(),
             *opt_outs.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
+            metrics_route(db, clock, TrustedProxies(settings.metrics_allow), lambda: feed.cursor),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         middleware=[Middleware(SecurityMiddleware, policy=OriginPolicy(settings.allowed_origins, settings.public_url)),
-                    Middleware(WriteSlotsMiddleware, slots=writes)],
+                    Middleware(WriteSlotsMiddleware, slots=writes),
+                    Middleware(RequestTimer)],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

@@ -17,6 +17,7 @@ from widget.actions import WidgetDesk
 from widget.client_input import looks_like_token, parse_json, public_id, whole_number
 from widget.errors import ApiError
 from widget.live import ConversationFeed, Subscriber
+from widget.metrics import WEBSOCKETS
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits
 from widget.strings import accepted_languages, negotiate_language
@@ -50,6 +51,13 @@ class LiveEndpoint:
 
     async def handle(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        WEBSOCKETS.inc()
+        try:
+            await self._handle(websocket)
+        finally:
+            WEBSOCKETS.dec()
+
+    async def _handle(self, websocket: WebSocket) -> None:
         language = negotiate_language(*accepted_languages(websocket.headers.get("accept-language")))
         try:
             hello = await self._hello(websocket)

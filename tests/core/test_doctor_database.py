@@ -9,6 +9,7 @@ from core.conversations import ConversationService
 from core.db import Database
 from tests.core.test_cli_and_schema import run_cli
 from tests.fixtures.database_faults import damaged_copy
+from threadline import __version__
 
 sqlite_only = pytest.mark.sqlite_only(reason="SQLite's pages and quick_check; PostgreSQL has neither")
 
@@ -34,8 +35,11 @@ def test_a_database_behind_the_newest_schema_fails_then_once_migrated_passes_eve
     try:
         result = doctor(database_url, tmp_path)
         assert result.returncode == 1
-        assert database_lines(result)[-1] == f"FAIL: schema is at revision None, the newest is " \
-            f"{schema.head_revision(database.engine)}; run: threadline init"
+        head = schema.head_revision(database.engine)
+        assert database_lines(result)[-1] == f"FAIL: schema is at revision none (an empty database), the newest " \
+            f"is {head}; pending migrations: 0001, 0002_identity, " \
+            f"{', '.join(schema.pending_revisions(database.engine)[2:])}; run: threadline init"
+        assert schema.pending_revisions(database.engine)[-1] == head
         schema.upgrade(database.engine)
         with_messages(database, clock)
     finally:
@@ -44,6 +48,7 @@ def test_a_database_behind_the_newest_schema_fails_then_once_migrated_passes_eve
     assert result.returncode == 0, result.stdout + result.stderr
     lines = database_lines(result)
     assert all(line.startswith("ok:") for line in lines) and lines[-1].startswith("ok: schema is at the newest")
+    assert result.stdout.splitlines()[0] == f"Threadline version: {__version__}"
     if database.engine.dialect.name == "sqlite":
         assert "ok: database passes SQLite's quick_check" in lines
 
@@ -79,3 +84,19 @@ def test_an_unreachable_database_names_the_setting_to_check(tmp_path):
     assert failure.startswith("FAIL: database ") and "is not reachable" in failure
     assert failure.endswith("check database.url and that the database server runs")
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_one_migration_behind_lists_just_that_migration(database_url, tmp_path):
+    database = Database(database_url)
+    try:
+        head = schema.head_revision(database.engine)
+        scripts = schema.ScriptDirectory.from_config(schema.alembic_config(database.engine))
+        previous = scripts.get_revision(head).down_revision
+        schema.command.upgrade(schema.alembic_config(database.engine), previous)
+        assert schema.pending_revisions(database.engine) == [head]
+    finally:
+        database.dispose()
+    result = doctor(database_url, tmp_path)
+    assert result.returncode == 1
+    assert database_lines(result)[-1] == f"FAIL: schema is at revision {previous}, the newest is {head}; " \
+        f"pending migrations: {head}; run: threadline init"

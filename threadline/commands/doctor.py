@@ -14,6 +14,7 @@ from core.masking import mask
 from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
 from core.settings import SettingsService
 from mail.dns_checks import mail_dns_checks, make_resolver
+from threadline import __version__
 from threadline.context import AppContext
 from threadline.public_links import local_links_warning
 
@@ -21,9 +22,10 @@ from threadline.public_links import local_links_warning
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "doctor", help=_("show the configuration and check the database"),
-        description=_("Print the configuration file in use and the default configuration path, the effective "
-                      "configuration with secrets masked, check that the database is reachable and up to date, and "
-                      "warn about data files other users of this machine can read."),
+        description=_("Print Threadline's version, the configuration file in use and the default configuration "
+                      "path, the effective configuration with secrets masked, check that the database is reachable, "
+                      "show its schema version and the migrations `threadline init` would apply, and warn about data "
+                      "files other users of this machine can read."),
     )
     parser.add_argument("--mail", action="store_true",
                         help=_("also check the support domain's SPF, DKIM and DMARC records in DNS"))
@@ -68,6 +70,7 @@ def permission_warnings(config: Config) -> list[str]:
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
     config = context.config
+    _say(_("Threadline version: {version}").format(version=__version__))
     _say(_("Configuration file: {path}").format(path=config.source or _("(none; using defaults and environment)")))
     _say(_("Default configuration path: {path} (used when neither --config nor THREADLINE_CONFIG names a file)").format(
         path=default_config_path()))
