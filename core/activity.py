@@ -50,11 +50,13 @@ class ActivityService:
     def end_user_typing(self, conversation_id: int, text: str) -> None:
         """The end user's text box holds text (empty: they cleared it or sent it). The text itself is kept only
         while the account's typing_preview setting is on, and then only its end (privacy: off by default)."""
+        if not text.strip():
+            self.left(conversation_id, END_USER)  # nothing to show: no row rather than an empty one
+            return
         now = self.clock.now()
-        typing = bool(text.strip())
-        preview = preview_text(text) if typing and load_settings(self.session).typing_preview else None
-        self._upsert(conversation_id, END_USER, now, agent_id=None,
-                     typing_until=now + TYPING_TTL if typing else None, viewing_until=None, preview=preview)
+        preview = preview_text(text) if load_settings(self.session).typing_preview else None
+        self._upsert(conversation_id, END_USER, now, agent_id=None, typing_until=now + TYPING_TTL,
+                     viewing_until=None, preview=preview)
 
     @transactional
     def left(self, conversation_id: int, participant: str) -> None:

@@ -30,6 +30,14 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_offer_title": N_("Get the reply by email"),
     "email_offer_text": N_("Leave your address and you can close this page: a reply you have not read comes by email."),
     "email_offer_dismiss": N_("Not now"),
+    # Typing indicator and satisfaction rating (shown once the conversation is solved).
+    "agent_typing": N_("Agent is typing…"),
+    "rating_question": N_("How did we do?"),
+    "rating_good": N_("Good"),
+    "rating_bad": N_("Bad"),
+    "rating_comment": N_("Tell us more (optional)"),
+    "rating_submit": N_("Send rating"),
+    "rating_thanks": N_("Thank you for your rating. You can change it at any time."),
 }
 
 
