@@ -40,11 +40,13 @@ class ActivityService:
         self.clock = clock
 
     @transactional
-    def agent_active(self, conversation_id: int, agent_id: int, *, typing: bool) -> None:
-        """The agent has the conversation open, typing a reply or not."""
+    def agent_active(self, conversation_id: int, agent_id: int, *, typing: bool | None) -> None:
+        """The agent has the conversation open, typing a reply (True), not or no longer (False), or, for a
+        refresh of "viewing" only, whatever they last reported (None)."""
         now = self.clock.now()
         self._upsert(conversation_id, agent_participant(agent_id), now, agent_id=agent_id,
-                     typing_until=now + TYPING_TTL if typing else None, viewing_until=now + VIEWING_TTL)
+                     typing_until=now + TYPING_TTL if typing else None, viewing_until=now + VIEWING_TTL,
+                     keep_typing=typing is None)
 
     @transactional
     def end_user_typing(self, conversation_id: int, text: str) -> None:
@@ -65,7 +67,8 @@ class ActivityService:
                                                     col(Activity.participant) == participant))
 
     def _upsert(self, conversation_id: int, participant: str, now: datetime, *, agent_id: int | None,
-                typing_until: datetime | None, viewing_until: datetime | None, preview: str | None = None) -> None:
+                typing_until: datetime | None, viewing_until: datetime | None, preview: str | None = None,
+                keep_typing: bool = False) -> None:
         values: dict[str, Any] = {"conversation_id": conversation_id, "participant": participant,
                                   "agent_id": agent_id, "typing_until": typing_until,
                                   "viewing_until": viewing_until, "preview": preview, "updated_at": now}
@@ -77,7 +80,8 @@ class ActivityService:
             statement = sqlite.insert(Activity).values(**values)
         else:  # core.database_url admits only these two
             raise ValueError(f"activity needs SQLite or PostgreSQL, not {dialect}")
-        updates = {key: statement.excluded[key] for key in values if key not in ("conversation_id", "participant")}
+        kept = {"conversation_id", "participant"} | ({"typing_until"} if keep_typing else set())
+        updates = {key: statement.excluded[key] for key in values if key not in kept}
         self.session.execute(statement.on_conflict_do_update(
             index_elements=["conversation_id", "participant"], set_=updates))
         self.session.execute(delete(Activity).where(col(Activity.updated_at) < now - _STALE_AFTER))

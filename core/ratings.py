@@ -96,7 +96,7 @@ class SatisfactionFigures:
 
 def satisfaction_figures(session: Session, since: datetime, until: datetime) -> SatisfactionFigures:
     """Ratings whose latest change lies in [since, until): a changed rating counts once, as it is now."""
-    query = (select(Rating.score, func.count(), func.count(Rating.comment))
+    query = (select(Rating.score, func.count(), func.count(col(Rating.comment)))
              .where(col(Rating.updated_at) >= since, col(Rating.updated_at) < until).group_by(col(Rating.score)))
     counts = {score: (count, comments) for score, count, comments in session.exec(query)}
     good, good_comments = counts.get(RatingScore.good, (0, 0))

@@ -12,7 +12,7 @@ from core.conversations import ConversationService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
 from core.identity import IdentityService
 from core.labels import end_user_label
-from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message
+from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message, Rating
 from core.opt_outs import OptOutService
 from tui.i18n import _
 
@@ -48,6 +48,8 @@ class ConversationView:
     claimants: tuple[EndUser, ...] = ()
     # The notified address asked for no more emails (one-click or the unsubscribe mailto).
     opt_out: EmailOptOut | None = None
+    # The end user's satisfaction rating, given once the conversation was solved (core.ratings).
+    rating: Rating | None = None
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -72,7 +74,7 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None
     return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
-                            opt_out)
+                            opt_out, session.get(Rating, conversation_id))
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],

@@ -40,10 +40,12 @@ from tui.messages import (
     ProfilesMerged,
     ReplySent,
 )
+from tui.satisfaction import rating_line
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
+from tui.widgets.activity_line import ActivityLine
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.message_view import MessageBox
 
@@ -99,6 +101,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
         yield Header()
         yield Static("", id="conversation-header", markup=False)
         yield VerticalScroll(id="transcript")
+        yield ActivityLine(self.context, id="activity")
         reply = TextArea(id="reply", soft_wrap=True, show_line_numbers=False)
         reply.border_title = _("Reply (Ctrl+S sends, Ctrl+O sends without email fallback)")
         yield reply
@@ -128,12 +131,18 @@ class ConversationScreen(ChangesInWorkers, Screen):
             self.query_one("#transcript", VerticalScroll).remove_children()
             self.query_one("#transcript").focus()
         self.reload()
+        self.query_one(ActivityLine).follow(self.conversation_id)
 
     def on_screen_resume(self) -> None:
         self.start_loading()
 
     def on_screen_suspend(self) -> None:
         self.post_message(DraftKept(self.conversation_id, self.reply_text()))
+        self.query_one(ActivityLine).stop()
+
+    @on(TextArea.Changed, "#reply")
+    def _reply_changed(self, event: TextArea.Changed) -> None:
+        self.query_one(ActivityLine).typed(event.text_area.text)
 
     # --- which keys apply -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -219,6 +228,7 @@ class ConversationScreen(ChangesInWorkers, Screen):
             header.append("\n")
             header.append(_("Email notifications stopped by the recipient on {date} ({how})").format(
                 date=view.opt_out.stopped_at.date().isoformat(), how=how), style="yellow")
+        header.append_text(rating_line(view.rating))
         if view.claimants:
             header.append("\n")
             header.append(_("{count} other profiles gave this address (m merges them after you check):").format(

@@ -37,6 +37,7 @@ from tui.messages import (
     TemplateSaved,
     TriggerSwitched,
     TriggerTextSaved,
+    TypingPreviewSwitched,
 )
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.screens.workers import ChangesInWorkers
@@ -130,6 +131,9 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+r", "reset_template", N_("Reset email template"), id="settings.reset_template"),
         Binding("ctrl+a", "toggle_trigger", N_("Trigger on/off"), id="settings.toggle_trigger"),
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
+        # Off by default (privacy); the notice after switching says which way it now is.
+        Binding("ctrl+g", "toggle_typing_preview", N_("Typing preview on/off"), show=False,
+                id="settings.typing_preview"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -310,6 +314,13 @@ class SettingsScreen(ChangesInWorkers, Screen):
                          ContinuousSwitched(True))
         else:
             self._change(lambda s: ContinuousConversations(s, clock).deactivate(), ContinuousSwitched(False))
+
+    def action_toggle_typing_preview(self) -> None:
+        """Let agents see what end users type before they send it, or stop it (core.activity keeps no text then)."""
+        if self.data is None:
+            return
+        on, clock = not self.data.settings.typing_preview, self.context.clock
+        self._change(lambda s: SettingsService(s, clock).update(typing_preview=on), TypingPreviewSwitched(on))
 
     def action_save_settings(self) -> None:
         changes: dict[str, Any] = {}
