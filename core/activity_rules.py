@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.text import without_control_characters
+
 # A typist refreshes their row at most this often, however fast they type: no database row per keystroke.
 TYPING_WRITE_INTERVAL = timedelta(seconds=2)
 # A typing report holds this long after its last refresh: long enough to bridge the write interval and a lost
@@ -28,9 +30,10 @@ def is_live(until: datetime | None, now: datetime) -> bool:
 
 
 def preview_text(text: str) -> str:
-    """The end of what is being typed, as the preview line shows it (the start scrolls away first)."""
-    text = text.strip()
-    return text[-PREVIEW_CHARS:]
+    """The end of what is being typed, as the preview line shows it (the start scrolls away first); control
+    characters removed, and lone surrogates, which no database stores, replaced."""
+    text = without_control_characters(text).strip()
+    return text[-PREVIEW_CHARS:].encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass

@@ -193,6 +193,8 @@ class LiveEndpoint:
             await self.writes.run(self.desk.report_typing, conversation_id, text)
         except DatabaseBusy:
             log.info("typing for conversation %s not recorded: the database is busy", conversation_id)
+        except Exception:  # an indicator must never end the conversation's socket; the report expires anyway
+            log.exception("typing for conversation %s not recorded", conversation_id)
 
 
 async def _receive_frame(websocket: WebSocket) -> dict[str, Any]:

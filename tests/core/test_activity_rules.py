@@ -71,3 +71,4 @@ def test_preview_keeps_the_end_of_long_text():
     assert preview_text(text).endswith("the end")
     assert len(preview_text(text)) == PREVIEW_CHARS
     assert preview_text("  hi  ") == "hi"
+    assert preview_text("a\x00b\x1b[31mc\ud800") == "abc?"  # storable on PostgreSQL too
