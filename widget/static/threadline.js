@@ -435,6 +435,7 @@
     else if (frame.type === "ready") {
       showAgentTyping(false);  // a reconnected socket hears it again if an agent still types
       activity.rating = frame.rating || null;
+      if (ui.rating) ui.rating.hidden = true;  // rebuilt for this conversation and its rating
       showRating(frame.status);
     }
   }
