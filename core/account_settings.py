@@ -39,6 +39,9 @@ class AccountSettings:
     default_language: str = "en"
     brand_name: str = "Support"
     business_hours: BusinessHours | None = None  # None: always open (when agents are online)
+    # Agents see what an end user types before they send it. Off by default: people do not expect a half-written
+    # message to be read.
+    typing_preview: bool = False
 
 
 _DEFAULTS = AccountSettings()
@@ -75,6 +78,10 @@ def validate_setting(name: str, value: Any) -> Any:
         return brand
     if name == "business_hours":
         return _validate_hours(value)
+    if name == "typing_preview":
+        if not isinstance(value, bool):
+            raise InvalidInput(_("The typing preview is either on or off."))
+        return value
     raise InvalidInput(_("Unknown setting {name!r}.").format(name=name))
 
 

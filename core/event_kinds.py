@@ -15,6 +15,7 @@ class EventKind(enum.StrEnum):
     conversation_status = "conversation.status"
     conversation_tagged = "conversation.tagged"
     conversation_untagged = "conversation.untagged"
+    conversation_rated = "conversation.rated"
     conversation_unassigned = "conversation.unassigned"
     email_opt_out_lifted = "email.opt_out_lifted"
     email_opted_out = "email.opted_out"

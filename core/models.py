@@ -417,3 +417,37 @@ class Macro(SQLModel, table=True):
     add_tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     created_at: datetime = _time()
     updated_at: datetime = _time()
+class Activity(SQLModel, table=True):
+    """Who is viewing or typing in a conversation right now: ephemeral, one upserted row per participant.
+
+    Writers refresh a row at most every few seconds (core.activity_rules); readers ignore times in the past, so a
+    process that dies leaves nothing stuck. Nothing here goes into the event log: a keystroke is not a state change.
+    """
+
+    __table_args__ = (Index("ix_activity_updated", "updated_at"),)
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    # "agent:<id>" or "end_user": one row per person per conversation.
+    participant: str = Field(primary_key=True, max_length=32)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    typing_until: datetime | None = _time(nullable=True)
+    viewing_until: datetime | None = _time(nullable=True)
+    # What the end user is typing, kept only while the account's typing_preview setting is on.
+    preview: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = _time()
+
+
+class RatingScore(str, enum.Enum):
+    good = "good"
+    bad = "bad"
+
+
+class Rating(SQLModel, table=True):
+    """The end user's satisfaction with a solved conversation: one per conversation, changeable."""
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    end_user_id: int = Field(foreign_key="enduser.id")
+    score: RatingScore
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = _time()
+    updated_at: datetime = _time(index=True)

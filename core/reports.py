@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core import ratings
 from core.clock import Clock, as_utc
 from core.errors import InvalidInput
 from core.event_kinds import EventKind
@@ -103,12 +104,11 @@ def time_zone(name: str | None) -> tzinfo:
 
 
 def satisfaction_figures(session: Session, since: datetime, until: datetime) -> Satisfaction | None:
-    """The period's satisfaction ratings, or None while none are recorded.
-
-    Extension point for the satisfaction rating (issue 18): when ratings are stored, count the good and bad ones
-    given in [since, until) here; the Reports screen and `threadline report` show them whenever this is not None.
-    """
-    return None
+    """The period's satisfaction ratings (core.ratings: a changed rating counts once), or None while none exist."""
+    figures = ratings.satisfaction_figures(session, since, until)
+    if figures.good + figures.bad == 0:
+        return None
+    return Satisfaction(good=figures.good, bad=figures.bad)
 
 
 class ReportService:

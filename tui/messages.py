@@ -337,3 +337,22 @@ class MacroSaved(ChangeDone):
 
 class MacroDeleted(ChangeDone):
     NOTICE = N_("Canned reply deleted.")
+# --- who else is in a conversation (typing and viewing indicators) -------------------------------------------
+class ActivityRead(Message, bubble=False):
+    """The activity line's worker read who is viewing or typing in conversation_id (core.activity.LiveActivity)."""
+
+    def __init__(self, conversation_id: int, text: object) -> None:
+        super().__init__()
+        self.conversation_id = conversation_id
+        self.text = text  # a rich Text built in the worker from people's names (never markup)
+
+
+class TypingPreviewSwitched(ChangeDone):
+    def __init__(self, on: bool) -> None:
+        super().__init__()
+        self.on = on
+
+    @property
+    def notice(self) -> str:
+        return (_("Typing preview is on: agents see what end users type before they send it.") if self.on
+                else _("Typing preview is off: agents see only that an end user is typing."))

@@ -13,7 +13,7 @@ from core.conversations import ConversationService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
 from core.identity import IdentityService
 from core.labels import end_user_label
-from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message
+from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message, Rating
 from core.opt_outs import OptOutService
 from tui.i18n import _
 
@@ -61,6 +61,8 @@ class ConversationView:
     opt_out: EmailOptOut | None = None
     # Internal notes placed among the messages shown (core.collaboration).
     notes: tuple[NoteView, ...] = ()
+    # The end user's satisfaction rating, given once the conversation was solved (core.ratings).
+    rating: Rating | None = None
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -87,7 +89,7 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     opt_out = OptOutService(session, clock).get(notified) if notified else None
     note_views = tuple(NoteView(n.after_seq, names.get(n.author_agent_id, "?"), n.created_at, n.body) for n in notes)
     return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
-                            opt_out, note_views)
+                            opt_out, note_views, session.get(Rating, conversation_id))
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],

@@ -8,16 +8,19 @@ from typing import Any, Protocol, TypedDict
 
 from sqlmodel import Session, col, select
 
+from core.activity import ActivityService
+from core.activity_rules import END_USER
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import Database
 from core.end_users import EndUserService
-from core.errors import CredentialRefused, InvalidInput, NotFound
+from core.errors import CredentialRefused, InvalidInput, InvalidTransition, NotFound
 from core.i18n import N_
 from core.identity import SPENT_RETURN_LINK, IdentityClaim, IdentityService
-from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message
+from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, Rating
 from core.presence import PresenceService
+from core.ratings import RatingService, rating_comment, rating_score
 from core.settings import SettingsService
 from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from core.transactions import transactional
@@ -83,12 +86,23 @@ class TranscriptJson(TypedDict):
     messages: list[MessageJson]
 
 
+class RatingJson(TypedDict):
+    score: str  # "good" or "bad"
+    comment: str | None
+
+
 class FeedJson(TypedDict):
     """What a WebSocket starts from."""
 
     messages: list[MessageJson]
     end_user_read_seq: int
     heartbeat_seconds: int
+    status: str  # the widget asks for a rating once this is "solved"
+    rating: RatingJson | None
+
+
+def rating_json(rating: Rating | None) -> RatingJson | None:
+    return None if rating is None else {"score": rating.score.value, "comment": rating.comment}
 
 
 def message_json(message: Message, agent_name: str | None = None) -> MessageJson:
@@ -298,6 +312,8 @@ class WidgetDesk:
                     stored_id(conversation), body, channel=channel_value)
             except InvalidInput as exc:
                 raise ApiError("invalid_input", exc.message, translated=True) from None
+            # Sent: whatever "is typing" their text box reported is over.
+            ActivityService(session, self.clock).left(stored_id(conversation), END_USER)
             return message_json(message)
 
     def mark_read(self, end_user_id: int, public_id: str, seq: Any) -> dict[str, Any]:
@@ -387,7 +403,9 @@ class WidgetDesk:
             return {"messages": self._transcript(session, conversation, after),
                     "end_user_read_seq": conversation.end_user_read_seq,
                     # Three heartbeats per presence timeout, so one lost frame does not drop presence.
-                    "heartbeat_seconds": max(3, timeout // 3)}
+                    "heartbeat_seconds": max(3, timeout // 3),
+                    "status": conversation.status.value,
+                    "rating": rating_json(session.get(Rating, stored_id(conversation)))}
 
     def report_presence(self, conversation_id: int, state: str) -> None:
         with self.db.session() as session:
@@ -395,6 +413,33 @@ class WidgetDesk:
                 PresenceService(session, self.clock).report(conversation_id, state)
             except NotFound:  # the conversation was deleted while connected
                 log.info("presence for missing conversation %s ignored", conversation_id)
+
+
+    # --- typing and rating --------------------------------------------------------------------------------
+    def report_typing(self, conversation_id: int, text: str) -> None:
+        """What the end user's text box holds now (the socket throttles these); empty: they stopped."""
+        with self.db.session() as session:
+            ActivityService(session, self.clock).end_user_typing(conversation_id, text)
+
+    def rating(self, end_user_id: int, public_id: str) -> dict[str, Any]:
+        with self.db.read_session() as session:
+            conversation = self._conversation(session, self._end_user(session, end_user_id), public_id)
+            return {"rating": rating_json(session.get(Rating, stored_id(conversation)))}
+
+    def rate(self, end_user_id: int, public_id: str, score: Any, comment: Any) -> dict[str, Any]:
+        """Rate a solved conversation good or bad, with an optional comment; again: the rating changes."""
+        try:
+            checked_score, checked_comment = rating_score(score), rating_comment(comment)
+        except InvalidInput as exc:
+            raise ApiError("invalid_input", exc.message, translated=True) from None
+        with self.db.session() as session:
+            conversation = self._conversation(session, self._end_user(session, end_user_id), public_id)
+            try:
+                rating = RatingService(session, self.clock).rate(stored_id(conversation), checked_score,
+                                                                 checked_comment)
+            except InvalidTransition:
+                raise ApiError("not_solved", N_("You can rate this conversation once it is solved.")) from None
+            return {"rating": rating_json(rating)}
 
 
 class _OneTransaction:

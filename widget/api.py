@@ -157,6 +157,18 @@ class WidgetApi:
             return await run_in_threadpool(self.desk.mark_read, end_user_id, public_id(request.path_params["id"]), seq)
         return await self.respond(request, work)
 
+    async def rating(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            return await run_in_threadpool(self.desk.rating, end_user_id, public_id(request.path_params["id"]))
+        return await self.respond(request, work)
+
+    async def rate(self, request: Request) -> Response:
+        async def work(end_user_id: int) -> Any:
+            body = await self.json_body(request)
+            return await run_in_threadpool(self.desk.rate, end_user_id, public_id(request.path_params["id"]),
+                                           body.get("score"), body.get("comment"))
+        return await self.respond(request, work)
+
     async def email(self, request: Request) -> Response:
         async def work(end_user_id: int) -> Any:
             body = await self.json_body(request)
@@ -214,6 +226,8 @@ class WidgetApi:
             Route("/api/v1/conversations/{id}/messages", self.transcript, methods=["GET"]),
             Route("/api/v1/conversations/{id}/messages", self.post, methods=["POST"]),
             Route("/api/v1/conversations/{id}/read", self.mark_read, methods=["POST"]),
+            Route("/api/v1/conversations/{id}/rating", self.rating, methods=["GET"]),
+            Route("/api/v1/conversations/{id}/rating", self.rate, methods=["PUT"]),
             Route("/api/v1/me", self.me, methods=["GET"]),
             Route("/api/v1/me/email", self.email, methods=["POST"]),
             Route("/api/v1/me/identify", self.identify, methods=["POST"]),

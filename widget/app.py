@@ -59,7 +59,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     api = WidgetApi(desk, signer, per_token=RateLimiter(settings.rate_limit_per_minute, monotonic),
                     per_address=per_address, shared=shared, proxies=proxies,
                     max_request_bytes=settings.max_message_chars * 6 + _REQUEST_OVERHEAD_BYTES)
-    feed = ConversationFeed(db, wakeup, poll_interval)
+    feed = ConversationFeed(db, wakeup, poll_interval, clock)
     writes = WriteSlots(db.write_timeout)
     live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
     opt_outs = OptOutPages(db, clock, signer, api, per_address=per_address, shared=shared, proxies=proxies)

@@ -4,16 +4,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import col, select
 
+from core.activity import ActivityService
+from core.clock import Clock, SystemClock
 from core.db import Database
 from core.event_kinds import EventKind
 from core.events import EventLog, Wakeup
-from core.models import Agent, Message
+from core.models import Agent, ConversationStatus, Message
 from widget.actions import MessageJson, message_json, stored_id
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,11 @@ _MESSAGE = EventKind.message_posted
 _READ = EventKind.read_end_user
 # Blocking is an end user's event (no conversation): every socket of theirs, in any process, is closed on it.
 _BLOCKED = EventKind.end_user_blocked
+_STATUS = EventKind.conversation_status
+_SOLVED = ConversationStatus.solved.value
+# How often the feed reads who is typing (core.activity): typing is not in the event log, so it is polled, with
+# one query for every watched conversation; reports are refreshed every 2 s and live 6 s, so half a second is ample.
+ACTIVITY_POLL_SECONDS = 0.5
 _LATEST_EVENT = "SELECT max(id) FROM event"
 
 
@@ -52,8 +60,13 @@ class ConversationFeed:
     an idle poll is a single max(id) on a kept connection.
     """
 
-    def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.02) -> None:
+    def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.02, clock: Clock | None = None,
+                 activity_interval: float = ACTIVITY_POLL_SECONDS) -> None:
         self.db = db
+        self.clock = clock or SystemClock()
+        self.activity_interval = activity_interval
+        self._typing: set[int] = set()  # conversations where an agent is typing, as last pushed
+        self._activity_read_at = 0.0
         self.wakeup = wakeup
         self.poll_interval = poll_interval
         self._subscribers: dict[int, set[Subscriber]] = defaultdict(set)
@@ -70,6 +83,8 @@ class ConversationFeed:
         self.start()
         with self._lock:
             self._subscribers[conversation_id].add(subscriber)
+            if conversation_id in self._typing:  # a socket that joins mid-reply learns it at once
+                subscriber.deliver({"type": "typing", "typing": True})
 
     def unsubscribe(self, conversation_id: int, subscriber: Subscriber) -> None:
         with self._lock:
@@ -116,6 +131,9 @@ class ConversationFeed:
                 if nudged or self._has_news():
                     while self._follow_once():
                         pass
+                if time.monotonic() - self._activity_read_at >= self.activity_interval:
+                    self._activity_read_at = time.monotonic()
+                    self._follow_typing()
             except Exception:  # keep following: a dropped database connection must not end live updates
                 log.exception("following the event log failed; retrying")
                 self._stop.wait(1.0)
@@ -177,6 +195,10 @@ class ConversationFeed:
                         by_conversation[event.conversation_id].append({"type": "message", "message": posted})
                 elif event.kind == _READ:
                     by_conversation[event.conversation_id].append({"type": "read", "seq": event.payload.get("seq")})
+                elif event.kind == _STATUS and _SOLVED in (event.payload.get("status"), event.payload.get("previous")):
+                    # Only solving and reopening concern the widget: they show and hide "How did we do?".
+                    by_conversation[event.conversation_id].append(
+                        {"type": "status", "status": event.payload.get("status")})
         with self._lock:
             targets = {cid: list(self._subscribers.get(cid, ())) for cid in by_conversation}
         for conversation_id, items in by_conversation.items():
@@ -184,6 +206,22 @@ class ConversationFeed:
                 for item in items:
                     subscriber.deliver(item)
         return len(events) == 500
+
+    def _follow_typing(self) -> None:
+        """Push {"type": "typing"} to the sockets of conversations where an agent started or stopped typing."""
+        with self._lock:
+            watched = list(self._subscribers)
+        if not watched and not self._typing:
+            return
+        with self.db.read_session() as session:
+            typing = ActivityService(session, self.clock).agents_typing(watched)
+        with self._lock:
+            changed = typing ^ self._typing
+            self._typing = typing
+            targets = {cid: list(self._subscribers.get(cid, ())) for cid in changed}
+        for conversation_id, subscribers in targets.items():
+            for subscriber in subscribers:
+                subscriber.deliver({"type": "typing", "typing": conversation_id in typing})
 
     def _watched_end_users(self) -> dict[int, set[int]]:
         """end user id -> the conversations their sockets follow (call with the lock held)."""

@@ -35,6 +35,14 @@ WIDGET_STRINGS: dict[str, str] = {
     # How a screen reader announces a message as it arrives: who wrote it, then the message.
     "announce_message": N_("{author}: {message}"),
     "unread_many": N_("More than 99 new messages"),
+    # Typing indicator and satisfaction rating (shown once the conversation is solved).
+    "agent_typing": N_("Agent is typing…"),
+    "rating_question": N_("How did we do?"),
+    "rating_good": N_("Good"),
+    "rating_bad": N_("Bad"),
+    "rating_comment": N_("Tell us more (optional)"),
+    "rating_submit": N_("Send rating"),
+    "rating_thanks": N_("Thank you for your rating. You can change it at any time."),
 }
 # The launcher's unread count is spoken as "2 new messages": every count up to this one is sent in its plural form
 # (languages differ in how many forms they have and which numbers take which), beyond it "unread_many".

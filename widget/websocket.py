@@ -10,6 +10,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core.activity_rules import ActivityThrottle
 from core.errors import DatabaseBusy
 from core.i18n import N_, translations
 from core.tokens import InvalidToken, TokenSigner
@@ -34,8 +35,10 @@ _CLOSE_CODES = {"invalid_input": 4400, "invalid_json": 4400, "unauthorized": 440
 
 class LiveEndpoint:
     """Protocol: the client's first frame is {"type": "hello", "token": ..., "after": seq}; the server answers
-    {"type": "ready", ...}, replays messages after `after`, then pushes {"type": "message"} and {"type": "read"}.
-    The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open."""
+    {"type": "ready", ...}, replays messages after `after`, then pushes {"type": "message"} and {"type": "read"},
+    {"type": "typing", "typing": bool} (an agent is typing a reply) and {"type": "status", "status": ...}.
+    The client sends {"type": "heartbeat"} every heartbeat_seconds while the widget is open, and
+    {"type": "typing", "text": ...} while its end user types (written at most every few seconds)."""
 
     def __init__(self, desk: WidgetDesk, signer: TokenSigner, feed: ConversationFeed, per_address: RateLimiter,
                  shared: SharedRateLimits, proxies: TrustedProxies,
@@ -114,7 +117,8 @@ class LiveEndpoint:
                 return
             await websocket.send_json({"type": "ready", "conversation": hello["public_id"],
                                        "heartbeat_seconds": backlog["heartbeat_seconds"],
-                                       "end_user_read_seq": backlog["end_user_read_seq"]})
+                                       "end_user_read_seq": backlog["end_user_read_seq"],
+                                       "status": backlog["status"], "rating": backlog["rating"]})
             last_seq = hello["after"]
             for message in backlog["messages"]:
                 await websocket.send_json({"type": "message", "message": message})
@@ -173,6 +177,7 @@ class LiveEndpoint:
     async def _listen(self, websocket: WebSocket, conversation_id: int, heartbeat_seconds: int,
                       last_report: float) -> None:
         """Read frames until the client goes away; heartbeats refresh presence at most twice per interval."""
+        typing = ActivityThrottle()
         while True:
             try:
                 frame = await _receive_frame(websocket)
@@ -183,6 +188,21 @@ class LiveEndpoint:
                 if now - last_report >= heartbeat_seconds / 2:
                     last_report = now
                     await self._report_presence(conversation_id, "heartbeat")
+            elif frame.get("type") == "typing":
+                await self._report_typing(conversation_id, frame.get("text"), typing)
+
+    async def _report_typing(self, conversation_id: int, text: object, throttle: ActivityThrottle) -> None:
+        """Only reports the throttle lets through reach the database; a busy database drops one (it expires)."""
+        if not isinstance(text, str) or len(text) > self.desk.max_message_chars:
+            return
+        if not throttle.typed(self.desk.clock.now(), bool(text.strip())):
+            return
+        try:
+            await self.writes.run(self.desk.report_typing, conversation_id, text)
+        except DatabaseBusy:
+            log.info("typing for conversation %s not recorded: the database is busy", conversation_id)
+        except Exception:  # an indicator must never end the conversation's socket; the report expires anyway
+            log.exception("typing for conversation %s not recorded", conversation_id)
 
 
 async def _receive_frame(websocket: WebSocket) -> dict[str, Any]:

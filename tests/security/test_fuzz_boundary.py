@@ -43,6 +43,8 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/api/v1/conversations/{id}/messages", ()),
     ("POST", "/api/v1/conversations/{id}/messages", ("body", "channel")),
     ("POST", "/api/v1/conversations/{id}/read", ("seq",)),
+    ("GET", "/api/v1/conversations/{id}/rating", ()),
+    ("PUT", "/api/v1/conversations/{id}/rating", ("score", "comment")),
     ("GET", "/api/v1/me", ()),
     ("POST", "/api/v1/me/email", ("email",)),
     ("POST", "/api/v1/me/identify", ("email", "name", "signature")),
@@ -132,8 +134,9 @@ def _absent(db, public_id: str) -> bool:
 def test_no_websocket_frame_gets_a_dropped_socket_or_a_server_error(server, http, db, clock, victims):
     mine = victims["mine"]
     public_id = mine["conversation"]["id"]
+    typing = (json_values | any_text).map(lambda text: json.dumps({"type": "typing", "text": text}))
     frames = json_values.map(json.dumps) | any_text.filter(lambda t: not any(0xD800 <= ord(c) <= 0xDFFF for c in t)) \
-        | st.binary(max_size=20)
+        | st.binary(max_size=20) | typing
     # Well-formed hellos with an odd `after` (where the server must check types and ranges), hellos with odd
     # fields anywhere, and noise.
     odd_after = st.sampled_from([0, 2**31, 2**63, 10**40, -1, True, 1.5, "1"]) | json_values

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
+from core.activity import ActivityService
 from core.agents import AgentService
 from core.collaboration import CollaborationService
 from core.macros import MacroDraft, MacroService
@@ -22,6 +23,7 @@ from tui.screens.pick_conversation import ConversationPicker
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen, TextScreen
 from tui.screens.reports import ReportsScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.activity_line import ActivityLine
 
 SIZES = {"80x24": (80, 24), "120x36": (120, 36)}
 
@@ -271,5 +273,27 @@ def test_reports_screen(desk, console, size, snap_compare):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReportsScreen) and pilot.app.screen.report
                        is not None and pilot.app.screen.query_one("#started-sparkline").data)
         await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def _activity(desk) -> None:
+    """Bea types (the account shows previews), Dana replies, Kim has the conversation open."""
+    with desk.db.session() as session:
+        SettingsService(session, desk.clock).update(typing_preview=True)
+        dana = AgentService(session, desk.clock).add("dana", "Dana")
+        activity = ActivityService(session, desk.clock)
+        activity.end_user_typing(desk.conversations["bea"], "Ich habe das Passwort schon zweimal zurückgesetzt")
+        activity.agent_active(desk.conversations["bea"], dana.id, typing=True)
+        activity.agent_active(desk.conversations["bea"], desk.other_agent_id, typing=False)
+
+
+def test_conversation_with_typing_indicator(desk, console, size, snap_compare):
+    _activity(desk)
+
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["bea"])
+        await wait_for(pilot, lambda: pilot.app.screen.query_one(ActivityLine).display)
+        await _settle(pilot)
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)

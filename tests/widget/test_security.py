@@ -27,8 +27,9 @@ def test_the_widget_script_and_styles_are_served_and_small(client):
     js, css = client.get("/widget/threadline.js"), client.get("/widget/threadline.css")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    # Uncompressed, as served. 48 KB since issue 21 (built-in English, unread badge, on-screen keyboard): 42 KB then.
-    assert len(js.content) + len(css.content) < 48 * 1024
+    # Uncompressed, as served (about a third of this over the wire). 64 KB since issues 18 and 21: built-in English,
+    # unread badge, on-screen keyboard, typing indicator and the satisfaction question.
+    assert len(js.content) + len(css.content) < 64 * 1024
     assert "innerHTML" not in js.text and "insertAdjacentHTML" not in js.text and "eval(" not in js.text
 
 

@@ -41,11 +41,13 @@ from tui.messages import (
     ProfilesMerged,
     ReplySent,
 )
+from tui.satisfaction import rating_line
 from tui.screens.collaboration import CollaborationActions
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
+from tui.widgets.activity_line import ActivityLine
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.note_view import transcript_boxes
 from tui.widgets.reply_area import ReplyArea
@@ -107,6 +109,7 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
         yield Header()
         yield Static("", id="conversation-header", markup=False)
         yield VerticalScroll(id="transcript")
+        yield ActivityLine(self.context, id="activity")
         reply = ReplyArea(id="reply", soft_wrap=True, show_line_numbers=False)  # Ctrl+K or ':' picks a canned reply
         reply.border_title = _("Reply (Ctrl+S sends, Ctrl+O sends without email fallback)")
         yield reply
@@ -137,12 +140,18 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
             self.query_one("#transcript", VerticalScroll).remove_children()
             self.query_one("#transcript").focus()
         self.reload()
+        self.query_one(ActivityLine).follow(self.conversation_id)
 
     def on_screen_resume(self) -> None:
         self.start_loading()
 
     def on_screen_suspend(self) -> None:
         self.post_message(DraftKept(self.conversation_id, self.reply_text()))
+        self.query_one(ActivityLine).stop()
+
+    @on(TextArea.Changed, "#reply")
+    def _reply_changed(self, event: TextArea.Changed) -> None:
+        self.query_one(ActivityLine).typed(event.text_area.text)
 
     # --- which keys apply -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -231,6 +240,7 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
             header.append("\n")
             header.append(_("Email notifications stopped by the recipient on {date} ({how})").format(
                 date=view.opt_out.stopped_at.date().isoformat(), how=how), style="yellow")
+        header.append_text(rating_line(view.rating))
         if view.claimants:
             header.append("\n")
             header.append(_("{count} other profiles gave this address (m merges them after you check):").format(

@@ -35,6 +35,7 @@ from tui.messages import (
     TemplateSaved,
     TriggerSwitched,
     TriggerTextSaved,
+    TypingPreviewSwitched,
 )
 from tui.screens.business_hours import BusinessHoursScreen, HoursEdited, hours_summary
 from tui.screens.macro_settings import MacrosScreen
@@ -130,6 +131,9 @@ class SettingsScreen(ChangesInWorkers, Screen):
         Binding("ctrl+e", "edit_trigger_text", N_("Trigger text"), id="settings.trigger_text"),
         # Canned replies have their own screen (tui/screens/macro_settings.py).
         Binding("ctrl+g", "open_macros", N_("Canned replies"), show=False, id="settings.macros"),
+        # Off by default (privacy); the notice after switching says which way it now is.
+        Binding("ctrl+r", "toggle_typing_preview", N_("Typing preview on/off"), show=False,
+                id="settings.typing_preview"),
     ]
 
     def __init__(self, context: ConsoleContext) -> None:
@@ -316,6 +320,13 @@ class SettingsScreen(ChangesInWorkers, Screen):
                          ContinuousSwitched(True))
         else:
             self._change(lambda s: ContinuousConversations(s, clock).deactivate(), ContinuousSwitched(False))
+
+    def action_toggle_typing_preview(self) -> None:
+        """Let agents see what end users type before they send it, or stop it (core.activity keeps no text then)."""
+        if self.data is None:
+            return
+        on, clock = not self.data.settings.typing_preview, self.context.clock
+        self._change(lambda s: SettingsService(s, clock).update(typing_preview=on), TypingPreviewSwitched(on))
 
     def action_save_settings(self) -> None:
         changes: dict[str, Any] = {}

@@ -35,7 +35,14 @@
     "email_offer_dismiss": "Not now",
     "messages": "Messages",
     "announce_message": "{author}: {message}",
-    "unread_many": "More than 99 new messages"
+    "unread_many": "More than 99 new messages",
+    "agent_typing": "Agent is typing\u2026",
+    "rating_question": "How did we do?",
+    "rating_good": "Good",
+    "rating_bad": "Bad",
+    "rating_comment": "Tell us more (optional)",
+    "rating_submit": "Send rating",
+    "rating_thanks": "Thank you for your rating. You can change it at any time."
   } /* end strings */;
 
   var script = document.currentScript;
@@ -192,6 +199,7 @@
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitMessage(); }
     });
     [header, ui.intro, ui.log, ui.offer, ui.error, ui.composer].forEach(function (node) { ui.panel.appendChild(node); });
+    buildActivity();
     root.appendChild(ui.panel);
     root.appendChild(ui.launcher);
     root.appendChild(ui.announcer);
@@ -511,6 +519,7 @@
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
+      onActivityFrame(frame);
       if (frame.type === "ready") {
         S.retry = 0;
         showError("");
@@ -543,6 +552,104 @@
     }, Math.max(3, seconds || 20) * 1000);
   }
   function stopHeartbeat() { if (S.heartbeat) clearInterval(S.heartbeat); S.heartbeat = null; }
+
+  // --- typing indicator and satisfaction rating -------------------------------------------------------------
+  // The end user's text goes to the server at most every TYPING_SEND_MS, plus once when it stops changing, so the
+  // last state arrives (the server throttles again and expires reports). An agent typing arrives as
+  // {"type": "typing"}; a solved conversation ({"type": "status"}, or the "ready" frame) asks "How did we do?".
+  var TYPING_SEND_MS = 2100;
+  var activity = { sentAt: 0, trailing: null, rating: null, choice: null };
+  function buildActivity() {
+    ui.typing = label("p", "tl-typing", "agent_typing");
+    ui.typing.hidden = true;
+    ui.typing.setAttribute("aria-live", "polite");
+    ui.rating = el("form", "tl-rating");
+    ui.rating.hidden = true;
+    ui.panel.insertBefore(ui.typing, ui.offer);
+    ui.panel.insertBefore(ui.rating, ui.composer);
+    ui.input.addEventListener("input", reportTyping);
+  }
+  function reportTyping() {
+    if (activity.trailing) clearTimeout(activity.trailing);
+    var wait = TYPING_SEND_MS - (Date.now() - activity.sentAt);
+    activity.trailing = wait > 0 ? setTimeout(sendTyping, wait) : null;
+    if (wait <= 0) sendTyping();
+  }
+  function sendTyping() {
+    activity.trailing = null;
+    if (!S.socket || S.socket.readyState !== WebSocket.OPEN) return;
+    activity.sentAt = Date.now();
+    S.socket.send(JSON.stringify({ type: "typing", text: ui.input.value }));
+  }
+  function onActivityFrame(frame) {
+    if (frame.type === "typing") showAgentTyping(!!frame.typing);
+    else if (frame.type === "message" && frame.message.author === "agent") showAgentTyping(false);
+    else if (frame.type === "status") showRating(frame.status);
+    else if (frame.type === "ready") {
+      showAgentTyping(false);  // a reconnected socket hears it again if an agent still types
+      activity.rating = frame.rating || null;
+      if (ui.rating) ui.rating.hidden = true;  // rebuilt for this conversation and its rating
+      showRating(frame.status);
+    }
+  }
+  function showAgentTyping(on) { if (ui.typing) ui.typing.hidden = !on; }
+  function showRating(status) {
+    if (!ui.rating) return;
+    if (status !== "solved") { ui.rating.hidden = true; ui.rating.textContent = ""; return; }
+    if (ui.rating.hidden) buildRating();
+  }
+  function buildRating() {
+    var form = ui.rating;
+    form.textContent = "";
+    activity.choice = activity.rating ? activity.rating.score : null;
+    form.appendChild(label("p", "tl-rating-question", "rating_question"));
+    var choices = el("div", "tl-rating-choices");
+    choices.setAttribute("role", "group");
+    var note = el("p", "tl-rating-note");
+    note.setAttribute("role", "status");
+    var comment = el("textarea", "tl-rating-comment");
+    comment.rows = 2;
+    comment.placeholder = t("rating_comment");
+    comment.setAttribute("data-tl-placeholder", "rating_comment");
+    if (activity.rating && activity.rating.comment) comment.value = activity.rating.comment;
+    var submit = label("button", "tl-rating-submit", "rating_submit");
+    submit.type = "submit";
+    ["good", "bad"].forEach(function (score) {
+      var button = label("button", "tl-rating-choice tl-rating-" + score, "rating_" + score);
+      button.type = "button";
+      button.setAttribute("data-score", score);
+      button.addEventListener("click", function () { sendRating(score, comment, note); });
+      choices.appendChild(button);
+    });
+    [choices, comment, submit, note].forEach(function (node) { form.appendChild(node); });
+    form.onsubmit = function (event) {
+      event.preventDefault();
+      if (activity.choice) sendRating(activity.choice, comment, note);
+    };
+    markRating(note);
+    form.hidden = false;
+  }
+  function markRating(note) {
+    Array.prototype.forEach.call(ui.rating.querySelectorAll(".tl-rating-choice"), function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-score") === activity.choice));
+    });
+    ui.rating.querySelector(".tl-rating-submit").disabled = !activity.choice;
+    if (activity.rating) {
+      note.setAttribute("data-tl-text", "rating_thanks");
+      note.textContent = t("rating_thanks");
+    }
+  }
+  function sendRating(score, comment, note) {
+    activity.choice = score;
+    note.removeAttribute("data-tl-text");
+    api("PUT", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/rating",
+        { score: score, comment: comment.value }).then(function (data) {
+      activity.rating = data.rating;
+      markRating(note);
+    }).catch(function (failure) {
+      note.textContent = failure.message;
+    });
+  }
 
   // --- the public API ----------------------------------------------------------------------------------
   function open() {
