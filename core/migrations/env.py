@@ -5,6 +5,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import core.tables  # noqa: F401  registers every table on SQLModel.metadata
+from core.article_index import is_model_schema_object
 from core.db import make_engine
 
 config = context.config
@@ -21,6 +22,8 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # The article search index is not a model: autogenerate must neither drop nor re-create it.
+            include_name=is_model_schema_object,
         )
         with context.begin_transaction():
             context.run_migrations()
