@@ -28,6 +28,11 @@ MAX_TAG_CHARS = 64
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
+def is_slug(text: str) -> bool:
+    """Whether text is a well-formed slug (lowercase ASCII letters and digits, joined by single hyphens)."""
+    return len(text) <= MAX_SLUG_CHARS and _SLUG.match(text) is not None
+
+
 def slug_from_title(title: str) -> str:
     """A slug made from a title: ASCII letters and digits joined by hyphens ("Reset your password!" ->
     "reset-your-password"); '' when nothing is left (a title in Japanese, say)."""
@@ -56,7 +61,7 @@ def _clean_title(title: str) -> str:
 
 def _clean_slug(slug: str) -> str:
     slug = (slug or "").strip().lower()
-    if not _SLUG.match(slug) or len(slug) > MAX_SLUG_CHARS:
+    if not is_slug(slug):
         raise InvalidInput(_("{slug!r} is not a slug; use lowercase letters, digits and hyphens, such as "
                              "reset-your-password.").format(slug=slug))
     return slug

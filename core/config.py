@@ -123,6 +123,9 @@ class WidgetConfig:
     unverified_emails_per_day: int = 3  # notifications per unproven address, across all end users
     return_link_days: int = 30  # each link opens its conversation once, within this many days
     session_days: int = 90  # a widget token older than this is refused; the widget renews it on every visit
+    # Help-center articles are suggested after the first message when no agent is online, or when the expected
+    # wait is at least this long.
+    suggest_articles_after_wait_seconds: int = 120
 
 
 @dataclass

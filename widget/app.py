@@ -26,6 +26,7 @@ from core.tokens import TokenSigner
 from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
+from widget.help_center import HelpCenterRoutes, HelpDesk
 from widget.live import ConversationFeed
 from widget.pages import conversation_page, demo_page
 from widget.proxies import TrustedProxies
@@ -61,6 +62,8 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     feed = ConversationFeed(db, wakeup, poll_interval)
     writes = WriteSlots(db.write_timeout)
     live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
+    help_center = HelpCenterRoutes(api, HelpDesk(db, clock, desk, suggest_after_wait_seconds=(
+        settings.suggest_articles_after_wait_seconds)), settings.public_url)
     opt_outs = OptOutPages(db, clock, signer, api, per_address=per_address, shared=shared, proxies=proxies)
 
     @contextlib.asynccontextmanager
@@ -90,6 +93,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             Route("/conversation", return_page, methods=["GET"]),
             *api.routes(),
             *opt_outs.routes(),
+            *help_center.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),
         ],

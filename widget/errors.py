@@ -23,6 +23,7 @@ ERROR_CODES = {
     "not_found": 404,
     "method_not_allowed": 405,
     "session_conflict": 409,
+    "invalid_transition": 409,
     "return_link_used": 410,
     "return_link_expired": 410,
     "message_too_large": 413,

@@ -30,6 +30,15 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_offer_title": N_("Get the reply by email"),
     "email_offer_text": N_("Leave your address and you can close this page: a reply you have not read comes by email."),
     "email_offer_dismiss": N_("Not now"),
+    "articles_title": N_("While you wait, these articles may help"),
+    "article_read": N_("Read"),
+    "article_back": N_("Back to the chat"),
+    "article_frame": N_("Help-center article"),
+    "article_question": N_("Did this answer your question?"),
+    "article_yes": N_("Yes, close my conversation"),
+    "article_no": N_("No, I still need help"),
+    "article_solved": N_("Glad it helped! Your conversation is closed. Write again any time."),
+    "article_waiting": N_("Your conversation stays in the queue; an agent will reply here."),
 }
 
 
