@@ -16,7 +16,7 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable([
 
 def article_html(body: str) -> str:
     """An article body as safe HTML (raw HTML in the Markdown is escaped, dangerous link targets dropped)."""
-    return _MARKDOWN.render(body)
+    return str(_MARKDOWN.render(body))
 
 
 def article_page(article: Article, brand: str) -> str:
