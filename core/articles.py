@@ -68,7 +68,8 @@ def _clean_slug(slug: str) -> str:
 
 
 def _clean_body(body: str) -> str:
-    body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
+    # Trailing blank lines mean nothing in Markdown; dropping them lets files round-trip unchanged.
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
     if len(body) > MAX_BODY_CHARS:
         raise InvalidInput(_("An article body has at most {limit} characters.").format(limit=MAX_BODY_CHARS))
     return body

@@ -7,6 +7,7 @@ COMMAND_MODULES = [
     "send_test_email",
     "dkim",
     "agent",
+    "articles",
     "console",
     "serve",
     "demo",
