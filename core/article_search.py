@@ -20,12 +20,24 @@ MAX_QUERY_WORDS = 16
 MAX_WORD_CHARS = 64
 MAX_RESULTS = 20
 SNIPPET_WORDS = 24
+# A word found in a third of the articles (and in at least this many) is left out of a longer query on SQLite.
+COMMON_WORD_MIN_ARTICLES = 300
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Markdown that reads as noise in a one-line plain-text snippet: emphasis, headings, quotes, code fences, link targets.
 _MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MARKDOWN_MARKS = re.compile(r"[*_`#>|~]+")
 _SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    title: str
+    slug: str
+    language: str
+    snippet: str
+    score: float
 
 
 @dataclass(frozen=True)
@@ -89,14 +101,35 @@ class ArticleSearch:
         return [ArticleHit(id=row.id, title=row.title, slug=row.slug, language=row.language,
                            snippet=plain_snippet(row.snippet or ""), score=float(row.score)) for row in rows]
 
+    def _common_words_sqlite(self, words: list[str]) -> set[str]:
+        """Words in so many articles that they say nothing (the, how, and): FTS5 keeps stop words, and ranking every
+        article that holds one costs a scan of them all. Counted up to a cap, so each count is cheap; never in a small
+        help center, where every word still tells articles apart."""
+        total = self.session.execute(text("SELECT coalesce(max(id), 0) FROM article")).scalar_one()
+        threshold = max(COMMON_WORD_MIN_ARTICLES, total // 3)
+        if total < threshold:
+            return set()
+        common = set()
+        for word in words:
+            found = self.session.execute(text(
+                "SELECT count(*) FROM (SELECT rowid FROM article_fts WHERE article_fts MATCH :word LIMIT :cap)"
+            ), {"word": f'"{word}"', "cap": threshold}).scalar_one()
+            if found >= threshold:
+                common.add(word)
+        return common
+
     def _search_sqlite(self, words: list[str], languages: list[str], limit: int) -> list[Any]:
+        if len(words) > 1:
+            common = self._common_words_sqlite(words)
+            words = [word for word in words if word not in common] or words
         # Each word quoted: FTS5 reads a quoted string as a plain phrase, whatever it holds. bm25 is lower for
         # better matches; a title hit counts ten times a body hit.
         match = " OR ".join(f'"{word}"' for word in words)
         placeholders = ", ".join(f":language{i}" for i in range(len(languages)))
-        statement = text(f"""
+        # Ranked first, snippets after: SQLite computes a result column for every row it sorts, and a snippet is
+        # far dearer than bm25, so only the page of results gets one.
+        ranked = text(f"""
             SELECT a.id AS id, a.title AS title, a.slug AS slug, a.language AS language,
-                   snippet({FTS_TABLE}, 1, '', '', '…', {SNIPPET_WORDS}) AS snippet,
                    -bm25({FTS_TABLE}, 10.0, 1.0) AS score
             FROM {FTS_TABLE} JOIN article AS a ON a.id = {FTS_TABLE}.rowid
             WHERE {FTS_TABLE} MATCH :match AND a.published AND a.language IN ({placeholders})
@@ -104,7 +137,14 @@ class ArticleSearch:
             LIMIT :limit""")  # noqa: S608 - only fixed names and numbered placeholders are formatted in
         parameters: dict[str, Any] = {"match": match, "limit": limit}
         parameters.update({f"language{i}": tag for i, tag in enumerate(languages)})
-        return list(self.session.execute(statement, parameters))
+        rows = list(self.session.execute(ranked, parameters))
+        if not rows:
+            return []
+        ids = ", ".join(str(int(row.id)) for row in rows)
+        snippets: dict[int, str] = {row[0]: row[1] for row in self.session.execute(text(f"""
+            SELECT rowid, snippet({FTS_TABLE}, 1, '', '', '…', {SNIPPET_WORDS}) FROM {FTS_TABLE}
+            WHERE {FTS_TABLE} MATCH :match AND rowid IN ({ids})"""), {"match": match})}  # noqa: S608
+        return [_Row(row.id, row.title, row.slug, row.language, snippets.get(row.id, ""), row.score) for row in rows]
 
     def _search_postgresql(self, words: list[str], languages: list[str], limit: int) -> list[Any]:
         # The query is parsed with the configuration of the language searched: the same stemmer built the vectors
