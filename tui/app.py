@@ -31,6 +31,7 @@ from tui.messages import (
     LiveChanged,
     WorkFailed,
 )
+from tui.screens.articles import ArticlesScreen
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
@@ -55,6 +56,7 @@ class ThreadlineConsole(App):
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
+        Binding("f4", "open_articles", N_("Articles"), id="articles"),
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
     ]
 
@@ -180,6 +182,13 @@ class ThreadlineConsole(App):
             return
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen(self.context))
+
+    def action_open_articles(self) -> None:
+        if not self.agent.is_admin:
+            self.notify(_("Only admins can edit help-center articles."), severity="warning")
+            return
+        if not isinstance(self.screen, ArticlesScreen):
+            self.push_screen(ArticlesScreen(self.context))
 
     def action_open_mail(self) -> None:
         if not isinstance(self.screen, MailScreen):
