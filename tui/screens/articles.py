@@ -75,7 +75,7 @@ class ArticlesScreen(ChangesInWorkers, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#articles", DataTable)
-        table.add_column(_("Title"), key="title", width=26)
+        table.add_column(_("Title"), key="title", width=22)
         table.add_column(_("Language"), key="language", width=8)
         table.add_column(_("Published"), key="published", width=9)
         table.focus()
