@@ -56,7 +56,8 @@ class ThreadlineConsole(App):
         Binding("question_mark", "help", N_("Help"), key_display="?", id="help"),
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
-        Binding("f4", "open_articles", N_("Articles"), id="articles"),
+        # Not in the key bar (admins only, and rarely): in the help screen and the command palette.
+        Binding("f4", "open_articles", N_("Articles"), id="articles", show=False),
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
     ]
 
