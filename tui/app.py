@@ -244,14 +244,16 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
 
 def build_app(db: Database, *, agent_handle: str | None = None, os_user: str | None = None,
               clock: Clock | None = None, config: Config | None = None, poll_seconds: float = POLL_SECONDS,
-              set_online: bool = True, demo: bool = False) -> ThreadlineConsole:
+              set_online: bool = True, demo: bool = False, help_center_url: str = "") -> ThreadlineConsole:
     """The console for one agent on db (by handle, else by OS user); labels in the agent's language.
 
     demo: the console of `threadline demo`, whose data is removed when it quits (the quit question says so).
+    help_center_url: where end users reach article pages (threadline.public_links.help_center_url).
     """
     clock = clock or SystemClock()
     agent = resolve_agent(db, clock, handle=agent_handle, os_user=os_user)
     set_language(agent.language)
     set_time_zone(agent.timezone)
-    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent, demo=demo)
+    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent, demo=demo,
+                             help_center_url=help_center_url)
     return ThreadlineConsole(context, poll_seconds=poll_seconds, set_online=set_online)

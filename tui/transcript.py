@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from core.articles import ArticleService
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
@@ -48,6 +49,8 @@ class ConversationView:
     claimants: tuple[EndUser, ...] = ()
     # The notified address asked for no more emails (one-click or the unsubscribe mailto).
     opt_out: EmailOptOut | None = None
+    # Help-center articles the widget suggested to the end user, in order shown: (title, whether they opened it).
+    articles: tuple[tuple[str, bool], ...] = ()
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -71,8 +74,10 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None
+    articles = tuple((shown["title"], shown["read"])
+                     for shown in ArticleService(session, clock).articles_in_conversation(conversation_id))
     return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
-                            opt_out)
+                            opt_out, articles)
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],
