@@ -122,3 +122,10 @@ def test_other_peoples_conversations_and_drafts_are_refused(client, articles):
     draft = client.post(f"/api/v1/conversations/{own}/articles/{articles['draft']}/read", headers=bearer(token))
     assert draft.status_code == 404
     assert client.get(f"/api/v1/conversations/{own}/suggestions").status_code == 401
+
+
+def test_the_articles_script_is_served_apart_and_inserts_text_only(client):
+    js, css = client.get("/widget/threadline-articles.js"), client.get("/widget/threadline-articles.css")
+    assert js.status_code == 200 and css.status_code == 200
+    assert "innerHTML" not in js.text and "insertAdjacentHTML" not in js.text and "eval(" not in js.text
+    assert "window.ThreadlineArticles" in js.text

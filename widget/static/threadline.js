@@ -399,96 +399,23 @@
   }
   function stopHeartbeat() { if (S.heartbeat) clearInterval(S.heartbeat); S.heartbeat = null; }
 
-  // --- help-center articles while the end user waits ----------------------------------------------------
-  // After the end user's first message the server may suggest up to three articles (only when no agent is online or
-  // the expected wait is long). One opens inside the widget as the script-free article page in a frame; "Yes" closes
-  // the conversation as self-served, "No" keeps it queued and offers the reply by email.
+  // Help-center articles: threadline-articles.js, loaded on first use.
   function suggestArticles() {
-    var conversation = S.conversation;
-    if (!conversation || S.articlesAskedFor === conversation) return;
-    S.articlesAskedFor = conversation;
-    api("GET", "/api/v1/conversations/" + encodeURIComponent(conversation) + "/suggestions").then(function (data) {
-      if (conversation === S.conversation && data.show && data.articles.length) showArticles(data.articles);
-    }).catch(function () { /* suggestions are a help while waiting, never in the way of the chat */ });
-  }
-  function articlesBox() {
-    if (!ui.articles) {
-      ui.articles = el("section", "tl-articles");
-      ui.articles.setAttribute("aria-labelledby", "tl-articles-title");
-      ui.panel.insertBefore(ui.articles, ui.error);
-    }
-    ui.articles.textContent = "";
-    ui.articles.hidden = false;
-    return ui.articles;
-  }
-  function showArticles(articles) {
-    var box = articlesBox();
-    var heading = label("h3", "tl-articles-title", "articles_title");
-    heading.id = "tl-articles-title";
-    box.appendChild(heading);
-    var list = el("ul", "tl-article-list");
-    articles.forEach(function (article) {
-      var item = el("li", "tl-article");
-      var title = el("p", "tl-article-title", article.title);
-      title.id = "tl-article-" + article.id;
-      item.appendChild(title);
-      item.appendChild(el("p", "tl-article-snippet", article.snippet));
-      var read = label("button", "tl-article-read", "article_read");
-      read.type = "button";
-      read.setAttribute("aria-describedby", title.id);  // "Read", then which article
-      read.addEventListener("click", function () { openArticle(article, articles); });
-      item.appendChild(read);
-      list.appendChild(item);
-    });
-    box.appendChild(list);
-  }
-  function openArticle(article, articles) {
-    var box = articlesBox();
-    var back = label("button", "tl-article-back", "article_back");
-    back.type = "button";
-    back.addEventListener("click", function () { showArticles(articles); });
-    var frame = el("iframe", "tl-article-frame");
-    frame.title = article.title;
-    // The page needs no script; links in it may still open in a new tab.
-    frame.setAttribute("sandbox", "allow-popups allow-popups-to-escape-sandbox");
-    frame.src = article.url;
-    var question = el("div", "tl-article-answered");
-    question.setAttribute("role", "group");
-    question.setAttribute("aria-labelledby", "tl-article-question");
-    var asked = label("p", "tl-article-question", "article_question");
-    asked.id = "tl-article-question";
-    var yes = label("button", "tl-article-yes", "article_yes");
-    var no = label("button", "tl-article-no", "article_no");
-    yes.type = no.type = "button";
-    yes.addEventListener("click", function () { answeredByArticle(article, yes); });
-    no.addEventListener("click", stillNeedsHelp);
-    [asked, yes, no].forEach(function (node) { question.appendChild(node); });
-    [back, frame, question].forEach(function (node) { box.appendChild(node); });
-    back.focus();
-    api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/articles/" +
-        encodeURIComponent(article.id) + "/read", {}).catch(function () { /* only the agents' record of it */ });
-  }
-  function answeredByArticle(article, button) {
-    button.disabled = true;
-    api("POST", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/self-served",
-        { article_id: article.id }).then(function () {
-      var done = label("p", "tl-article-solved", "article_solved");
-      done.setAttribute("role", "status");
-      articlesBox().appendChild(done);
-      hideOffer();
-    }).catch(function (failure) {
-      button.disabled = false;
-      showError(failure.message);
-    });
-  }
-  function stillNeedsHelp() {
-    var note = label("p", "tl-article-waiting", "article_waiting");
-    note.setAttribute("role", "status");
-    articlesBox().appendChild(note);
-    offerEmail("article");
-    // The offer below, or the form the team's message already shows: the address is what brings the reply.
-    var input = (!ui.offer.hidden && ui.offer.querySelector("input")) || ui.list.querySelector(".tl-email-form input");
-    if (input) input.focus();
+    var id = S.conversation;
+    if (!id || S.articlesFor === id) return;
+    S.articlesFor = id;
+    api("GET", "/api/v1/conversations/" + encodeURIComponent(id) + "/suggestions").then(function (data) {
+      if (id !== S.conversation || !data.show || !data.articles.length) return;
+      var show = function () {
+        window.ThreadlineArticles({ api: api, el: el, label: label, ui: ui, S: S, offerEmail: offerEmail,
+          showError: showError }, data.articles);
+      };
+      if (window.ThreadlineArticles) return show();
+      var tag = el("script");
+      tag.src = server + "/widget/threadline-articles.js";
+      tag.onload = show;
+      document.head.appendChild(tag);
+    }).catch(function () {});
   }
 
   // --- the public API ----------------------------------------------------------------------------------
