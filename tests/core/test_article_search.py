@@ -127,3 +127,19 @@ def test_self_service_solves_a_queued_conversation_and_is_counted(db, clock, art
         with pytest.raises(InvalidTransition):  # already solved
             service.solve_by_end_user(conversations.get(conversation.id), None)
         assert self_served_count(session) == 1
+
+
+def test_create_all_builds_the_search_index_too(database_url, clock):
+    from sqlmodel import SQLModel
+
+    import core.tables  # noqa: F401 - every table on the metadata
+    from core.db import Database
+
+    database = Database(database_url)
+    try:
+        SQLModel.metadata.create_all(database.engine)
+        with database.session() as session:
+            ArticleService(session, clock).create("Reset your password", "Open Settings.", "en", published=True)
+        assert titles(database, "password", "en") == ["Reset your password"]
+    finally:
+        database.dispose()
