@@ -126,6 +126,9 @@ class WidgetConfig:
     # Peers that may GET /metrics (addresses or CIDRs), and only directly: a request through a reverse proxy (with
     # X-Forwarded-For or Forwarded) is refused. An empty list turns /metrics off.
     metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Help-center articles are suggested after the first message when no agent is online, or when the expected
+    # wait is at least this long.
+    suggest_articles_after_wait_seconds: int = 120
 
 
 @dataclass

@@ -7,10 +7,19 @@ import enum
 class EventKind(enum.StrEnum):
     agent_added = "agent.added"
     agent_status = "agent.status"
+    article_created = "article.created"
+    article_published = "article.published"
+    # The widget showed articles to a waiting end user (payload article_ids), and one was opened (article_id).
+    article_read = "article.read"
+    article_suggested = "article.suggested"
+    article_unpublished = "article.unpublished"
+    article_updated = "article.updated"
     continuous_activated = "continuous.activated"
     continuous_deactivated = "continuous.deactivated"
     conversation_assigned = "conversation.assigned"
     conversation_notify_address_changed = "conversation.notify_address_changed"
+    # The end user closed the conversation after an article answered them (core.articles.self_served_count).
+    conversation_self_served = "conversation.self_served"
     conversation_started = "conversation.started"
     conversation_status = "conversation.status"
     conversation_tagged = "conversation.tagged"

@@ -1,4 +1,5 @@
-"""Every database table: end users, agents, conversations, messages, events, settings, outbox, inbound mail, triggers.
+"""Every database table: end users, agents, conversations, messages, events, settings, outbox, inbound mail, triggers,
+help-center articles.
 
 All times are stored as naive UTC and read back as aware UTC (see UTCDateTime).
 """
@@ -9,9 +10,11 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, LargeBinary, Text, UniqueConstraint, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from core.article_index import after_article_table_created
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -451,3 +454,28 @@ class Rating(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _time()
     updated_at: datetime = _time(index=True)
+
+
+class Article(SQLModel, table=True):
+    """One help-center article: Markdown body in one language, found by full-text search (core.article_search).
+
+    The search index beside this table is not a model: an FTS5 table on SQLite, a generated tsvector column on
+    PostgreSQL (core.article_index creates both, in the migration and at create_all).
+    """
+
+    __table_args__ = (UniqueConstraint("language", "slug", name="uq_article_language_slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    # The last part of the public address /help/{language}/{slug}: lowercase letters, digits and hyphens.
+    slug: str = Field(max_length=200)
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # Markdown
+    language: str = Field(max_length=35, index=True)  # core.i18n.normalize_tag form: en, de, pt_BR
+    tags: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
+    published: bool = False
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+# create_all builds the search index beside the table (the migration calls core.article_index itself).
+event.listen(Article.__table__, "after_create", after_article_table_created)  # type: ignore[attr-defined]

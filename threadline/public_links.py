@@ -19,6 +19,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def help_center_url(config: Config) -> str:
+    """Where article links point (the console's "insert article link"): the widget server's public address."""
+    return widget_public_url(config)
+
+
 def local_links_warning(config: Config) -> str | None:
     """A warning for doctor when emails would carry links to this machine's own address, else None."""
     if config.widget.public_url:

@@ -31,6 +31,7 @@ from tui.messages import (
     LiveChanged,
     WorkFailed,
 )
+from tui.screens.articles import ArticlesScreen
 from tui.screens.conversation import ConversationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.mail import MailScreen
@@ -57,6 +58,8 @@ class ThreadlineConsole(App):
         Binding("f2", "open_settings", N_("Settings"), id="settings"),
         Binding("f3", "open_mail", N_("Mail"), id="mail"),
         Binding("f4", "open_reports", N_("Reports"), show=False, id="reports"),
+        # Not in the key bar (admins only, and rarely): in the help screen and the command palette.
+        Binding("f5", "open_articles", N_("Articles"), id="articles", show=False),
         Binding("ctrl+q", "quit", N_("Quit"), id="quit", show=False),
     ]
 
@@ -183,6 +186,13 @@ class ThreadlineConsole(App):
         if not isinstance(self.screen, SettingsScreen):
             self.push_screen(SettingsScreen(self.context))
 
+    def action_open_articles(self) -> None:
+        if not self.agent.is_admin:
+            self.notify(_("Only admins can edit help-center articles."), severity="warning")
+            return
+        if not isinstance(self.screen, ArticlesScreen):
+            self.push_screen(ArticlesScreen(self.context))
+
     def action_open_mail(self) -> None:
         if not isinstance(self.screen, MailScreen):
             self.push_screen(MailScreen(self.context))
@@ -240,14 +250,16 @@ def resolve_agent(db: Database, clock: Clock, *, handle: str | None = None, os_u
 
 def build_app(db: Database, *, agent_handle: str | None = None, os_user: str | None = None,
               clock: Clock | None = None, config: Config | None = None, poll_seconds: float = POLL_SECONDS,
-              set_online: bool = True, demo: bool = False) -> ThreadlineConsole:
+              set_online: bool = True, demo: bool = False, help_center_url: str = "") -> ThreadlineConsole:
     """The console for one agent on db (by handle, else by OS user); labels in the agent's language.
 
     demo: the console of `threadline demo`, whose data is removed when it quits (the quit question says so).
+    help_center_url: where end users reach article pages (threadline.public_links.help_center_url).
     """
     clock = clock or SystemClock()
     agent = resolve_agent(db, clock, handle=agent_handle, os_user=os_user)
     set_language(agent.language)
     set_time_zone(agent.timezone)
-    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent, demo=demo)
+    context = ConsoleContext(db=db, clock=clock, config=config or Config(), agent=agent, demo=demo,
+                             help_center_url=help_center_url)
     return ThreadlineConsole(context, poll_seconds=poll_seconds, set_online=set_online)

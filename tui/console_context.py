@@ -27,6 +27,12 @@ class ConsoleContext:
     config: Config
     agent: AgentInfo
     demo: bool = False  # `threadline demo`: quitting removes the demo's data
+    # Where end users reach the widget server, for links to help-center articles (threadline.public_links).
+    help_center_url: str = ""
+
+    def article_url(self, path: str) -> str:
+        """The public address of an article page at path (/help/en/slug); relative when no address is known."""
+        return self.help_center_url.rstrip("/") + path
 
     @property
     def mail_configured(self) -> bool:

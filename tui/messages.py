@@ -356,3 +356,30 @@ class TypingPreviewSwitched(ChangeDone):
     def notice(self) -> str:
         return (_("Typing preview is on: agents see what end users type before they send it.") if self.on
                 else _("Typing preview is off: agents see only that an end user is typing."))
+
+
+class ArticleSaved(ChangeDone):
+    NOTICE = N_("Article saved.")
+
+    def __init__(self, article_id: int) -> None:
+        super().__init__()
+        self.article_id = article_id
+
+
+class ArticlePublished(ChangeDone):
+    def __init__(self, article_id: int, published: bool) -> None:
+        super().__init__()
+        self.article_id = article_id
+        self.published = published
+
+    @property
+    def notice(self) -> str:
+        return _("Article published.") if self.published else _("Article unpublished: it is a draft again.")
+
+
+class ArticleCreated(ChangeDone):
+    NOTICE = N_("Article created as a draft.")
+
+    def __init__(self, article_id: int) -> None:
+        super().__init__()
+        self.article_id = article_id

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from core.articles import ArticleService
 from core.clock import Clock
 from core.collaboration import CollaborationService
 from core.conversations import ConversationService
@@ -63,6 +64,8 @@ class ConversationView:
     notes: tuple[NoteView, ...] = ()
     # The end user's satisfaction rating, given once the conversation was solved (core.ratings).
     rating: Rating | None = None
+    # Help-center articles the widget suggested to the end user, in order shown: (title, whether they opened it).
+    articles: tuple[tuple[str, bool], ...] = ()
 
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
@@ -88,8 +91,10 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
     notified = conversation.notify_email or end_user.email
     opt_out = OptOutService(session, clock).get(notified) if notified else None
     note_views = tuple(NoteView(n.after_seq, names.get(n.author_agent_id, "?"), n.created_at, n.body) for n in notes)
+    articles = tuple((shown["title"], shown["read"])
+                     for shown in ArticleService(session, clock).articles_in_conversation(conversation_id))
     return ConversationView(conversation, end_user, names.get(conversation.assignee_id), views, after, claimants,
-                            opt_out, note_views, session.get(Rating, conversation_id))
+                            opt_out, note_views, session.get(Rating, conversation_id), articles)
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],

@@ -26,6 +26,7 @@ from core.tokens import TokenSigner
 from widget.actions import WidgetDesk
 from widget.api import WidgetApi, request_language
 from widget.errors import error_response
+from widget.help_center import HelpCenterRoutes, HelpDesk
 from widget.live import ConversationFeed
 from widget.metrics import RequestTimer, metrics_route
 from widget.pages import conversation_page, demo_page
@@ -62,6 +63,8 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     feed = ConversationFeed(db, wakeup, poll_interval, clock)
     writes = WriteSlots(db.write_timeout)
     live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
+    help_center = HelpCenterRoutes(api, HelpDesk(db, clock, desk, suggest_after_wait_seconds=(
+        settings.suggest_articles_after_wait_seconds)), settings.public_url)
     opt_outs = OptOutPages(db, clock, signer, api, per_address=per_address, shared=shared, proxies=proxies)
 
     @contextlib.asynccontextmanager
@@ -91,6 +94,7 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
             Route("/conversation", return_page, methods=["GET"]),
             *api.routes(),
             *opt_outs.routes(),
+            *help_center.routes(),
             WebSocketRoute("/api/v1/conversations/{id}/live", live.handle),
             metrics_route(db, clock, TrustedProxies(settings.metrics_allow), lambda: feed.cursor),
             Mount("/widget", StaticFiles(directory=STATIC_DIR), name="static"),

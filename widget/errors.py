@@ -24,6 +24,7 @@ ERROR_CODES = {
     "method_not_allowed": 405,
     "session_conflict": 409,
     "not_solved": 409,
+    "invalid_transition": 409,
     "return_link_used": 410,
     "return_link_expired": 410,
     "message_too_large": 413,

@@ -43,6 +43,15 @@ WIDGET_STRINGS: dict[str, str] = {
     "rating_comment": N_("Tell us more (optional)"),
     "rating_submit": N_("Send rating"),
     "rating_thanks": N_("Thank you for your rating. You can change it at any time."),
+    "articles_title": N_("While you wait, these articles may help"),
+    "article_read": N_("Read"),
+    "article_back": N_("Back to the chat"),
+    "article_frame": N_("Help-center article"),
+    "article_question": N_("Did this answer your question?"),
+    "article_yes": N_("Yes, close my conversation"),
+    "article_no": N_("No, I still need help"),
+    "article_solved": N_("Glad it helped! Your conversation is closed. Write again any time."),
+    "article_waiting": N_("Your conversation stays in the queue; an agent will reply here."),
 }
 # The launcher's unread count is spoken as "2 new messages": every count up to this one is sent in its plural form
 # (languages differ in how many forms they have and which numbers take which), beyond it "unread_many".

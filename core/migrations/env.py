@@ -6,6 +6,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import core.tables  # noqa: F401  registers every table on SQLModel.metadata
+from core.article_index import is_model_schema_object
 from core.db import make_engine
 
 config = context.config
@@ -30,6 +31,8 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=sqlite,
                 compare_type=True,
+                # The article search index is not a model: autogenerate must neither drop nor re-create it.
+                include_name=is_model_schema_object,
             )
             with context.begin_transaction():
                 context.run_migrations()

@@ -53,6 +53,10 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/return", ("token",)),
     ("GET", "/api/v1/availability", ()),
     ("GET", "/widget/strings", ()),
+    ("GET", "/api/v1/articles/search", ()),
+    ("GET", "/api/v1/conversations/{id}/suggestions", ()),
+    ("POST", "/api/v1/conversations/{id}/articles/{article_id}/read", ()),
+    ("POST", "/api/v1/conversations/{id}/self-served", ("article_id",)),
 ]
 
 
@@ -81,10 +85,13 @@ def _requests(victims: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
             json_values.map(lambda value: json.dumps(value).encode()),
             st.binary(max_size=40),
         )) if method != "GET" else b""
-        query = draw(st.dictionaries(st.sampled_from(["after", "lang"]), any_text | st.integers().map(str), max_size=2))
+        query = draw(st.dictionaries(st.sampled_from(["after", "lang", "q", "limit"]),
+                                     any_text | st.integers().map(str), max_size=2))
         # Percent-encoded as UTF-8 bytes (lone surrogates too, as a hand-made client can send them).
         public_id = quote(draw(ids), safe="", errors="surrogatepass") or "x"
-        return {"method": method, "path": path.replace("{id}", public_id),
+        article_id = quote(draw(st.integers(min_value=-1, max_value=10**30).map(str) | any_text), safe="",
+                           errors="surrogatepass") or "1"
+        return {"method": method, "path": path.replace("{id}", public_id).replace("{article_id}", article_id),
                 "body": body, "query": query, "authorization": draw(authorization),
                 "accept_language": draw(st.none() | header_text)}
 

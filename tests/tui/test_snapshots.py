@@ -296,4 +296,25 @@ def test_conversation_with_typing_indicator(desk, console, size, snap_compare):
         await wait_for(pilot, lambda: pilot.app.screen.query_one(ActivityLine).display)
         await _settle(pilot)
 
+
+def test_articles_screen(desk, console, size, snap_compare):
+    from core.articles import ArticleService
+    from tui.screens.articles import ArticlesScreen
+
+    with desk.db.session() as session:
+        service = ArticleService(session, desk.clock)
+        service.create("Reset your password", "Open **Settings** and choose *Reset password*.\n\n"
+                       "- We email you a link\n- It works for one hour", "en", published=True)
+        service.create("Rechnungsadresse ändern", "Die Rechnungsadresse steht im Konto.", "de")
+
+    async def run_before(pilot) -> None:
+        await _queue_ready(pilot)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ArticlesScreen)
+                       and pilot.app.screen.query_one("#articles", DataTable).row_count == 2)
+        await pilot.press("down", "enter")  # the English article (sorted by language: de, en)
+        await wait_for(pilot, lambda: "Settings" in pilot.app.screen.query_one("#article-preview").source)
+        await _settle(pilot)
+        await pilot.pause(0.2)
+
     assert snap_compare(console, terminal_size=size, run_before=run_before)

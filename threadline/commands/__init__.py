@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "macros",
     "report",
     "end_user",
+    "articles",
     "console",
     "serve",
     "demo",

@@ -8,6 +8,7 @@ from core.agents import AgentService
 from core.i18n import _
 from core.models import AgentStatus
 from threadline.context import AppContext
+from threadline.public_links import help_center_url
 from tui.app import build_app
 
 
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace, context: AppContext) -> int:
     handle = args.agent or context.config.console.agent or None
     app = build_app(context.db, agent_handle=handle, os_user=getpass.getuser(), clock=context.clock,
-                    config=context.config)
+                    config=context.config, help_center_url=help_center_url(context.config))
     try:
         app.run()
     finally:

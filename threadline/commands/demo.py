@@ -19,6 +19,7 @@ from core.private_files import make_private_dir
 from threadline import demo, parts
 from threadline.context import AppContext
 from threadline.demo_mailbox import Mailboxes, mailbox_routes
+from threadline.public_links import help_center_url
 from threadline.runtime import Runtime
 from threadline.structured_logs import configure_logging
 from tui.app import ThreadlineConsole, build_app
@@ -174,7 +175,7 @@ def _with_console(context: AppContext, runtime: Runtime, main: Callable[[], Coro
             return 1
     # demo=temporary: quitting asks with a warning that the demo's data will be removed (only when it will be).
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config,
-                    demo=temporary)
+                    demo=temporary, help_center_url=help_center_url(context.config))
     threading.Thread(target=_show_addresses, args=(app, announced[0]), daemon=True).start()
     # SIGTERM closes the console like its quit key, so the servers stop cleanly and the temporary folder goes.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: app.exit())

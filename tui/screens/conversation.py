@@ -42,6 +42,7 @@ from tui.messages import (
     ReplySent,
 )
 from tui.satisfaction import rating_line
+from tui.screens.article_picker import ArticleLink, ArticlePicker
 from tui.screens.collaboration import CollaborationActions
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
@@ -91,6 +92,8 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
         Binding("number_sign", "tags", N_("Tags"), key_display="#", show=False, id="conversation.tags"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
+        # ctrl+l: TextArea leaves it free, so it works while writing the reply.
+        Binding("ctrl+l", "insert_article_link", N_("Insert article link"), show=False, id="conversation.article"),
         Binding("escape", "leave_reply_or_back", N_("Back"), id="conversation.escape"),
         Binding("q", "back", N_("Back"), show=False, id="conversation.back"),
     ]
@@ -248,6 +251,13 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
             for other in view.claimants:
                 header.append("  ")
                 header.append_text(literal(end_user_label(other, _), one_line=True))
+        if view.articles:
+            header.append("\n")
+            header.append(_("Articles shown to the end user:"))
+            for title, read in view.articles:
+                header.append("  ")
+                header.append_text(literal(title, one_line=True))
+                header.append(" (" + (_("read") if read else _("not opened")) + ")", style="dim")
         self.query_one("#conversation-header", Static).update(header)
         transcript = self.query_one("#transcript", VerticalScroll)
         at_end = transcript.is_vertical_scroll_end or transcript.max_scroll_y == 0
@@ -309,6 +319,21 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
 
     def action_reply(self) -> None:
         self.query_one("#reply", TextArea).focus()
+
+    def action_insert_article_link(self) -> None:
+        """Search the help center in the end user's language and put the picked article's link in the reply."""
+        view = self.shown
+        language = "en"
+        if view is not None:
+            language = conversation_language(view.end_user.language, view.conversation.language) or "en"
+        reply = self.query_one("#reply", TextArea)
+
+        def picked(link: ArticleLink | None) -> None:
+            reply.focus()
+            if link is not None:
+                reply.insert(f"{link.title}: {link.url}")
+
+        self.app.push_screen(ArticlePicker(self.context, language), picked)
 
     def action_leave_reply_or_back(self) -> None:
         if isinstance(self.focused, TextArea):

@@ -42,7 +42,16 @@
     "rating_bad": "Bad",
     "rating_comment": "Tell us more (optional)",
     "rating_submit": "Send rating",
-    "rating_thanks": "Thank you for your rating. You can change it at any time."
+    "rating_thanks": "Thank you for your rating. You can change it at any time.",
+    "articles_title": "While you wait, these articles may help",
+    "article_read": "Read",
+    "article_back": "Back to the chat",
+    "article_frame": "Help-center article",
+    "article_question": "Did this answer your question?",
+    "article_yes": "Yes, close my conversation",
+    "article_no": "No, I still need help",
+    "article_solved": "Glad it helped! Your conversation is closed. Write again any time.",
+    "article_waiting": "Your conversation stays in the queue; an agent will reply here."
   } /* end strings */;
 
   var script = document.currentScript;
@@ -477,6 +486,7 @@
       offerOnLongWait();
       // After a click on Send the next thing to do is write again.
       if (focused() === ui.send) ui.input.focus();
+      suggestArticles();
     }).catch(function (failure) {
       showError(failure.message);
     }).then(function () { S.sending = false; ui.send.removeAttribute("aria-disabled"); });
@@ -649,6 +659,23 @@
     }).catch(function (failure) {
       note.textContent = failure.message;
     });
+  // Help-center articles: threadline-articles.js, loaded on first use.
+  function suggestArticles() {
+    var id = S.conversation;
+    if (!id || S.articlesFor === id) return;
+    S.articlesFor = id;
+    api("GET", "/api/v1/conversations/" + encodeURIComponent(id) + "/suggestions").then(function (data) {
+      if (id !== S.conversation || !data.show || !data.articles.length) return;
+      var show = function () {
+        window.ThreadlineArticles({ api: api, el: el, label: label, ui: ui, S: S, offerEmail: offerEmail,
+          showError: showError }, data.articles);
+      };
+      if (window.ThreadlineArticles) return show();
+      var tag = el("script");
+      tag.src = server + "/widget/threadline-articles.js";
+      tag.onload = show;
+      document.head.appendChild(tag);
+    }).catch(function () {});
   }
 
   // --- the public API ----------------------------------------------------------------------------------
