@@ -35,6 +35,14 @@ def too_large(limit: int) -> ApiError:
                     limit=limit)
 
 
+def _form_file_name(raw: bytes) -> str:
+    """The file name a browser sent: UTF-8, with '"', CR and LF escaped as %22, %0D and %0A (HTML's form encoding)."""
+    text = raw.decode("utf-8", "replace")
+    for escaped, char in (("%22", '"'), ("%0D", "\r"), ("%0A", "\n")):
+        text = text.replace(escaped, char)
+    return text
+
+
 async def read_uploaded_file(content_type: str | None, content_length: str | None, stream: AsyncIterator[bytes],
                              max_bytes: int) -> UploadedFile:
     """The one part named `file` of a multipart/form-data body; other parts are ignored (up to a small size).
@@ -81,7 +89,7 @@ async def read_uploaded_file(content_type: str | None, content_length: str | Non
         _disposition, params = parse_options_header(current.headers.get(b"content-disposition"))
         if params.get(b"name") == FILE_FIELD and not found and not refused:
             raw_name = params.get(b"filename")
-            name = raw_name.decode("utf-8", "replace") if raw_name is not None else None
+            name = _form_file_name(raw_name) if raw_name is not None else None
             found.append(UploadedFile(name, b"".join(current.chunks)))
         current.chunks.clear()
 
