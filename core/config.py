@@ -89,6 +89,8 @@ class MailConfig:
     reply_address_form: str = "{local}+{token}@{domain}"
     recap_count: int = 5
     max_message_bytes: int = 25 * 1024 * 1024
+    # No longer used: attachments.max_bytes decides, and a larger file is listed, not a reason to refuse the email.
+    # Kept so that existing configuration files still load.
     max_attachment_bytes: int = 10 * 1024 * 1024
     sender_window_seconds: int = 600
     sender_window_max: int = 20
