@@ -154,8 +154,10 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
     def visit(part: Message) -> None:
         content_type = part.get_content_type()
         if content_type.startswith("multipart/"):
-            for child in part.get_payload() if isinstance(part.get_payload(), list) else []:
-                visit(child)
+            children = part.get_payload()
+            for child in children if isinstance(children, list) else []:
+                if isinstance(child, Message):
+                    visit(child)
             return
         if report and content_type in _REPORT_PARTS:
             return
@@ -165,7 +167,8 @@ def _attachments(message: EmailMessage) -> list[Attachment]:
             return  # a body part
         if content_type == "message/rfc822":
             inner = part.get_payload()
-            content = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            content = inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) \
+                else b""
         else:
             payload = part.get_payload(decode=True)
             content = payload if isinstance(payload, bytes) else str(part.get_payload()).encode("utf-8", "replace")
