@@ -12,10 +12,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from core.clock import Clock, SystemClock
+from core.conversations import ConversationService
 from core.errors import NotFound, ThreadlineError
 from core.file_types import clean_file_name, is_allowed, sniff_type, within_limit
 from core.i18n import _
-from core.models import Attachment, AttachmentBlob, Conversation, Message, row_id
+from core.models import Attachment, AttachmentBlob, AuthorKind, Conversation, Message, row_id
 from core.tokens import InvalidToken, TokenSigner
 from core.transactions import transactional
 
@@ -113,6 +114,14 @@ class AttachmentService:
         self.session.add(attachment)
         self.session.flush()
         return attachment
+
+    @transactional
+    def post_file(self, conversation_id: int, author_kind: AuthorKind, file: CheckedFile, *,
+                  agent_id: int | None = None, text: str | None = None) -> Attachment:
+        """Post a message carrying one file (its text: the given text, else the file's name), in one transaction."""
+        message = ConversationService(self.session, self.clock).post_message(
+            conversation_id, author_kind, (text or "").strip() or file.name, agent_id=agent_id)
+        return self.attach(message, file)
 
     def _store_blob(self, file: CheckedFile) -> None:
         # Insert-if-absent in one statement: two processes storing the same file at once both succeed.

@@ -361,13 +361,7 @@ class WidgetDesk:
                 raise ApiError("attachment_too_large", exc.message, translated=True) from None
             except AttachmentTypeNotAllowed as exc:
                 raise ApiError("attachment_type_not_allowed", exc.message, translated=True) from None
-            conversations = ConversationService(session, self.clock, self.max_message_chars)
-
-            def post_with_file() -> Attachment:
-                message = conversations.post_end_user_message(stored_id(conversation), checked.name)
-                return files.attach(message, checked)
-
-            attachment = _OneTransaction(session).run(post_with_file)
+            attachment = files.post_file(stored_id(conversation), AuthorKind.end_user, checked)
             return self.links.json(files, attachment)
 
     def end_user_download(self, end_user_id: int, attachment_id: str) -> Download:
