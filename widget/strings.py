@@ -30,6 +30,14 @@ WIDGET_STRINGS: dict[str, str] = {
     "email_offer_title": N_("Get the reply by email"),
     "email_offer_text": N_("Leave your address and you can close this page: a reply you have not read comes by email."),
     "email_offer_dismiss": N_("Not now"),
+    "attach": N_("Attach a file"),
+    "attach_drop": N_("Drop the file to send it"),
+    "attach_uploading": N_("Sending {name}: {percent}%"),
+    "attach_sent": N_("{name} sent."),
+    "attach_too_large": N_("This file is too large to send."),
+    "attach_not_allowed": N_("This kind of file cannot be sent. Send an image, a PDF, a text file, an office "
+                             "document or a zip archive."),
+    "attach_download": N_("Download {name} ({size})"),
 }
 
 

@@ -43,6 +43,8 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("GET", "/api/v1/conversations/{id}/messages", ()),
     ("POST", "/api/v1/conversations/{id}/messages", ("body", "channel")),
     ("POST", "/api/v1/conversations/{id}/read", ("seq",)),
+    ("POST", "/api/v1/conversations/{id}/attachments", ("file",)),
+    ("GET", "/api/v1/attachments/{id}", ()),
     ("GET", "/api/v1/me", ()),
     ("POST", "/api/v1/me/email", ("email",)),
     ("POST", "/api/v1/me/identify", ("email", "name", "signature")),
@@ -79,7 +81,8 @@ def _requests(victims: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
             json_values.map(lambda value: json.dumps(value).encode()),
             st.binary(max_size=40),
         )) if method != "GET" else b""
-        query = draw(st.dictionaries(st.sampled_from(["after", "lang"]), any_text | st.integers().map(str), max_size=2))
+        query = draw(st.dictionaries(st.sampled_from(["after", "lang", "token", "inline"]),
+                                     any_text | st.integers().map(str), max_size=2))
         # Percent-encoded as UTF-8 bytes (lone surrogates too, as a hand-made client can send them).
         public_id = quote(draw(ids), safe="", errors="surrogatepass") or "x"
         return {"method": method, "path": path.replace("{id}", public_id),
