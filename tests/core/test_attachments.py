@@ -70,6 +70,17 @@ def test_office_documents_and_zips_are_told_apart_by_their_entries():
     assert sniff_type(b"PK\x03\x04 broken archive") == ZIP
 
 
+def test_open_document_and_a_bomb_named_mimetype_are_read_only_a_little():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+    assert sniff_type(buffer.getvalue()) == "application/vnd.oasis.opendocument.text"
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", b"\0" * 20_000_000)  # 20 MB inflated, some KB stored
+    assert sniff_type(bomb.getvalue()) == ZIP
+
+
 @pytest.mark.parametrize("content", [
     b"MZ\x90\x00\x03\x00\x00\x00\x04\x00",  # a Windows executable
     b"\x7fELF\x02\x01\x01\x00",  # a Linux one

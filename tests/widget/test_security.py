@@ -27,7 +27,8 @@ def test_the_widget_script_and_styles_are_served_and_small(client):
     js, css = client.get("/widget/threadline.js"), client.get("/widget/threadline.css")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    assert len(js.content) + len(css.content) < 30 * 1024
+    # 30 KB until attachments (upload, paste, drop, thumbnails: about 8 KB) came in; still unminified and one request.
+    assert len(js.content) + len(css.content) < 40 * 1024
     assert "innerHTML" not in js.text and "insertAdjacentHTML" not in js.text and "eval(" not in js.text
 
 
