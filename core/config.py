@@ -89,6 +89,8 @@ class MailConfig:
     reply_address_form: str = "{local}+{token}@{domain}"
     recap_count: int = 5
     max_message_bytes: int = 25 * 1024 * 1024
+    # No longer used: attachments.max_bytes decides, and a larger file is listed, not a reason to refuse the email.
+    # Kept so that existing configuration files still load.
     max_attachment_bytes: int = 10 * 1024 * 1024
     sender_window_seconds: int = 600
     sender_window_max: int = 20
@@ -132,6 +134,14 @@ class WidgetConfig:
 
 
 @dataclass
+class AttachmentsConfig:
+    # Largest file accepted (widget, API, console and inbound email); larger ones are refused or listed.
+    max_bytes: int = 10 * 1024 * 1024
+    # How long a signed download link (in the widget's transcript and in notification emails) stays valid.
+    link_days: int = 7
+
+
+@dataclass
 class ConsoleConfig:
     bell: bool = False
     agent: str = ""
@@ -146,6 +156,7 @@ class Config:
     mail: MailConfig = field(default_factory=MailConfig)
     widget: WidgetConfig = field(default_factory=WidgetConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     source: str = ""  # the file it was read from, if any
 
     @property
@@ -296,6 +307,12 @@ def _validate(config: Config) -> None:
     if config.mail.raw_retention_days < 1:
         raise ConfigError(_("mail.raw_retention_days must be at least 1, not {value}").format(
             value=config.mail.raw_retention_days))
+    if config.attachments.max_bytes < 1:
+        raise ConfigError(_("attachments.max_bytes must be at least 1, not {value}; the default is 10485760 "
+                            "(10 MB)").format(value=config.attachments.max_bytes))
+    if config.attachments.link_days < 1:
+        raise ConfigError(_("attachments.link_days must be at least 1, not {value}; the default is 7").format(
+            value=config.attachments.link_days))
     for entry in config.widget.trusted_proxies:
         try:
             ipaddress.ip_network(entry, strict=False)

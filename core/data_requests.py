@@ -11,12 +11,15 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Session, SQLModel, col, select
 
 from core.addresses import normalize_email
+from core.attachments import AttachmentService
 from core.clock import Clock
 from core.errors import InvalidInput, NotFound
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
 from core.models import (
+    Activity,
+    Attachment,
     AuthorKind,
     Conversation,
     EmailOptOut,
@@ -25,6 +28,7 @@ from core.models import (
     InboundEmail,
     Message,
     OutboxJob,
+    Rating,
     SenderWindow,
     VerifiedAddress,
     row_id,
@@ -50,11 +54,13 @@ class ErasureSummary:
     inbound_emails_deleted: int
     outbox_jobs_anonymised: int
     events_scrubbed: int
+    attachments_deleted: int = 0
 
     def as_payload(self) -> dict[str, int]:
         return {"end_user_id": self.end_user_id, "conversations": self.conversations,
                 "messages_erased": self.messages_erased, "inbound_emails_deleted": self.inbound_emails_deleted,
-                "outbox_jobs_anonymised": self.outbox_jobs_anonymised, "events_scrubbed": self.events_scrubbed}
+                "outbox_jobs_anonymised": self.outbox_jobs_anonymised, "events_scrubbed": self.events_scrubbed,
+                "attachments_deleted": self.attachments_deleted}
 
 
 def _plain(row: SQLModel) -> dict[str, Any]:
@@ -126,6 +132,13 @@ class DataRequestService:
             "outbox_jobs": [_plain(row) for row in self._outbox(conversation_ids, addresses)],
             "events": [_plain(row) for row in self._events(end_user_id, conversation_ids, addresses)],
             "email_opt_outs": [_plain(row) for row in opt_outs],
+            # Files are listed (name, type, size, hash), not inlined: the export stays readable; the bytes are
+            # downloadable from the conversation as long as they are kept.
+            "attachments": [_plain(row) for row in self.session.exec(
+                select(Attachment).where(col(Attachment.conversation_id).in_(conversation_ids))
+                .order_by(col(Attachment.id)))],
+            "ratings": [_plain(row) for row in self.session.exec(
+                select(Rating).where(col(Rating.conversation_id).in_(conversation_ids)))],
         }
 
     @transactional
@@ -144,7 +157,8 @@ class DataRequestService:
         but their text becomes ERASED_MARKER; inbound emails linked to them or sent from their addresses are deleted
         with their raw sources; name, email, external id, time zone and proven addresses are forgotten and their
         widget sessions end; outbox jobs keep their status for the statistics but lose address and content; their
-        events lose the payload keys that can hold personal data. An email opt-out of their address stays, so a
+        events lose the payload keys that can hold personal data; the files in their conversations (and the bytes no
+        one else shares), what they were typing and their rating comments are deleted. An email opt-out of their address stays, so a
         later conversation started with the same address still gets no email it refused. One audit event records
         the counts, never the person.
         """
@@ -179,6 +193,13 @@ class DataRequestService:
             conversation.notify_email = None
             self.session.add(conversation)
         self.session.execute(delete(VerifiedAddress).where(col(VerifiedAddress.end_user_id) == end_user_id))
+        # Files (and the bytes nobody else shares), what they were typing (the typing preview), and rating comments.
+        attachments = AttachmentService(self.session, self.clock).delete_attachments_of_end_user(end_user_id)
+        self.session.execute(delete(Activity).where(col(Activity.conversation_id).in_(conversation_ids),
+                                                    col(Activity.participant) == "end_user"))
+        for rating in self.session.exec(select(Rating).where(col(Rating.conversation_id).in_(conversation_ids))):
+            rating.comment = None
+            self.session.add(rating)
         if addresses:
             self.session.execute(delete(SenderWindow).where(func.lower(SenderWindow.sender).in_(addresses)))
         end_user.name = end_user.email = end_user.external_id = end_user.timezone = None
@@ -188,7 +209,7 @@ class DataRequestService:
         self.session.flush()
         summary = ErasureSummary(end_user_id=end_user_id, conversations=len(conversation_ids), messages_erased=erased,
                                  inbound_emails_deleted=len(inbound), outbox_jobs_anonymised=len(jobs),
-                                 events_scrubbed=scrubbed)
+                                 events_scrubbed=scrubbed, attachments_deleted=attachments)
         record_event(self.session, now, EventKind.end_user_erased, None, by=by, **summary.as_payload())
         return summary
 

@@ -9,10 +9,11 @@ from sqlalchemy import and_, not_, update
 from sqlmodel import Session, col, select
 
 from core.addresses import normalize_email
+from core.attachments import DEFAULT_MAX_BYTES, AttachmentService, CheckedFile
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import rows_changed
-from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.errors import InvalidInput, InvalidTransition, NotFound, ThreadlineError
 from core.event_kinds import EventKind, inbound_kind
 from core.events import record_event
 from core.i18n import _
@@ -49,6 +50,16 @@ AWAITING_AGENT = (InboundOutcome.held, InboundOutcome.refused, InboundOutcome.au
 KEEP_RAW = set(InboundOutcome) - {InboundOutcome.duplicate}
 
 
+@dataclass(frozen=True)
+class EmailFile:
+    """One file an email carries, as the mail side read it: name and type as declared, the bytes, its Content-ID."""
+
+    name: str
+    declared_type: str
+    content: bytes = field(repr=False)
+    content_id: str = ""
+
+
 @dataclass
 class IncomingEmail:
     """What the mail side read from one fetched email; the core stores it without re-parsing."""
@@ -63,7 +74,8 @@ class IncomingEmail:
     subject: str = ""
     text: str = ""
     original_text: str = ""
-    attachments: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)  # "name (type, size)" lines, when files are not given
+    files: list[EmailFile] = field(default_factory=list)
 
 
 @dataclass
@@ -81,9 +93,10 @@ class InboundService:
     """Files fetched emails: one row per email, its message and the mailbox high-water mark in one transaction."""
 
     def __init__(self, session: Session, clock: Clock, *, window_max: int = 20, window_seconds: int = 600,
-                 max_body_chars: int = MAX_BODY_CHARS) -> None:
+                 max_body_chars: int = MAX_BODY_CHARS, max_attachment_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.session = session
         self.clock = clock
+        self.max_attachment_bytes = max_attachment_bytes
         self.window_max = window_max
         self.window_seconds = window_seconds
         self.max_body_chars = max_body_chars
@@ -176,12 +189,13 @@ class InboundService:
                 reason = _(
                     "The sender sent more than {count} emails in {seconds} seconds and is held for an hour."
                 ).format(count=self.window_max, seconds=self.window_seconds)
+        stored, listing = self._checked_files(email)
         record = InboundEmail(
             message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
             sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
             subject=email.subject[:MAX_INBOUND_SUBJECT_CHARS], outcome=outcome, reason=reason,
             conversation_id=verdict.conversation_id, text=email.text, original_text=email.original_text,
-            attachments="\n".join(email.attachments), received_at=now,
+            attachments="\n".join(listing), received_at=now,
             raw_source=email.raw if outcome in KEEP_RAW else None,
             held_status=HeldStatus.pending if outcome is InboundOutcome.held else None,
         )
@@ -190,9 +204,9 @@ class InboundService:
         self.session.add(record)
         self.session.flush()
         if outcome is InboundOutcome.posted:
-            self._post(record, record.conversation_id, prove_sender=True)
+            self._attach(self._post(record, record.conversation_id, prove_sender=True), stored)
         elif outcome is InboundOutcome.new_conversation:
-            self._post(record, self._new_conversation(email), prove_sender=False)
+            self._attach(self._post(record, self._new_conversation(email), prove_sender=False), stored)
         self._apply_opt_out(outcome, email, verdict)
         self._advance(email, now)
         self.session.add(record)
@@ -200,6 +214,31 @@ class InboundService:
                      inbound_id=record.id, message_id=record.message_id, mailbox=record.mailbox, uid=record.uid,
                      reason=record.reason, posted_message_id=record.posted_message_id)
         return record
+
+    def _checked_files(self, email: IncomingEmail) -> tuple[list[tuple[CheckedFile, str]], list[str]]:
+        """The files that may be stored (with their Content-ID), and one listing line per file: what was stored,
+        and what was not with the reason (too large, a type not allowed)."""
+        if not email.files:
+            return [], list(email.attachments)
+        files = AttachmentService(self.session, self.clock, max_bytes=self.max_attachment_bytes)
+        stored: list[tuple[CheckedFile, str]] = []
+        listing: list[str] = []
+        for found in email.files:
+            try:
+                checked = files.check(found.name, found.content)
+            except ThreadlineError as refusal:
+                listing.append(_("{name} ({type}, {size} bytes), not stored: {reason}").format(
+                    name=found.name, type=found.declared_type, size=len(found.content), reason=refusal.message))
+                continue
+            stored.append((checked, found.content_id))
+            listing.append(_("{name} ({type}, {size} bytes)").format(
+                name=checked.name, type=checked.content_type, size=checked.size))
+        return stored, listing
+
+    def _attach(self, message: Message, stored: list[tuple[CheckedFile, str]]) -> None:
+        files = AttachmentService(self.session, self.clock, max_bytes=self.max_attachment_bytes)
+        for checked, content_id in stored:
+            files.attach(message, checked, content_id=content_id or None)
 
     @transactional
     def _apply_opt_out(self, outcome: InboundOutcome, email: IncomingEmail, verdict: Verdict) -> None:

@@ -371,6 +371,36 @@ class Trigger(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
+class AttachmentBlob(SQLModel, table=True):
+    """One file's bytes, stored once however many attachments carry it: keyed by the SHA-256 of the content."""
+
+    __tablename__ = "attachment_blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)  # lowercase hex
+    size: int = Field(sa_type=BigInteger)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _time()
+
+
+class Attachment(SQLModel, table=True):
+    """A file someone attached to a conversation's message: its name, sniffed type, size and who sent it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=new_public_id, unique=True, max_length=32)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    sha256: str = Field(foreign_key="attachment_blob.sha256", index=True, max_length=64)
+    name: str = Field(max_length=255)
+    content_type: str = Field(max_length=128)  # sniffed from the content, never taken from the sender
+    size: int = Field(sa_type=BigInteger)
+    uploader_kind: AuthorKind
+    uploader_end_user_id: int | None = Field(default=None, foreign_key="enduser.id", index=True)
+    uploader_agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    # An email's inline part: its Content-ID (without <>), so cid: references in the email's HTML still resolve.
+    content_id: str | None = Field(default=None, max_length=998)
+    created_at: datetime = _time()
+
+
 class OptOutSource(str, enum.Enum):
     one_click = "one-click"  # the mail client's List-Unsubscribe-Post, or the page's button
     email = "email"  # an email to the unsubscribe mailto address

@@ -16,6 +16,7 @@ MAC_BYTES = 16  # 128 bits
 REPLY = "reply"
 END_USER = "end-user"
 RETURN_LINK = "return-link"
+ATTACHMENT_LINK = "attachment-link"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class TokenSigner:
         except ValueError as exc:
             raise InvalidToken("malformed token") from exc
 
-    # The three kinds of token.
+    # The kinds of token.
     def reply_token(self, conversation_id: int) -> str:
         return self.sign(REPLY, conversation_id)
 
@@ -95,3 +96,14 @@ class TokenSigner:
         if now.timestamp() > expires:
             raise InvalidToken("expired")
         return conversation_id, datetime.fromtimestamp(expires, UTC)
+
+    def attachment_link_token(self, attachment_id: int, conversation_id: int, expires_at: datetime) -> str:
+        """A download link for one attachment, bound to its conversation, valid until expires_at."""
+        return self.sign(ATTACHMENT_LINK, attachment_id, conversation_id, int(expires_at.timestamp()))
+
+    def verify_attachment_link_token(self, token: str, now: datetime) -> tuple[int, int]:
+        """The attachment and conversation a download link was made for; raises InvalidToken (also when expired)."""
+        attachment_id, conversation_id, expires = self.verify(ATTACHMENT_LINK, token, 3)
+        if now.timestamp() > expires:
+            raise InvalidToken("expired")
+        return attachment_id, conversation_id

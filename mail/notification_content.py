@@ -8,14 +8,17 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
+from babel.units import format_unit
 from sqlmodel import Session, col, select
 
+from core.attachments import AttachmentService
 from core.config import Config
 from core.errors import ConfigError, NotFound
 from core.i18n import _, translations
 from core.identity import return_link_url
 from core.models import (
     Agent,
+    Attachment,
     AuthorKind,
     Conversation,
     EmailTemplateOverride,
@@ -43,13 +46,23 @@ def stored_id(row: _Stored) -> int:
 
 
 @dataclass(frozen=True)
+class FileView:
+    """One attached file as the email lists it: its name, its size in the reader's words, a signed download link."""
+
+    name: str
+    size: str
+    url: str
+
+
+@dataclass(frozen=True)
 class MessageView:
-    """One message as the email shows it: who wrote it, when (localized), and its plain text."""
+    """One message as the email shows it: who wrote it, when (localized), its plain text and its files."""
 
     author: str
     time: str
     body: str
     from_end_user: bool = False
+    files: tuple[FileView, ...] = ()
 
 
 @dataclass
@@ -136,6 +149,15 @@ def conversation_url(config: Config, signer: TokenSigner, conversation: Conversa
     """The "return to the conversation" link: an expiring signed token, in the form the widget server serves."""
     expires = now + timedelta(days=config.widget.return_link_days)
     return return_link_url(widget_public_url(config), signer.return_link_token(stored_id(conversation), expires))
+
+
+def file_size_text(size: int, language: str) -> str:
+    """A file's size for people, in the reader's language: 512 B, 12.3 kB, 4.5 MB."""
+    if size < 1000:
+        return format_unit(size, "digital-byte", length="short", locale=language)
+    if size < 1000 * 1000:
+        return format_unit(round(size / 1000, 1), "digital-kilobyte", length="short", locale=language)
+    return format_unit(round(size / 1000 / 1000, 1), "digital-megabyte", length="short", locale=language)
 
 
 @functools.lru_cache(maxsize=256)
@@ -258,8 +280,11 @@ class NotificationGatherer:
         t = translations(language)
         recap_count = max(0, self.config.mail.recap_count)
         rows = self._conversation_messages(stored_id(conversation), job.last_seq)
-        unread = [MessageView(self.agent_name(m.author_agent_id), localized_time(m.created_at, language, zone), m.body)
-                  for m in rows if job.first_seq <= m.seq and m.author_kind is AuthorKind.agent and m.email_fallback]
+        emailed = [m for m in rows if job.first_seq <= m.seq and m.author_kind is AuthorKind.agent and m.email_fallback]
+        files = self._files([stored_id(m) for m in emailed], language)
+        unread = [MessageView(self.agent_name(m.author_agent_id), localized_time(m.created_at, language, zone), m.body,
+                              files=files.get(stored_id(m), ()))
+                  for m in emailed]
         earlier = [m for m in rows if m.seq < job.first_seq and m.author_kind is not AuthorKind.system]
         recap = [
             MessageView(
@@ -294,6 +319,21 @@ class NotificationGatherer:
             unsubscribe_url=unsubscribe_url,
             unsubscribe_address=unsubscribe_address,
         )
+
+
+    def _files(self, message_ids: list[int], language: str) -> dict[int, tuple[FileView, ...]]:
+        """The emailed messages' files, each with a signed download link valid for attachments.link_days: the
+        email links to them rather than carrying them."""
+        files = AttachmentService(self.session, _NoClock())
+        base = widget_public_url(self.config)
+        expires = self.now + timedelta(days=self.config.attachments.link_days)
+
+        def view(attachment: Attachment) -> FileView:
+            return FileView(attachment.name, file_size_text(attachment.size, language),
+                            base + files.signed_path(self.signer, attachment, expires))
+
+        found = files.of_messages(message_ids)
+        return {message_id: tuple(view(a) for a in attachments) for message_id, attachments in found.items()}
 
 
 class _NoClock:

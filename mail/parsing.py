@@ -18,8 +18,10 @@ from core.text import MAX_NAME_CHARS, without_control_characters
 @dataclass(frozen=True)
 class Attachment:
     name: str
-    content_type: str
+    content_type: str  # as the email declares it; the store sniffs its own from the bytes
     size: int
+    content: bytes = field(default=b"", repr=False, compare=False)
+    content_id: str = ""  # an inline part's Content-ID without <>, which the HTML refers to as cid:...
 
     def describe(self) -> str:
         return f"{self.name} ({self.content_type}, {self.size} bytes)"
@@ -137,16 +139,45 @@ def _body_text(message: EmailMessage) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_REPORT_PARTS = ("message/delivery-status", "text/rfc822-headers", "message/rfc822")
+
+
 def _attachments(message: EmailMessage) -> list[Attachment]:
+    """Every file an email carries, at any depth: attachments, and inline parts (images a multipart/related HTML
+    body shows by cid:, Apple Mail's inline files); not the text and HTML parts that make up the body, and not a
+    delivery report's own parts. An attached email is one file (its bytes), not opened."""
+    if not message.is_multipart():
+        return []
+    report = message.get_content_type() == "multipart/report"
     found: list[Attachment] = []
-    for part in message.iter_attachments() if message.is_multipart() else []:
-        if part.get_content_type() in ("message/delivery-status", "text/rfc822-headers", "message/rfc822") \
-                and message.get_content_type() == "multipart/report":
-            continue
-        payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else len(str(part.get_payload()))
-        name = without_control_characters(part.get_filename() or "") or _("(unnamed)")
-        found.append(Attachment(name=name, content_type=part.get_content_type(), size=size))
+
+    def visit(part: Message) -> None:
+        content_type = part.get_content_type()
+        if content_type.startswith("multipart/"):
+            children = part.get_payload()
+            for child in children if isinstance(children, list) else []:
+                if isinstance(child, Message):
+                    visit(child)
+            return
+        if report and content_type in _REPORT_PARTS:
+            return
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+        if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+            return  # a body part
+        if content_type == "message/rfc822":
+            inner = part.get_payload()
+            content = inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) \
+                else b""
+        else:
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else str(part.get_payload()).encode("utf-8", "replace")
+        name = without_control_characters(filename or "") or _("(unnamed)")
+        content_id = " ".join(str(part.get("Content-ID", "")).split()).strip("<>")
+        found.append(Attachment(name=name, content_type=content_type, size=len(content), content=content,
+                                content_id=content_id))
+
+    visit(message)
     return found
 
 
@@ -170,9 +201,10 @@ def rough_text(raw: bytes) -> str:
     return without_control_characters((body if separator else head).decode("utf-8", "replace")).strip()
 
 
-def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
-                max_attachment_bytes: int = 10 * 1024 * 1024) -> ParsedEmail:
-    """Parse raw bytes once; never raises: unreadable mail comes back with .error set."""
+def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024) -> ParsedEmail:
+    """Parse raw bytes once; never raises: unreadable mail comes back with .error set.
+
+    A large attachment does not refuse the email: the store lists it with the reason instead (core.attachments)."""
     if len(raw) > max_message_bytes:
         return ParsedEmail(raw=raw, message=None, message_id=synthetic_message_id(raw), text=rough_text(raw),
                            error=_("The email is {size} bytes; the limit is {limit} (mail.max_message_bytes).").format(
@@ -207,9 +239,4 @@ def parse_email(raw: bytes, *, max_message_bytes: int = 25 * 1024 * 1024,
         parsed.error = _("The email has no readable From address.")
     if parsed.error and not parsed.text.strip():
         parsed.text = rough_text(raw)  # what the person wrote stays postable even when the MIME is broken
-    for attachment in parsed.attachments:
-        if attachment.size > max_attachment_bytes:
-            parsed.error = _(
-                "The attachment {name!r} is {size} bytes; the limit is {limit} (mail.max_attachment_bytes)."
-            ).format(name=attachment.name, size=attachment.size, limit=max_attachment_bytes)
     return parsed

@@ -10,7 +10,7 @@ from core.clock import Clock
 from core.config import Config
 from core.end_users import EndUserService
 from core.i18n import _
-from core.inbound import InboundService, IncomingEmail, Verdict
+from core.inbound import EmailFile, InboundService, IncomingEmail, Verdict
 from core.models import InboundEmail, InboundOutcome
 from core.opt_outs import job_of_unsubscribe_token
 from core.outbox import OutboxService
@@ -132,16 +132,17 @@ def incoming_from(parsed: ParsedEmail, mailbox: str, uidvalidity: int, uid: int)
         message_id=parsed.message_id, sender=parsed.sender, raw=parsed.raw, mailbox=mailbox,
         uidvalidity=uidvalidity, uid=uid, sender_name=parsed.sender_name or None, subject=parsed.subject,
         text=strip_quotes(parsed.text) if parsed.text else "", original_text=parsed.text,
-        attachments=[a.describe() for a in parsed.attachments])
+        attachments=[a.describe() for a in parsed.attachments],
+        files=[EmailFile(a.name, a.content_type, a.content, a.content_id) for a in parsed.attachments])
 
 
 def file_raw_email(session: Session, clock: Clock, config: Config, signer: TokenSigner | None, raw: bytes, *,
                    mailbox: str = "", uidvalidity: int = 0, uid: int = 0) -> InboundEmail:
     """Parse, route and file one email: the record, its message and the mailbox's last UID commit together."""
-    parsed = parse_email(raw, max_message_bytes=config.mail.max_message_bytes,
-                         max_attachment_bytes=config.mail.max_attachment_bytes)
+    parsed = parse_email(raw, max_message_bytes=config.mail.max_message_bytes)
     service = InboundService(session, clock, window_max=config.mail.sender_window_max,
-                             window_seconds=config.mail.sender_window_seconds)
+                             window_seconds=config.mail.sender_window_seconds,
+                             max_attachment_bytes=config.attachments.max_bytes)
     support = SettingsService(session, clock).load().support_address
     domain = config.mail.message_id_domain or support.rpartition("@")[2]
     verdict = route(parsed, RoutingContext(support, domain, signer), service)

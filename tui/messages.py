@@ -117,6 +117,19 @@ class ReplySent(ConversationChanged):
         self.email_fallback = email_fallback
 
 
+class FileAttached(ConversationChanged):
+    NOTICE = N_("File sent.")
+
+
+class AttachmentFetched(Message):
+    """A worker opened an attachment with the system's opener (opened) or saved it (path) for the agent."""
+
+    def __init__(self, path: str, opened: bool) -> None:
+        super().__init__()
+        self.path = path
+        self.opened = opened
+
+
 class ConversationAssigned(ConversationChanged):
     NOTICE = N_("Assigned to you.")
 

@@ -8,17 +8,43 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from core.articles import ArticleService
+from core.attachments import AttachmentService
 from core.clock import Clock
 from core.collaboration import CollaborationService
 from core.conversations import ConversationService
 from core.delivery import DeliveryState, MessageDelivery, message_deliveries
 from core.identity import IdentityService
 from core.labels import end_user_label
-from core.models import Agent, AuthorKind, Channel, Conversation, EmailOptOut, EndUser, Message, Rating
+from core.models import (
+    Agent,
+    Attachment,
+    AuthorKind,
+    Channel,
+    Conversation,
+    EmailOptOut,
+    EndUser,
+    Message,
+    Rating,
+    row_id,
+)
 from core.opt_outs import OptOutService
 from tui.i18n import _
 
 TRANSCRIPT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A file attached to a message, as the console lists it."""
+
+    public_id: str
+    name: str
+    content_type: str
+    size: int
+
+
+def file_line(file: FileView) -> str:
+    return _("{name} · {type} · {size} bytes").format(name=file.name, type=file.content_type, size=file.size)
 
 
 @dataclass(frozen=True)
@@ -37,6 +63,7 @@ class MessageView:
     email_error: str | None      # the failed job's reason
     email_pending: bool
     delivery: DeliveryState | None = None  # agent messages only (core.delivery)
+    files: tuple[FileView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +94,11 @@ class ConversationView:
     # Help-center articles the widget suggested to the end user, in order shown: (title, whether they opened it).
     articles: tuple[tuple[str, bool], ...] = ()
 
+    @property
+    def files(self) -> list[FileView]:
+        """Every file shown in the transcript, newest first."""
+        return [file for message in reversed(self.messages) for file in message.files]
+
 
 def read_conversation(session: Session, clock: Clock, conversation_id: int,
                       limit: int = TRANSCRIPT_LIMIT) -> ConversationView:
@@ -84,7 +116,9 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
         else {}
     )
     deliveries = message_deliveries(session, conversation, messages)
-    views = [_view(m, conversation, end_user, names, deliveries) for m in messages]
+    attached = AttachmentService(session, clock).of_messages([row_id(m) for m in messages])
+    views = [_view(m, conversation, end_user, names, deliveries, attached.get(row_id(m), []))
+             for m in messages]
     if end_user.id is None:
         raise ValueError("end_user has no id: it was not read from the database")
     claimants = tuple(IdentityService(session, clock).claimants(end_user.id))
@@ -98,7 +132,7 @@ def read_conversation(session: Session, clock: Clock, conversation_id: int,
 
 
 def _view(message: Message, conversation: Conversation, end_user: EndUser, names: dict[int | None, str],
-          deliveries: dict[int, MessageDelivery]) -> MessageView:
+          deliveries: dict[int, MessageDelivery], attached: list[Attachment]) -> MessageView:
     if message.author_kind is AuthorKind.agent:
         author = names.get(message.author_agent_id, "?")
     elif message.author_kind is AuthorKind.end_user:
@@ -114,4 +148,5 @@ def _view(message: Message, conversation: Conversation, end_user: EndUser, names
         email_problem=delivery.problem.value if delivery and delivery.problem else None,
         email_error=delivery.error if delivery else None, email_pending=bool(delivery and delivery.pending),
         delivery=delivery.state if delivery else None,
+        files=tuple(FileView(a.public_id, a.name, a.content_type, a.size) for a in attached),
     )

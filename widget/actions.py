@@ -11,6 +11,13 @@ from sqlmodel import Session, col, select
 from core.activity import ActivityService
 from core.activity_rules import END_USER
 from core.addresses import normalize_email
+from core.attachments import (
+    AttachmentService,
+    AttachmentTooLarge,
+    AttachmentTypeNotAllowed,
+    Download,
+    attachment_json,
+)
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import Database
@@ -18,7 +25,7 @@ from core.end_users import EndUserService
 from core.errors import CredentialRefused, InvalidInput, InvalidTransition, NotFound
 from core.i18n import N_
 from core.identity import SPENT_RETURN_LINK, IdentityClaim, IdentityService
-from core.models import Agent, AuthorKind, Channel, Conversation, EndUser, Message, Rating
+from core.models import Agent, Attachment, AuthorKind, Channel, Conversation, EndUser, Message, Rating
 from core.presence import PresenceService
 from core.ratings import RatingService, rating_comment, rating_score
 from core.settings import SettingsService
@@ -46,6 +53,15 @@ TRANSCRIPT_PAGE = 500
 
 
 # --- what clients see ---------------------------------------------------------------------------------
+class AttachmentJson(TypedDict):
+    id: str  # the public id
+    name: str
+    type: str  # sniffed from the content
+    size: int
+    sha256: str
+    url: str  # relative to the widget server; carries a signed, expiring token
+
+
 class MessageJson(TypedDict):
     seq: int
     author: str  # "end_user", "agent" or "system"
@@ -55,6 +71,7 @@ class MessageJson(TypedDict):
     kind: str
     meta: dict[str, Any] | None  # system messages only
     created_at: str  # ISO 8601
+    attachments: list[AttachmentJson]
 
 
 class ConversationJson(TypedDict):
@@ -105,7 +122,8 @@ def rating_json(rating: Rating | None) -> RatingJson | None:
     return None if rating is None else {"score": rating.score.value, "comment": rating.comment}
 
 
-def message_json(message: Message, agent_name: str | None = None) -> MessageJson:
+def message_json(message: Message, agent_name: str | None = None,
+                 attachments: list[AttachmentJson] | None = None) -> MessageJson:
     return {
         "seq": message.seq,
         "author": message.author_kind.value,
@@ -115,7 +133,27 @@ def message_json(message: Message, agent_name: str | None = None) -> MessageJson
         "kind": message.kind,
         "meta": message.meta if message.author_kind is AuthorKind.system else None,
         "created_at": message.created_at.isoformat(),
+        "attachments": attachments or [],
     }
+
+
+class AttachmentLinks:
+    """Signs the download links the widget shows: each bound to its conversation and valid for link_days."""
+
+    def __init__(self, signer: TokenSigner, clock: Clock, link_days: int) -> None:
+        self.signer = signer
+        self.clock = clock
+        self.link_days = link_days
+
+    def of_messages(self, session: Session, message_ids: list[int]) -> dict[int, list[AttachmentJson]]:
+        files = AttachmentService(session, self.clock, link_days=self.link_days)
+        return {message_id: [self.json(files, attachment) for attachment in found]
+                for message_id, found in files.of_messages(message_ids).items()}
+
+    def json(self, files: AttachmentService, attachment: Attachment) -> AttachmentJson:
+        found = attachment_json(attachment, files.signed_path(self.signer, attachment))
+        return {"id": found["id"], "name": found["name"], "type": found["type"], "size": found["size"],
+                "sha256": found["sha256"], "url": found["url"]}
 
 
 def conversation_json(conversation: Conversation) -> ConversationJson:
@@ -134,19 +172,23 @@ def end_user_json(end_user: EndUser) -> EndUserJson:
 
 
 def transcript_json(session: Session, conversation_id: int, after: int = 0,
-                    limit: int = TRANSCRIPT_PAGE) -> list[MessageJson]:
-    """A conversation's messages after seq `after`, oldest first, with each agent's display name."""
+                    limit: int = TRANSCRIPT_PAGE, links: AttachmentLinks | None = None) -> list[MessageJson]:
+    """A conversation's messages after seq `after`, oldest first, with each agent's display name (and, given
+    links, each message's attachments with signed download links)."""
     query = (select(Message, Agent.name).outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id))
              .where(Message.conversation_id == conversation_id, Message.seq > after)
              .order_by(col(Message.seq)).limit(limit))
-    return [message_json(message, name) for message, name in session.exec(query)]
+    rows = list(session.exec(query))
+    files = links.of_messages(session, [stored_id(message) for message, _name in rows]) if links else {}
+    return [message_json(message, name, files.get(stored_id(message))) for message, name in rows]
 
 
 class WidgetDesk:
     """The end user's side of the desk. Every method opens its own session and returns plain JSON-ready data."""
 
     def __init__(self, db: Database, clock: Clock, signer: TokenSigner, widget_secret: bytes, *,
-                 max_message_chars: int, return_link_days: int, session_days: int = 90) -> None:
+                 max_message_chars: int, return_link_days: int, session_days: int = 90,
+                 attachment_max_bytes: int = 10 * 1024 * 1024, attachment_link_days: int = 7) -> None:
         self.db = db
         self.clock = clock
         self.signer = signer
@@ -154,6 +196,8 @@ class WidgetDesk:
         self.max_message_chars = max_message_chars
         self.return_link_days = return_link_days
         self.session_max_age = timedelta(days=session_days)
+        self.attachment_max_bytes = attachment_max_bytes
+        self.links = AttachmentLinks(signer, clock, attachment_link_days)
 
     def _identity(self, session: Session) -> IdentityService:
         return IdentityService(session, self.clock, session_max_age=self.session_max_age)
@@ -208,7 +252,7 @@ class WidgetDesk:
         return body
 
     def _transcript(self, session: Session, conversation: Conversation, after: int) -> list[MessageJson]:
-        return transcript_json(session, stored_id(conversation), after)
+        return transcript_json(session, stored_id(conversation), after, links=self.links)
 
     def _started(self, session: Session, end_user: EndUser, conversation: Conversation) -> StartedJson:
         session.refresh(conversation)
@@ -315,6 +359,56 @@ class WidgetDesk:
             # Sent: whatever "is typing" their text box reported is over.
             ActivityService(session, self.clock).left(stored_id(conversation), END_USER)
             return message_json(message)
+
+    # --- attachments ------------------------------------------------------------------------------------
+    def _files(self, session: Session) -> AttachmentService:
+        return AttachmentService(session, self.clock, max_bytes=self.attachment_max_bytes,
+                                 link_days=self.links.link_days)
+
+    def attach(self, end_user_id: int, public_id: str, name: str | None, content: bytes) -> AttachmentJson:
+        """Post a message carrying one file (its name as the text) in the end user's conversation."""
+        with self.db.session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            files = self._files(session)
+            try:
+                checked = files.check(name, content)
+            except AttachmentTooLarge as exc:
+                raise ApiError("attachment_too_large", exc.message, translated=True) from None
+            except AttachmentTypeNotAllowed as exc:
+                raise ApiError("attachment_type_not_allowed", exc.message, translated=True) from None
+            attachment = files.post_file(stored_id(conversation), AuthorKind.end_user, checked)
+            return self.links.json(files, attachment)
+
+    def end_user_download(self, end_user_id: int, attachment_id: str) -> Download:
+        """A file in one of the end user's own conversations (someone else's looks missing)."""
+        with self.db.read_session() as session:
+            end_user = self._end_user(session, end_user_id)
+            files = self._files(session)
+            try:
+                attachment = files.by_public_id(attachment_id)
+            except NotFound:
+                raise _no_attachment(attachment_id) from None
+            conversation = session.get(Conversation, attachment.conversation_id)
+            if conversation is None or conversation.end_user_id != end_user.id:
+                raise _no_attachment(attachment_id)
+            return files.content(attachment)
+
+    def link_download(self, attachment_id: str, token: str) -> Download:
+        """A file a signed link opens: the link names the attachment and its conversation and must not have expired."""
+        with self.db.read_session() as session:
+            files = self._files(session)
+            try:
+                attachment = files.by_link(self.signer, attachment_id, token)
+                conversation = session.get(Conversation, attachment.conversation_id)
+                if conversation is None:
+                    raise _no_attachment(attachment_id)
+                end_user = session.get(EndUser, conversation.end_user_id)
+                if end_user is None or end_user.blocked:
+                    raise _no_attachment(attachment_id)
+                return files.content(attachment)
+            except NotFound:
+                raise _no_attachment(attachment_id) from None
 
     def mark_read(self, end_user_id: int, public_id: str, seq: Any) -> dict[str, Any]:
         if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
@@ -440,6 +534,10 @@ class WidgetDesk:
             except InvalidTransition:
                 raise ApiError("not_solved", N_("You can rate this conversation once it is solved.")) from None
             return {"rating": rating_json(rating)}
+def _no_attachment(attachment_id: str) -> ApiError:
+    # Missing, someone else's, forged and expired all look alike, so links and ids cannot be probed.
+    return ApiError("not_found", N_("This file is not available: the link is not valid or has expired. Open the "
+                                    "conversation again for a fresh link."))
 
 
 class _OneTransaction:

@@ -16,10 +16,12 @@ from core.identity import IdentityClaim
 from core.tokens import EndUserClaim, InvalidToken, TokenSigner
 from widget.actions import WidgetDesk
 from widget.client_input import looks_like_token, parse_json_object, public_id, whole_number, whole_number_text
+from widget.downloads import download_response
 from widget.errors import ERROR_CODES, ApiError, api_error_response, database_busy_error, error_response
 from widget.proxies import TrustedProxies
 from widget.ratelimit import RateLimiter, SharedRateLimits, retry_after_header
 from widget.strings import accepted_languages, availability_text, negotiate_language, widget_strings
+from widget.uploads import read_uploaded_file
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +215,45 @@ class WidgetApi:
                     "text": availability_text(language, found["team_online"], found["wait_seconds"])}
         return await self.respond(request, work, token_required=False)
 
+    async def attach(self, request: Request) -> Response:
+        """POST /api/v1/conversations/{id}/attachments: one multipart field `file`, read within the size limit."""
+        async def work(end_user_id: int) -> Any:
+            upload = await read_uploaded_file(request.headers.get("content-type"),
+                                              request.headers.get("content-length"), request.stream(),
+                                              self.desk.attachment_max_bytes)
+            return await run_in_threadpool(self.desk.attach, end_user_id, public_id(request.path_params["id"]),
+                                           upload.name, upload.content)
+        return await self.respond(request, work, status=201)
+
+    async def download(self, request: Request) -> Response:
+        """GET /api/v1/attachments/{id}: with a signed link's ?token=, or the end user's bearer token."""
+        translator = translations(request_language(request))
+        attachment_id = request.path_params["id"][:64]  # a longer one matches nothing: looks missing
+        link_token = request.query_params.get("token")
+        try:
+            address_key = f"ip:{self.client_address(request)}"
+            self.check_rate(self.per_address, address_key)
+            await self.check_shared_rate([(address_key, int(self.per_address.capacity))])
+            if link_token is not None:
+                if not looks_like_token(link_token):
+                    raise ApiError("not_found", N_("This file is not available: the link is not valid or has "
+                                                   "expired. Open the conversation again for a fresh link."))
+                found = await run_in_threadpool(self.desk.link_download, attachment_id, link_token)
+            else:
+                claim = self.end_user_claim(request)
+                if claim is None:  # required=True never answers None; this keeps the type checker honest
+                    raise ApiError("unauthorized", N_("Send the end-user token as 'Authorization: Bearer <token>'."))
+                end_user_id = await run_in_threadpool(self.desk.authenticate, claim)
+                found = await run_in_threadpool(self.desk.end_user_download, end_user_id, attachment_id)
+        except ApiError as error:
+            return api_error_response(error, translator)
+        except DatabaseBusy as busy:
+            return api_error_response(database_busy_error(busy.retry_after), translator)
+        except Exception:
+            log.exception("widget download %s failed", request.url.path)
+            return error_response("internal_error", translator.gettext("Something went wrong on our side; try again."))
+        return download_response(found, inline_requested=request.query_params.get("inline") == "1")
+
     async def strings(self, request: Request) -> Response:
         language = request_language(request)
 
@@ -228,6 +269,8 @@ class WidgetApi:
             Route("/api/v1/conversations/{id}/read", self.mark_read, methods=["POST"]),
             Route("/api/v1/conversations/{id}/rating", self.rating, methods=["GET"]),
             Route("/api/v1/conversations/{id}/rating", self.rate, methods=["PUT"]),
+            Route("/api/v1/conversations/{id}/attachments", self.attach, methods=["POST"]),
+            Route("/api/v1/attachments/{id}", self.download, methods=["GET"]),
             Route("/api/v1/me", self.me, methods=["GET"]),
             Route("/api/v1/me/email", self.email, methods=["POST"]),
             Route("/api/v1/me/identify", self.identify, methods=["POST"]),

@@ -53,14 +53,16 @@ def create_app(config: Config, db: Database, clock: Clock, signer: TokenSigner, 
     settings = config.widget
     secret = widget_secret(settings.widget_secret, token_secret if token_secret is not None else config.secret())
     desk = WidgetDesk(db, clock, signer, secret, max_message_chars=settings.max_message_chars,
-                      return_link_days=settings.return_link_days, session_days=settings.session_days)
+                      return_link_days=settings.return_link_days, session_days=settings.session_days,
+                      attachment_max_bytes=config.attachments.max_bytes,
+                      attachment_link_days=config.attachments.link_days)
     per_address = RateLimiter(settings.rate_limit_per_minute_per_address, monotonic)
     shared = SharedRateLimits(db, clock)
     proxies = TrustedProxies(settings.trusted_proxies)
     api = WidgetApi(desk, signer, per_token=RateLimiter(settings.rate_limit_per_minute, monotonic),
                     per_address=per_address, shared=shared, proxies=proxies,
                     max_request_bytes=settings.max_message_chars * 6 + _REQUEST_OVERHEAD_BYTES)
-    feed = ConversationFeed(db, wakeup, poll_interval, clock)
+    feed = ConversationFeed(db, wakeup, poll_interval, clock, links=desk.links)
     writes = WriteSlots(db.write_timeout)
     live = LiveEndpoint(desk, signer, feed, per_address, shared, proxies, monotonic, writes=writes)
     help_center = HelpCenterRoutes(api, HelpDesk(db, clock, desk, suggest_after_wait_seconds=(

@@ -29,6 +29,8 @@ ERROR_CODES = {
     "return_link_expired": 410,
     "message_too_large": 413,
     "request_too_large": 413,
+    "attachment_too_large": 413,
+    "attachment_type_not_allowed": 415,
     "invalid_email": 422,
     "rate_limited": 429,
     "internal_error": 500,

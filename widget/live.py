@@ -17,7 +17,7 @@ from core.db import Database
 from core.event_kinds import EventKind
 from core.events import EventLog, Wakeup
 from core.models import Agent, ConversationStatus, Message
-from widget.actions import MessageJson, message_json, stored_id
+from widget.actions import AttachmentLinks, MessageJson, message_json, stored_id
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,13 @@ class ConversationFeed:
     """
 
     def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.02, clock: Clock | None = None,
-                 activity_interval: float = ACTIVITY_POLL_SECONDS) -> None:
+                 activity_interval: float = ACTIVITY_POLL_SECONDS, links: AttachmentLinks | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
         self.activity_interval = activity_interval
         self._typing: set[int] = set()  # conversations where an agent is typing, as last pushed
         self._activity_read_at = 0.0
+        self.links = links  # signs the download links of pushed messages' attachments
         self.wakeup = wakeup
         self.poll_interval = poll_interval
         self._subscribers: dict[int, set[Subscriber]] = defaultdict(set)
@@ -175,8 +176,10 @@ class ConversationFeed:
             if message_ids:
                 query = (select(Message, Agent.name).where(col(Message.id).in_(message_ids))
                          .outerjoin(Agent, col(Agent.id) == col(Message.author_agent_id)))
-                for message, agent_name in session.exec(query):
-                    messages[stored_id(message)] = message_json(message, agent_name)
+                rows = list(session.exec(query))
+                files = self.links.of_messages(session, [stored_id(m) for m, _n in rows]) if self.links else {}
+                for message, agent_name in rows:
+                    messages[stored_id(message)] = message_json(message, agent_name, files.get(stored_id(message)))
             self.cursor = stored_id(events[-1])
             by_conversation: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for event in events:

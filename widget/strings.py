@@ -52,6 +52,14 @@ WIDGET_STRINGS: dict[str, str] = {
     "article_no": N_("No, I still need help"),
     "article_solved": N_("Glad it helped! Your conversation is closed. Write again any time."),
     "article_waiting": N_("Your conversation stays in the queue; an agent will reply here."),
+    "attach": N_("Attach a file"),
+    "attach_drop": N_("Drop the file to send it"),
+    "attach_uploading": N_("Sending {name}: {percent}%"),
+    "attach_sent": N_("{name} sent."),
+    "attach_too_large": N_("This file is too large to send."),
+    "attach_not_allowed": N_("This kind of file cannot be sent. Send an image, a PDF, a text file, an office "
+                             "document or a zip archive."),
+    "attach_download": N_("Download {name} ({size})"),
 }
 # The launcher's unread count is spoken as "2 new messages": every count up to this one is sent in its plural form
 # (languages differ in how many forms they have and which numbers take which), beyond it "unread_many".

@@ -187,3 +187,35 @@ def test_the_command_line_exports_to_a_private_file_and_erases_only_when_confirm
     assert "alice@example.net" not in again.stdout and "Elm Street" not in again.stdout
     kinds = [event["kind"] for event in json.loads(again.stdout)["events"]]
     assert "end_user.exported" in kinds and "end_user.erased" in kinds
+
+
+def test_erasure_deletes_files_typing_preview_and_rating_comments_but_keeps_shared_bytes(db, clock):
+    from core.activity import ActivityService
+    from core.attachments import AttachmentService
+    from core.models import Activity, Attachment, AttachmentBlob, AuthorKind, ConversationStatus, Rating, RatingScore
+    from core.ratings import RatingService
+    from core.settings import SettingsService
+
+    ids = desk(db, clock)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with db.session() as session:
+        SettingsService(session, clock).update(typing_preview=True)
+        files = AttachmentService(session, clock)
+        files.post_file(ids["first"], AuthorKind.end_user, files.check("passport.png", png))
+        files.post_file(ids["bobs"], AuthorKind.end_user, files.check("same.png", png))  # same bytes, Bob's
+        files.post_file(ids["second"], AuthorKind.end_user, files.check("notes.txt", b"my card is 4111"))
+        ActivityService(session, clock).end_user_typing(ids["first"], "my new address is 2 Oak Road")
+        ConversationService(session, clock).set_status(ids["first"], ConversationStatus.solved)
+        RatingService(session, clock).rate(ids["first"], RatingScore.bad, "call me on 555-0199")
+    with db.session() as session:
+        summary = DataRequestService(session, clock).erase(ids["alice"], by="cli")
+    assert summary.attachments_deleted == 2
+    with db.read_session() as session:
+        left = session.exec(select(Attachment)).all()
+        assert [a.name for a in left] == ["same.png"]  # Bob's file stays, and with it the shared bytes
+        assert len(session.exec(select(AttachmentBlob)).all()) == 1
+        assert session.exec(select(Activity).where(Activity.conversation_id == ids["first"])).all() == []
+        rating = session.get(Rating, ids["first"])
+        assert rating is not None and rating.score == RatingScore.bad and rating.comment is None
+        audit = session.exec(select(Event).where(Event.kind == EventKind.end_user_erased)).one()
+        assert audit.payload["attachments_deleted"] == 2

@@ -45,6 +45,8 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/api/v1/conversations/{id}/read", ("seq",)),
     ("GET", "/api/v1/conversations/{id}/rating", ()),
     ("PUT", "/api/v1/conversations/{id}/rating", ("score", "comment")),
+    ("POST", "/api/v1/conversations/{id}/attachments", ("file",)),
+    ("GET", "/api/v1/attachments/{id}", ()),
     ("GET", "/api/v1/me", ()),
     ("POST", "/api/v1/me/email", ("email",)),
     ("POST", "/api/v1/me/identify", ("email", "name", "signature")),
@@ -85,7 +87,7 @@ def _requests(victims: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
             json_values.map(lambda value: json.dumps(value).encode()),
             st.binary(max_size=40),
         )) if method != "GET" else b""
-        query = draw(st.dictionaries(st.sampled_from(["after", "lang", "q", "limit"]),
+        query = draw(st.dictionaries(st.sampled_from(["after", "lang", "q", "limit", "token", "inline"]),
                                      any_text | st.integers().map(str), max_size=2))
         # Percent-encoded as UTF-8 bytes (lone surrogates too, as a hand-made client can send them).
         public_id = quote(draw(ids), safe="", errors="surrogatepass") or "x"

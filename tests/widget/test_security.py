@@ -27,9 +27,10 @@ def test_the_widget_script_and_styles_are_served_and_small(client):
     js, css = client.get("/widget/threadline.js"), client.get("/widget/threadline.css")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
-    # Uncompressed, as served (about a third of this over the wire). 64 KB since issues 18 and 21: built-in English,
-    # unread badge, on-screen keyboard, typing indicator and the satisfaction question.
-    assert len(js.content) + len(css.content) < 64 * 1024
+    # Uncompressed, as served (about a third of this over the wire). 80 KB since issues 18, 19 and 21: built-in
+    # English, unread badge, on-screen keyboard, typing indicator, satisfaction question, attachments (upload, paste,
+    # drop, thumbnails); still unminified and one request (help-center articles load their own script on first use).
+    assert len(js.content) + len(css.content) < 80 * 1024
     assert "innerHTML" not in js.text and "insertAdjacentHTML" not in js.text and "eval(" not in js.text
 
 

@@ -1,10 +1,13 @@
 """One conversation: the transcript, a reply box, and the agent's actions on it and on its end user."""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Static, TextArea
 
+from core.attachments import AttachmentService
 from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.i18n import available_languages
@@ -21,10 +25,12 @@ from core.labels import conversation_language, end_user_label
 from core.labels import language_label as language_tag_label
 from core.macros import MacroService
 from core.models import AuthorKind, ConversationStatus
+from tui.attachment_files import open_or_save, read_file_to_attach
 from tui.console_context import ConsoleContext
 from tui.formatting import language_choices, language_label, status_label
 from tui.i18n import N_, _
 from tui.messages import (
+    AttachmentFetched,
     ChangeDone,
     ConversationAssigned,
     ConversationReleased,
@@ -37,12 +43,14 @@ from tui.messages import (
     EndUserEmailSaved,
     EndUserLanguageSaved,
     EndUserUnblocked,
+    FileAttached,
     LiveChanged,
     ProfilesMerged,
     ReplySent,
 )
 from tui.satisfaction import rating_line
 from tui.screens.article_picker import ArticleLink, ArticlePicker
+from tui.screens.attachments import AttachFileScreen, AttachmentPickScreen
 from tui.screens.collaboration import CollaborationActions
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
@@ -75,6 +83,8 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
         Binding("ctrl+o", "send_without_email", N_("Send without email"), show=False,
                 id="conversation.send_without_email"),  # the reply box's title names it
         Binding("r", "reply", N_("Reply"), id="conversation.reply"),
+        Binding("ctrl+u", "attach_file", N_("Attach a file"), show=False, id="conversation.attach_file"),
+        Binding("f", "open_attachment", N_("Open an attachment"), show=False, id="conversation.open_attachment"),
         Binding("a", "assign", N_("Assign to me"), id="conversation.assign"),
         Binding("u", "release", N_("Release"), show=False, id="conversation.release"),
         Binding("p", "pending", N_("Pending"), show=False, id="conversation.pending"),
@@ -172,6 +182,7 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
             "reopen": status in (ConversationStatus.pending, ConversationStatus.solved),
             "confirm_email": bool(end_user.email) and not end_user.email_verified,
             "merge_claimants": bool(view.claimants),
+            "open_attachment": bool(view.files),
         }
         return applies.get(action, True)
 
@@ -343,6 +354,51 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # --- attachments ------------------------------------------------------------------------------------
+    def action_open_attachment(self) -> None:
+        files = self.shown.files if self.shown else []
+        if not files:
+            self.notify(_("This conversation has no attachments."), severity="warning")
+            return
+
+        def chosen(public_id: str | None) -> None:
+            if public_id:
+                self._fetch_attachment(public_id)
+
+        self.app.push_screen(AttachmentPickScreen(files), chosen)
+
+    @work(thread=True, name="attachment-open", group="attachments", exit_on_error=False)
+    def _fetch_attachment(self, public_id: str) -> None:
+        with self.context.db.read_session() as session:
+            files = AttachmentService(session, self.context.clock)
+            download = files.content(files.by_public_id(public_id))
+        path, opened = open_or_save(download, os.environ, Path.home())
+        self.post_message(AttachmentFetched(str(path), opened))
+
+    @on(AttachmentFetched)
+    def _attachment_fetched(self, message: AttachmentFetched) -> None:
+        message.stop()
+        text = _("Opened {path}.") if message.opened else _("No display to open it on: saved to {path}.")
+        self.notify(text.format(path=message.path), markup=False)
+
+    def action_attach_file(self) -> None:
+        def chosen(path_text: str | None) -> None:
+            if path_text:
+                self._send_file(path_text)
+
+        self.app.push_screen(AttachFileScreen(), chosen)
+
+    def _send_file(self, path_text: str) -> None:
+        context, cid = self.context, self.conversation_id
+        max_bytes = context.config.attachments.max_bytes
+
+        def send(session: Session) -> None:
+            name, content = read_file_to_attach(path_text, max_bytes)
+            files = AttachmentService(session, context.clock, max_bytes=max_bytes)
+            files.post_file(cid, AuthorKind.agent, files.check(name, content), agent_id=context.agent.id)
+
+        self._change(send, FileAttached(cid))
 
     def action_scroll_down(self) -> None:
         self.query_one("#transcript", VerticalScroll).scroll_down()

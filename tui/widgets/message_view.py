@@ -11,7 +11,7 @@ from core.models import AuthorKind
 from tui.formatting import channel_label
 from tui.i18n import _
 from tui.text import literal, short_time
-from tui.transcript import MessageView
+from tui.transcript import MessageView, file_line
 
 
 def heading(message: MessageView, now: datetime) -> Text:
@@ -56,6 +56,9 @@ class MessageBox(Static):
 
     def __init__(self, message: MessageView, now: datetime) -> None:
         body = Text.assemble(heading(message, now), "\n", literal(message.body))
+        for file in message.files:
+            body.append("\n📎 ", style="dim")
+            body.append_text(literal(file_line(file), "italic", one_line=True))
         if message.email_problem and message.email_error:
             body.append("\n")
             body.append_text(literal(message.email_error, "red", one_line=True))

@@ -51,7 +51,14 @@
     "article_yes": "Yes, close my conversation",
     "article_no": "No, I still need help",
     "article_solved": "Glad it helped! Your conversation is closed. Write again any time.",
-    "article_waiting": "Your conversation stays in the queue; an agent will reply here."
+    "article_waiting": "Your conversation stays in the queue; an agent will reply here.",
+    "attach": "Attach a file",
+    "attach_drop": "Drop the file to send it",
+    "attach_uploading": "Sending {name}: {percent}%",
+    "attach_sent": "{name} sent.",
+    "attach_too_large": "This file is too large to send.",
+    "attach_not_allowed": "This kind of file cannot be sent. Send an image, a PDF, a text file, an office document or a zip archive.",
+    "attach_download": "Download {name} ({size})"
   } /* end strings */;
 
   var script = document.currentScript;
@@ -203,6 +210,7 @@
     ui.send.type = "submit";
     ui.composer.appendChild(ui.input);
     ui.composer.appendChild(ui.send);
+    buildAttachments();
     ui.composer.addEventListener("submit", function (event) { event.preventDefault(); submitMessage(); });
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submitMessage(); }
@@ -226,6 +234,7 @@
     ui.input.setAttribute("aria-label", t("placeholder"));
     ui.send.textContent = t("send");
     ui.panel.setAttribute("aria-label", t("title"));
+    applyAttachmentStrings();
     // Everything already shown follows the language too: message labels, email forms, the offer.
     Object.keys(S.messages).forEach(function (seq) {
       var author = S.messages[seq].querySelector(".tl-author");
@@ -293,6 +302,7 @@
     body.dir = "auto";
     if (message.author !== "system" && S.profile && S.profile.language) body.lang = S.profile.language.replace("_", "-");
     item.appendChild(body);
+    if (message.attachments && message.attachments.length) item.appendChild(attachmentList(message.attachments));
     if (message.kind === "email_request") item.appendChild(S.profile && S.profile.email ? emailSaved(S.profile.email) : emailForm());
     var next = null;
     Object.keys(S.messages).forEach(function (seq) {
@@ -518,6 +528,159 @@
     remember();
     (data.messages || []).forEach(function (message) { render(message, false); });
     connect();
+  }
+
+  // --- attachments: button, drag and drop, paste; upload with progress; thumbnails and downloads --------
+  function buildAttachments() {
+    ui.fileInput = el("input", "tl-file-input");
+    ui.fileInput.type = "file";
+    ui.fileInput.hidden = true;
+    ui.fileInput.tabIndex = -1;
+    ui.attachButton = el("button", "tl-attach");
+    ui.attachButton.type = "button";
+    ui.attachButton.appendChild(el("span", "tl-attach-icon", "\u{1F4CE}")).setAttribute("aria-hidden", "true");
+    // A polite live region: screen readers hear the progress steps and the result, not every percent.
+    ui.attachStatus = el("p", "tl-attach-status");
+    ui.attachStatus.setAttribute("role", "status");
+    ui.attachStatus.hidden = true;
+    ui.attachBar = el("progress", "tl-attach-bar");
+    ui.attachBar.max = 100;
+    ui.attachBar.setAttribute("aria-hidden", "true");
+    ui.attachBar.hidden = true;
+    ui.attachButton.addEventListener("click", function () { ui.fileInput.click(); });
+    ui.fileInput.addEventListener("change", function () {
+      var files = Array.prototype.slice.call(ui.fileInput.files || []);
+      ui.fileInput.value = "";
+      sendFiles(files);
+    });
+    ui.composer.insertBefore(ui.attachButton, ui.composer.firstChild);
+    ui.composer.appendChild(ui.fileInput);
+    // Inside the composer (it is not in the panel yet); the stylesheet puts them on their own line above it.
+    ui.composer.insertBefore(ui.attachBar, ui.composer.firstChild);
+    ui.composer.insertBefore(ui.attachStatus, ui.composer.firstChild);
+    ui.panel.addEventListener("dragover", function (event) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      ui.panel.classList.add("tl-dropping");
+    });
+    ui.panel.addEventListener("dragleave", function () { ui.panel.classList.remove("tl-dropping"); });
+    ui.panel.addEventListener("drop", function (event) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      ui.panel.classList.remove("tl-dropping");
+      sendFiles(Array.prototype.slice.call(event.dataTransfer.files || []));
+    });
+    // A pasted screenshot is sent as a file; pasted text stays ordinary text.
+    ui.input.addEventListener("paste", function (event) {
+      var files = event.clipboardData ? Array.prototype.slice.call(event.clipboardData.files || []) : [];
+      if (!files.length) return;
+      event.preventDefault();
+      sendFiles(files);
+    });
+  }
+  function carriesFiles(event) {
+    return !!(event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") >= 0);
+  }
+  function applyAttachmentStrings() {
+    if (!ui.attachButton) return;
+    ui.attachButton.setAttribute("aria-label", t("attach"));
+    ui.attachButton.title = t("attach");
+    ui.panel.setAttribute("data-tl-drop", t("attach_drop"));
+  }
+  function sendFiles(files) {
+    var chain = Promise.resolve();
+    files.forEach(function (file) { chain = chain.then(function () { return sendFile(file); }); });
+    return chain;
+  }
+  function showUpload(name, percent) {
+    ui.attachBar.hidden = false;
+    ui.attachBar.value = percent;
+    // Announced at the start and every quarter, so a screen reader is told how far it got without a flood.
+    var step = Math.floor(percent / 25) * 25;
+    if (ui.attachStatus.hidden || ui.attachStatus.getAttribute("data-step") !== String(step)) {
+      ui.attachStatus.hidden = false;
+      ui.attachStatus.setAttribute("data-step", String(step));
+      ui.attachStatus.textContent = t("attach_uploading").replace("{name}", name).replace("{percent}", String(step));
+    }
+  }
+  function uploadRefusal(status) {
+    // The server's own message is already in the reader's language; these cover a proxy's bare answer.
+    if (status === 413) return t("attach_too_large");
+    if (status === 415) return t("attach_not_allowed");
+    return t("error_generic");
+  }
+  function sendFile(file) {
+    var name = file.name || "screenshot.png";
+    showError("");
+    return startConversation().then(function () {
+      return new Promise(function (resolve, reject) {
+        var xhr = new XMLHttpRequest(); // fetch() cannot report upload progress
+        xhr.open("POST", server + "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/attachments");
+        xhr.setRequestHeader("Authorization", "Bearer " + S.token);
+        xhr.setRequestHeader("Accept-Language", languages().join(", "));
+        xhr.upload.onprogress = function (event) {
+          if (event.lengthComputable) showUpload(name, Math.floor(100 * event.loaded / event.total));
+        };
+        xhr.onload = function () {
+          var data = {};
+          try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: a proxy's page */ }
+          if (xhr.status === 201) { resolve(data); return; }
+          var error = new Error((data.error && data.error.message) || uploadRefusal(xhr.status));
+          error.code = data.error ? data.error.code : "http_" + xhr.status;
+          reject(error);
+        };
+        xhr.onerror = function () {
+          var error = new Error(t("error_generic") || "Network error");
+          error.code = "network";
+          reject(error);
+        };
+        var form = new FormData();
+        form.append("file", file, name);
+        showUpload(name, 0);
+        xhr.send(form);
+      });
+    }).then(function () {
+      ui.attachBar.hidden = true;
+      ui.attachStatus.textContent = t("attach_sent").replace("{name}", name);
+      return api("GET", "/api/v1/conversations/" + encodeURIComponent(S.conversation) + "/messages?after=" + S.lastSeq);
+    }).then(function (data) {
+      (data.messages || []).forEach(render);
+    }).catch(function (failure) {
+      ui.attachBar.hidden = true;
+      ui.attachStatus.hidden = true;
+      showError(failure.message);
+    });
+  }
+  function fileSize(bytes) {
+    var units = bytes < 1000 ? ["byte", bytes] : bytes < 1e6 ? ["kilobyte", bytes / 1000] : ["megabyte", bytes / 1e6];
+    try {
+      return new Intl.NumberFormat(languages()[0], { style: "unit", unit: units[0], unitDisplay: "short",
+        maximumFractionDigits: 1 }).format(units[1]);
+    } catch (e) {
+      return Math.round(units[1] * 10) / 10 + " " + units[0];
+    }
+  }
+  function attachmentList(files) {
+    var list = el("ul", "tl-files");
+    files.forEach(function (file) {
+      var item = el("li", "tl-file");
+      var link = el("a", "tl-file-link");
+      link.href = server + file.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.setAttribute("aria-label", t("attach_download").replace("{name}", file.name).replace("{size}", fileSize(file.size)));
+      if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) {
+        var thumbnail = el("img", "tl-thumbnail");
+        thumbnail.src = server + file.url + "&inline=1";
+        thumbnail.alt = file.name;
+        thumbnail.loading = "lazy";
+        link.appendChild(thumbnail);
+      }
+      link.appendChild(el("span", "tl-file-name", file.name + " (" + fileSize(file.size) + ")"));
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    return list;
   }
 
   // --- the live connection ---------------------------------------------------------------------------
