@@ -822,6 +822,8 @@
     }).catch(function (failure) {
       note.textContent = failure.message;
     });
+  }
+
   // Help-center articles: threadline-articles.js, loaded on first use.
   function suggestArticles() {
     var id = S.conversation;
