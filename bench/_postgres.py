@@ -1,4 +1,4 @@
-"""A PostgreSQL database for benches: THREADLINE_BENCH_DATABASE_URL, else a private cluster on 127.0.0.1 (as tests/run)."""
+"""A PostgreSQL database for benches: THREADLINE_BENCH_DATABASE_URL, else a private cluster (as tests/run starts)."""
 from __future__ import annotations
 
 import contextlib
