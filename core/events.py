@@ -18,6 +18,8 @@ from core.models import Event
 _PG_EVENT_LOCK_KEY = 0x7E11E
 # The channel event writers NOTIFY on PostgreSQL and core.event_push LISTENs to; the payload is an event id only.
 PUSH_CHANNEL = "threadline_events"
+# session.info key: this transaction recorded events.
+RECORDED = "threadline_recorded_events"
 # How often followers still read the log while push works: only a safety net for a notification that got lost.
 SAFETY_POLL_SECONDS = 5.0
 
@@ -32,11 +34,18 @@ def record_event(
         session.info["event_lock"] = True
     event = Event(conversation_id=conversation_id, kind=EventKind(kind).value, payload=payload, created_at=now)
     session.add(event)
+    session.info[RECORDED] = True
     return event
 
 
 def _forget_event_lock(session: Session) -> None:
     session.info.pop("event_lock", None)
+    session.info.pop(RECORDED, None)
+
+
+def recorded_events(session: Session) -> bool:
+    """Whether the session's open transaction recorded events (so its commit is news for followers)."""
+    return bool(session.info.get(RECORDED))
 
 
 def _notify_followers(session: Session) -> None:
