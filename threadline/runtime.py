@@ -108,6 +108,9 @@ class Runtime:
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
                                 lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto",
+                                # Chat frames are a few hundred bytes; per-message deflate saves little on them
+                                # but keeps a zlib state per socket (about half of a socket's memory).
+                                ws_per_message_deflate=False,
                                 # The widget app reads X-Forwarded-For itself (widget.trusted_proxies).
                                 proxy_headers=False)
         self._server = _OwnSignalsServer(config)
