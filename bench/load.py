@@ -15,7 +15,7 @@ Figures (time.monotonic() is one clock for every process on Linux):
   inactivity_to_email_p95_ms   due (the later of the last answer and leaving, + inactivity) -> the sink has the email
   email_answer_to_conversation_p95_ms  the answer handed to SMTP -> filed in its conversation (an agent process saw it)
   messages_lost                posted messages never seen by an agent or never delivered to their socket
-  emails_duplicated            notifications received twice + answers filed twice
+  emails_duplicated            one notification (Message-ID) received twice + one answer filed twice
   cpu_s_per_1000_messages      CPU seconds of the serve, agent and PostgreSQL processes per 1,000 chat messages
   pg_connections_max           most client connections PostgreSQL had at once (sampled every 100 ms)
   post_p50_ms, post_p95_ms     how long the message POST itself took (part of the first and third figures)
@@ -407,11 +407,11 @@ def figures(outcome: dict[str, Any]) -> dict[str, float]:
         conversation_id = outcome["conversations"].get(by_address.get(address, ""))
         if conversation_id in filed_at:
             to_conversation.append((filed_at[conversation_id] - t0) * 1000)
+    # A second email to one address is not a duplicate when an agent answered again after the first (it recaps the
+    # new answer); the same email twice is: one Message-ID received twice, or one answer filed twice.
     notification_counts = collections.Counter(i["message_id"] for i in outcome["notifications"])
-    per_address = collections.Counter(i["to"] for i in outcome["notifications"])
     inbound_counts = collections.Counter(outcome["inbound"])
-    duplicated = (sum(c - 1 for c in notification_counts.values()) + sum(c - 1 for c in per_address.values())
-                  + sum(c - 1 for c in inbound_counts.values()))
+    duplicated = sum(c - 1 for c in notification_counts.values()) + sum(c - 1 for c in inbound_counts.values())
     messages = len(people.posted) + len(replied) + len(outcome["notifications"]) + len(outcome["answered"])
     return {
         "user_to_agent_p50_ms": statistics.median(to_agent) if to_agent else float("nan"),
@@ -427,7 +427,7 @@ def figures(outcome: dict[str, Any]) -> dict[str, float]:
         "pg_connections_max": outcome["pg_connections_max"],
         "chat_messages": len(people.posted) + len(replied), "emails_sent": len(outcome["notifications"]),
         "email_answers": len(outcome["answered"]), "email_answers_filed": len(to_conversation),
-        "end_user_failures": len(people.failures), "seconds": outcome["seconds"],
+        "end_user_failures": len(people.failures), "seconds": outcome["seconds"], "failure_reasons": people.failures,
         "post_p50_ms": statistics.median(people.post_ms) if people.post_ms else float("nan"),
         "post_p95_ms": percentile(people.post_ms, 0.95),
     }
@@ -462,6 +462,8 @@ def main() -> int:
     print(f"emails_sent: {result['emails_sent']}")
     print(f"email_answers_filed: {result['email_answers_filed']} of {result['email_answers']}  (target: all)")
     print(f"end_user_failures: {result['end_user_failures']}  (target = 0)")
+    for reason, count in collections.Counter(f.split(":")[0] for f in result["failure_reasons"]).most_common(3):
+        print(f"end_user_failure_{reason.replace(' ', '_')}: {count}")
     print(f"post_p50_ms: {result['post_p50_ms']:.1f}")
     print(f"post_p95_ms: {result['post_p95_ms']:.1f}")
     print(f"run_seconds: {result['seconds']:.0f}")
