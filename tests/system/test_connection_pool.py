@@ -82,7 +82,9 @@ async def _clients(url: str, count: int, ready: list[int], hold: asyncio.Event) 
 def test_four_serve_processes_with_fifty_sockets_each_stay_within_their_pools(db: Database, tmp_path: Path):
     with SmtpSink() as sink:
         config = write_config(tmp_path, db.url, sink.port,
-                              database={"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW})
+                              database={"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW},
+                              # 400 requests from one address within a minute: above the default per-address limit.
+                              widget={"rate_limit_per_minute_per_address": 100_000})
         logs = [tmp_path / f"serve-{n}.log" for n in range(PROCESSES)]
         processes = [threadline(config, "serve", "--port", "0", log_path=log) for log in logs]
         try:
