@@ -14,6 +14,8 @@ from pathlib import Path
 import psycopg
 
 BENCH_URL_VARIABLE = "THREADLINE_BENCH_DATABASE_URL"
+# The private cluster's postmaster, once started (None with THREADLINE_BENCH_DATABASE_URL): benches count its CPU.
+postmaster_pid: int | None = None
 
 
 def _free_port() -> int:
@@ -49,6 +51,8 @@ def bench_database_url(max_connections: int = 300) -> Iterator[str]:
                f"-c max_connections={max_connections}")
     subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "pg.log"), "-o",
                                  options, "-w", "start"]), check=True, capture_output=True)
+    global postmaster_pid
+    postmaster_pid = int((data / "postmaster.pid").read_text().split()[0])
     try:
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True) as connection:
             connection.execute("CREATE DATABASE threadline_bench")
@@ -57,3 +61,4 @@ def bench_database_url(max_connections: int = 300) -> Iterator[str]:
         subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+        postmaster_pid = None

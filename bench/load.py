@@ -49,6 +49,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import _postgres
 from bench._postgres import bench_database_url
 from core import schema
 from core.agents import AgentService
@@ -129,15 +130,20 @@ def cpu_seconds(pid: int) -> float:
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU of every postgres process now alive (the cluster's backends and helpers)."""
-    total = 0.0
+    """CPU of the bench's own cluster: its postmaster (which collects its exited backends) and the live backends;
+    0 with THREADLINE_BENCH_DATABASE_URL (a server elsewhere is not ours to count)."""
+    root = _postgres.postmaster_pid
+    if root is None:
+        return 0.0
+    total = cpu_seconds(root)
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += cpu_seconds(int(entry.name))
-            except OSError:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
+            if parent == root:
+                total += cpu_seconds(int(entry.name))
     return total
 
 
