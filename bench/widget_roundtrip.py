@@ -1,12 +1,14 @@
 """Benchmark: 200 widget WebSocket clients; latency of end user -> agent side and agent -> end user's socket.
 
-Runs a real uvicorn server with the widget app on 127.0.0.1 over a SQLite file, starts 200 conversations, keeps one
-WebSocket open per conversation, then measures:
+Runs a real uvicorn server with the widget app on 127.0.0.1 over a SQLite file, then over PostgreSQL (a private
+cluster unless THREADLINE_BENCH_DATABASE_URL is set), starts 200 conversations, keeps one WebSocket open per
+conversation, then measures:
   to_agent:    end user's HTTP POST sent -> an agent-side follower of the event log sees the message
   to_end_user: agent posts (ConversationService, in this process) -> the conversation's WebSocket client has it
   to_end_user_cross_process: the same, with the agent posting from another process (as the agent console does),
-                             which the server sees by polling the event log
-Usage: python bench/widget_roundtrip.py [--clients N]
+                             which the server sees by polling the event log (SQLite) or by LISTEN/NOTIFY (PostgreSQL)
+PostgreSQL figures carry the prefix postgresql_; postgresql_cross_process_p95_ms is the push figure.
+Usage: python bench/widget_roundtrip.py [--clients N] [--database sqlite|postgresql|both]
 """
 from __future__ import annotations
 
@@ -30,18 +32,21 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._postgres import bench_database_url
 from core import schema
 from core.agents import AgentService
 from core.clock import SystemClock
 from core.config import Config
 from core.conversations import ConversationService
 from core.db import Database
+from core.event_push import EventPush
 from core.events import EventLog, wakeup
 from core.models import Conversation
 from core.tokens import TokenSigner
 from widget.app import create_app
 
 TARGET_P95_MS = 50.0
+PUSH_TARGET_P95_MS = 10.0  # cross-process delivery on PostgreSQL, by push
 # The agent console's side when it runs in its own process: posts paced replies, prints when each was sent.
 AGENT_PROCESS = """
 import json, sys, time
@@ -109,10 +114,15 @@ def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:
     return server, thread, f"127.0.0.1:{listener.getsockname()[1]}"
 
 
-async def run(clients: int) -> dict[str, float]:
+async def run(clients: int, url: str | None = None) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="threadline-bench-"))
-    db = Database(f"sqlite:///{folder / 'threadline.db'}")
+    db = Database(url or f"sqlite:///{folder / 'threadline.db'}")
     schema.upgrade(db.engine)
+    # serve's one LISTEN connection per process (on SQLite it does nothing).
+    push = EventPush(db.engine, wakeup)
+    push.start()
+    if push.enabled and not push.wait_listening(30):
+        raise SystemExit("the LISTEN connection did not come up within 30 s")
     clock = SystemClock()
     config = Config()
     config.general.secret = "bench-secret-0123456789abcdef"
@@ -205,6 +215,7 @@ async def run(clients: int) -> dict[str, float]:
 
     server.should_exit = True
     thread.join(10)
+    push.stop()
     db.dispose()
     return {
         "to_agent_delivered": len(to_agent), "to_agent_sent": len(sent_to_agent),
@@ -218,11 +229,28 @@ async def run(clients: int) -> dict[str, float]:
     }
 
 
+def print_postgresql(results: dict[str, float]) -> None:
+    for direction in ("to_agent", "to_end_user"):
+        print(f"postgresql_{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
+        print(f"postgresql_{direction}_p95_ms: {results[direction + '_p95_ms']:.1f}  (target: < {TARGET_P95_MS:.0f})")
+    print(f"postgresql_cross_process_delivered: {results['to_end_user_cross_process_delivered']} of "
+          f"{results['to_end_user_cross_process_sent']}  (target: all)")
+    print(f"postgresql_cross_process_p50_ms: {results['to_end_user_cross_process_p50_ms']:.1f}")
+    print(f"postgresql_cross_process_p95_ms: {results['to_end_user_cross_process_p95_ms']:.1f}  "
+          f"(target: < {PUSH_TARGET_P95_MS:.0f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.database in ("postgresql", "both"):
+        with bench_database_url() as url:
+            print_postgresql(asyncio.run(run(args.clients, url)))
+    if args.database == "postgresql":
+        return 0
     results = asyncio.run(run(args.clients))
     print(f"to_agent_delivered: {results['to_agent_delivered']} of {results['to_agent_sent']}  (target: all)")
     print(f"to_end_user_delivered: {results['to_end_user_delivered']} of {results['to_end_user_sent']}  (target: all)")

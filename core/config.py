@@ -46,6 +46,11 @@ class DatabaseConfig:
     url: str = ""  # default: sqlite:///<data_dir>/threadline.db
     # Seconds a write waits for SQLite's write lock (held by another process) before it is refused as busy.
     write_timeout: float = 5.0
+    # PostgreSQL connections per process: pool_size kept open, up to max_overflow more under load. A serve process
+    # also holds two connections outside the pool (event push, IMAP reader lock), so it uses at most
+    # pool_size + max_overflow + 2. SQLite ignores both.
+    pool_size: int = 5
+    max_overflow: int = 10
 
 
 @dataclass
@@ -79,6 +84,8 @@ class ImapConfig:
     # A dead or half-open connection is noticed within this many seconds: the poller makes a round trip (IDLE
     # renewal or NOOP) at least every keepalive / 2 and gives every answer keepalive / 2 to arrive.
     keepalive: float = 60.0
+    # With several serve processes one reads the mailbox; when it dies another takes over within this many seconds.
+    leader_timeout: float = 30.0
 
 
 @dataclass
@@ -301,6 +308,13 @@ def _validate(config: Config) -> None:
     if not 0 < config.database.write_timeout <= 300:
         raise ConfigError(_("database.write_timeout must be more than 0 and at most 300 seconds, not {value}; "
                             "the default is 5").format(value=config.database.write_timeout))
+    if not 0 < config.imap.leader_timeout <= 3600:
+        raise ConfigError(_("imap.leader_timeout must be more than 0 and at most 3600 seconds, not {value}; "
+                            "the default is 30").format(value=config.imap.leader_timeout))
+    if config.database.pool_size < 1 or config.database.max_overflow < 0:
+        raise ConfigError(_("database.pool_size must be at least 1 and database.max_overflow at least 0, not {size} "
+                            "and {overflow}; the defaults are 5 and 10").format(
+            size=config.database.pool_size, overflow=config.database.max_overflow))
     if config.imap.keepalive < 1:
         raise ConfigError(_("imap.keepalive must be at least 1 (seconds), not {value}; the default is 60").format(
             value=config.imap.keepalive))

@@ -158,9 +158,9 @@ class DataRequestService:
         with their raw sources; name, email, external id, time zone and proven addresses are forgotten and their
         widget sessions end; outbox jobs keep their status for the statistics but lose address and content; their
         events lose the payload keys that can hold personal data; the files in their conversations (and the bytes no
-        one else shares), what they were typing and their rating comments are deleted. An email opt-out of their address stays, so a
-        later conversation started with the same address still gets no email it refused. One audit event records
-        the counts, never the person.
+        one else shares), what they were typing and their rating comments are deleted. An email opt-out of their
+        address stays, so a later conversation started with the same address still gets no email it refused. One
+        audit event records the counts, never the person.
         """
         end_user = self._get(end_user_id)
         now = self.clock.now()

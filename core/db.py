@@ -121,8 +121,17 @@ def _is_sqlite_file(url: str) -> bool:
 class Database:
     """The one meeting point of every process: hands out short-lived sessions."""
 
-    def __init__(self, url_or_engine: str | Engine, *, write_timeout: float = DEFAULT_WRITE_TIMEOUT) -> None:
-        self.engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    def __init__(self, url_or_engine: str | Engine, *, write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+                 pool_size: int | None = None, max_overflow: int | None = None) -> None:
+        pool: dict[str, int] = {}
+        if isinstance(url_or_engine, str) and not url_or_engine.startswith("sqlite"):
+            # Bounded per process (database.pool_size + database.max_overflow), so N processes use a known number
+            # of server connections; a thread that finds the pool empty waits (pool_timeout) rather than opening more.
+            if pool_size is not None:
+                pool["pool_size"] = pool_size
+            if max_overflow is not None:
+                pool["max_overflow"] = max_overflow
+        self.engine = make_engine(url_or_engine, **pool) if isinstance(url_or_engine, str) else url_or_engine
         self.write_timeout = write_timeout
         write_options = {_WRITE_OPTION: write_timeout}
         if isinstance(url_or_engine, str) and _is_sqlite_file(url_or_engine):

@@ -16,6 +16,12 @@ from core.models import Event
 # On PostgreSQL ids come from a sequence before commit, so a follower could see id 11 commit before id 10
 # and skip 10 for ever. One transaction-scoped advisory lock serialises event writers, so ids commit in order.
 _PG_EVENT_LOCK_KEY = 0x7E11E
+# The channel event writers NOTIFY on PostgreSQL and core.event_push LISTENs to; the payload is an event id only.
+PUSH_CHANNEL = "threadline_events"
+# session.info key: this transaction recorded events.
+RECORDED = "threadline_recorded_events"
+# How often followers still read the log while push works: only a safety net for a notification that got lost.
+SAFETY_POLL_SECONDS = 5.0
 
 
 def record_event(
@@ -28,13 +34,34 @@ def record_event(
         session.info["event_lock"] = True
     event = Event(conversation_id=conversation_id, kind=EventKind(kind).value, payload=payload, created_at=now)
     session.add(event)
+    session.info[RECORDED] = True
     return event
 
 
 def _forget_event_lock(session: Session) -> None:
     session.info.pop("event_lock", None)
+    session.info.pop(RECORDED, None)
 
 
+def recorded_events(session: Session) -> bool:
+    """Whether the session's open transaction recorded events (so its commit is news for followers)."""
+    return bool(session.info.get(RECORDED))
+
+
+def _notify_followers(session: Session) -> None:
+    """On PostgreSQL, a transaction that recorded events tells every LISTENing process the newest id.
+
+    PostgreSQL delivers a NOTIFY only when (and if) its transaction commits, so followers never hear of an event
+    they cannot read yet, and a rollback tells nobody. Under the event lock the newest id we see is our own.
+    The payload is that id and nothing else: notifications are visible to any role on the database.
+    """
+    if not session.info.get("event_lock"):
+        return
+    session.flush()
+    session.execute(text("SELECT pg_notify(:channel, (SELECT max(id) FROM event)::text)"), {"channel": PUSH_CHANNEL})
+
+
+sa_event.listen(OrmSession, "before_commit", _notify_followers)
 # The advisory lock ends with the transaction; forget it then.
 sa_event.listen(OrmSession, "after_commit", _forget_event_lock)
 sa_event.listen(OrmSession, "after_rollback", _forget_event_lock)
@@ -58,12 +85,21 @@ class EventLog:
 
 
 class Wakeup:
-    """An in-process nudge for followers of the event log; only an optimisation over polling by cursor."""
+    """An in-process nudge for followers of the event log; only an optimisation over polling by cursor.
+
+    On PostgreSQL core.event_push also nudges it when another process commits events; while that push connection
+    is up (`pushed`), followers poll only every SAFETY_POLL_SECONDS (poll_interval()).
+    """
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._generation = 0
         self._listeners: list[Any] = []
+        self.pushed = False
+
+    def poll_interval(self, fast: float) -> float:
+        """How long a follower may wait between reads: fast without push, the slow safety poll with it."""
+        return max(fast, SAFETY_POLL_SECONDS) if self.pushed else fast
 
     def notify(self) -> None:
         with self._condition:

@@ -1,5 +1,5 @@
 """One short transaction per service call: dispatch its reactions, commit on success, roll back on any error, wake
-followers."""
+followers when it recorded events."""
 from __future__ import annotations
 
 import functools
@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from core.dispatcher import dispatch
 from core.domain_events import discard_events
-from core.events import wakeup
+from core.events import recorded_events, wakeup
 
 
 class HasSession(Protocol):
@@ -31,10 +31,12 @@ def transactional(method: F) -> F:
         session = self.session
         depth = session.info.get("threadline_depth", 0)
         session.info["threadline_depth"] = depth + 1
+        news = False
         try:
             result = method(self, *args, **kwargs)
             if depth == 0:
                 dispatch(session)
+                news = recorded_events(session)
                 session.commit()
         except BaseException:
             if depth == 0:
@@ -43,7 +45,9 @@ def transactional(method: F) -> F:
             raise
         finally:
             session.info["threadline_depth"] = depth
-        if depth == 0:
+        # Only a commit that recorded events is news: waking followers after every read-only or empty transaction
+        # made the scheduler wake itself with its own claim, and claim again, hundreds of times a second.
+        if news:
             wakeup.notify()
         return result
 

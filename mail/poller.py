@@ -278,5 +278,5 @@ class ImapPoller:
 
 
 def build_poller(db: Database, config: Config, clock: Clock, signer: TokenSigner | None) -> ImapPoller:
-    """The factory `threadline serve` calls when imap.enabled is true."""
+    """One poller for the configured mailbox (mail.elected_poller runs one per term of reading)."""
     return ImapPoller(db, config, clock, signer)

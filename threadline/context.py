@@ -20,7 +20,9 @@ class AppContext:
     def db(self) -> Database:
         # A bad URL, a missing driver or folder: one line naming the fix, before SQLAlchemy or a driver fails deeper.
         check_database_url(self.config.database_url, data_dir=self.config.data_path)
-        return Database(self.config.database_url, write_timeout=self.config.database.write_timeout)
+        database = self.config.database
+        return Database(self.config.database_url, write_timeout=database.write_timeout,
+                        pool_size=database.pool_size, max_overflow=database.max_overflow)
 
     @functools.cached_property
     def signer(self) -> TokenSigner:

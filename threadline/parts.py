@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core.reader_lock import ReaderLock, mailbox_key
+from mail.elected_poller import ElectedPoller
 from mail.outbound import OutboundMail
 from mail.poller import build_poller
 from mail.sender import default_worker_id
@@ -28,8 +30,13 @@ def outbound_worker(context: AppContext, worker_id: str | None = None) -> Outbou
 
 
 def inbound_worker(context: AppContext) -> Worker:
-    """The IMAP poller (mail.poller), which files replies into their conversations."""
-    return build_poller(context.db, context.config, context.clock, context.signer)
+    """The IMAP poller (mail.poller), which files replies into their conversations, in the one process per mailbox
+    that holds its reader lock (the others stand by and take over within imap.leader_timeout)."""
+    imap = context.config.imap
+    lock = ReaderLock(context.db.engine, mailbox_key(imap.host, imap.port, imap.username, imap.mailbox or "INBOX"),
+                      imap.leader_timeout)
+    return ElectedPoller(lambda: build_poller(context.db, context.config, context.clock, context.signer), lock,
+                         imap.leader_timeout)
 
 
 def workers(context: AppContext, *, worker_id: str | None = None) -> dict[str, Worker]:

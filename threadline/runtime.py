@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from core.event_push import EventPush
+from core.events import wakeup
 from threadline.context import AppContext
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class Runtime:
     _stopping: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _failed: list[str] = field(default_factory=list)
+    # One LISTEN connection for the whole process on PostgreSQL (the widget feed and the scheduler share it).
+    push: EventPush | None = None
 
     # --- health --------------------------------------------------------------------------------------
     def _database_ok(self) -> bool:
@@ -77,8 +81,13 @@ class Runtime:
         problems = self.context.db.health.problems()
         # Degraded still answers 200: the process serves, but something needs an operator (sender paused, ...).
         status = ("degraded" if problems else "ok") if ok else "failing"
-        return ok, {"status": status, "database": "ok" if database else "unreachable",
-                    "workers": workers, "problems": problems}
+        body = {"status": status, "database": "ok" if database else "unreachable", "workers": workers,
+                "problems": problems, "event_push": self.push.state() if self.push is not None else "off"}
+        for worker in self.workers.values():
+            describe = getattr(worker, "health_facts", None)
+            if callable(describe):
+                body.update(describe())
+        return ok, body
 
     async def _healthz(self, request: Request) -> Response:
         ok, body = await self.health()
@@ -99,6 +108,9 @@ class Runtime:
         self.app.router.routes[0:0] = [*self.health_routes(), *self.routes]
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None, access_log=False,
                                 lifespan="on", timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS, ws="auto",
+                                # Chat frames are a few hundred bytes; per-message deflate saves little on them
+                                # but keeps a zlib state per socket (about half of a socket's memory).
+                                ws_per_message_deflate=False,
                                 # The widget app reads X-Forwarded-For itself (widget.trusted_proxies).
                                 proxy_headers=False)
         self._server = _OwnSignalsServer(config)
@@ -139,6 +151,8 @@ class Runtime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.stop)
+        self.push = EventPush(self.context.db.engine, wakeup)
+        self.push.start()
         try:
             if self.app is not None:
                 await self._start_web()
@@ -176,6 +190,8 @@ class Runtime:
         tasks = list(self._tasks.values())
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.push is not None:
+            await asyncio.to_thread(self.push.stop)
         log.info("shutdown finished", extra={"seconds": round(time.monotonic() - started, 2)})
 
 

@@ -117,7 +117,8 @@ class ThreadlineConsole(App):
                 self.cursor = cursor
                 self.post_message(EventsArrived(change))
                 continue
-            wakeup.wait(self.poll_seconds)
+            # On PostgreSQL with push (core.event_push) other processes' commits wake us too; poll slowly then.
+            wakeup.wait(wakeup.poll_interval(self.poll_seconds))
 
     def _start(self, db: Database, clock: Clock) -> int:
         if self.set_online:

@@ -55,9 +55,11 @@ class Subscriber:
 class ConversationFeed:
     """Follows the event log by cursor in one thread, nudged by core.events.wakeup, polling as a fallback.
 
-    The poll interval bounds the delay for changes made by other processes (the agent console); changes in this
-    process arrive as soon as they commit. One query per batch serves every socket, however many there are, and
-    an idle poll is a single max(id) on a kept connection.
+    Changes in this process arrive as soon as they commit; on PostgreSQL other processes' commits arrive by push
+    (core.event_push nudges the same wakeup) and the poll slows to the safety interval while push works. Without
+    push (SQLite, or the LISTEN connection lost) the poll interval bounds the delay for other processes' changes.
+    One query per batch serves every socket, however many there are, and an idle poll is a single max(id) on a kept
+    connection.
     """
 
     def __init__(self, db: Database, wakeup: Wakeup, poll_interval: float = 0.02, clock: Clock | None = None,
@@ -125,7 +127,7 @@ class ConversationFeed:
         finally:
             self._started.set()
         while not self._stop.is_set():
-            nudged = self._nudge.wait(self.poll_interval)
+            nudged = self._nudge.wait(self.wakeup.poll_interval(self.poll_interval))
             # Cleared before reading, so a commit that lands during the read nudges the next round.
             self._nudge.clear()
             try:

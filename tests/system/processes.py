@@ -98,16 +98,21 @@ class SmtpSink:
 
 
 def write_config(folder: Path, database_url: str, smtp_port: int, *, imap_port: int = 0, smtp_pool_size: int = 2,
-                 write_timeout: float | None = None, **mail: object) -> Path:
-    """A TOML file for the subprocesses: the test database, the sink, a fixed secret (and IMAP when imap_port)."""
-    database = [f"write_timeout = {write_timeout}"] if write_timeout is not None else []
+                 write_timeout: float | None = None, imap: dict[str, object] | None = None,
+                 database: dict[str, object] | None = None, widget: dict[str, object] | None = None,
+                 **mail: object) -> Path:
+    """A TOML file for the subprocesses: the test database, the sink, a fixed secret (and IMAP when imap_port);
+    imap, database and widget add keys to those sections."""
+    database_lines = [f"write_timeout = {write_timeout}"] if write_timeout is not None else []
+    database_lines += [f"{key} = {value!r}" for key, value in (database or {}).items()]
     lines = ["[general]", f'data_dir = "{folder}"', 'secret = "system-test-secret-0123456789"', "",
-             "[database]", f'url = "{database_url}"', *database, "", "[smtp]", f"port = {smtp_port}",
+             "[database]", f'url = "{database_url}"', *database_lines, "", "[smtp]", f"port = {smtp_port}",
              f"pool_size = {smtp_pool_size}", "",
-             "[widget]", 'public_url = "http://support.example.com"', ""]
+             "[widget]", 'public_url = "http://support.example.com"',
+             *[f"{key} = {value!r}" for key, value in (widget or {}).items()], ""]
     if imap_port:
         lines += ["[imap]", "enabled = true", f"port = {imap_port}", 'username = "support"',
-                  'password = "support-password"', ""]
+                  'password = "support-password"', *[f"{key} = {value!r}" for key, value in (imap or {}).items()], ""]
     lines += ["[mail]"]
     lines += [
         f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"' for key, value in mail.items()

@@ -86,7 +86,8 @@ def test_under_another_processs_write_lock_writes_get_503_and_everything_else_is
                 assert status == 200 and b"threadline" in body.lower()
             for probe in health:
                 assert probe.result(timeout=30) == (200, {"status": "ok", "database": "ok",
-                                                          "workers": {"outbound": "alive"}, "problems": {}})
+                                                          "workers": {"outbound": "alive"}, "problems": {},
+                                                          "event_push": "off"})
             answers = [write.result(timeout=60) for write in writes]
         for status, headers, body in answers:
             assert status == 503, body
@@ -118,7 +119,7 @@ def test_a_write_onto_damaged_pages_turns_healthz_degraded(db: Database, tmp_pat
     serve = Serve(tmp_path, damaged)
     try:
         assert serve.health() == (200, {"status": "ok", "database": "ok", "workers": {"outbound": "alive"},
-                                        "problems": {}})
+                                        "problems": {}, "event_push": "off"})
         token, public_id = serve.start_conversation()
         status, _headers, body = serve.post(token, public_id, "onto bad pages")
         assert status == 500, body  # the client learns nothing about the disk; the operator does:
@@ -148,6 +149,6 @@ def test_a_full_disk_turns_healthz_degraded_until_a_write_succeeds_again(tmp_pat
             status, _headers, body = serve.post(token, public_id, "space again")
             assert status == 201, body
             assert serve.health() == (200, {"status": "ok", "database": "ok", "workers": {"outbound": "alive"},
-                                            "problems": {}})
+                                            "problems": {}, "event_push": "off"})
         finally:
             assert serve.stop() == 0, serve.log.read_text()

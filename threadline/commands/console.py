@@ -5,6 +5,8 @@ import argparse
 import getpass
 
 from core.agents import AgentService
+from core.event_push import EventPush
+from core.events import wakeup
 from core.i18n import _
 from core.models import AgentStatus
 from threadline.context import AppContext
@@ -27,9 +29,13 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     handle = args.agent or context.config.console.agent or None
     app = build_app(context.db, agent_handle=handle, os_user=getpass.getuser(), clock=context.clock,
                     config=context.config, help_center_url=help_center_url(context.config))
+    # On PostgreSQL the console hears other processes' commits by push (one LISTEN connection) instead of polling.
+    push = EventPush(context.db.engine, wakeup)
+    push.start()
     try:
         app.run()
     finally:
+        push.stop()
         # The agent leaves: others (and the notification rules) must not count on them any more.
         with context.db.session() as session:
             AgentService(session, context.clock).set_status(app.agent.id, AgentStatus.offline)
