@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from textual.message import Message
 
+from core.data_requests import ErasureSummary
 from core.models import ConversationStatus
 from tui.i18n import N_, _
 
@@ -187,6 +188,31 @@ class EndUserUnblocked(EndUserChanged):
 
 class ProfilesMerged(EndUserChanged):
     NOTICE = N_("Profiles merged into this one.")
+
+
+class EndUserExported(Message):
+    """A worker wrote everything held about the end user to path (on the agent's machine) and recorded it."""
+
+    def __init__(self, end_user_id: int, path: str) -> None:
+        super().__init__()
+        self.end_user_id = end_user_id
+        self.path = path
+
+
+class EndUserErased(EndUserChanged):
+    """An admin erased the end user's data; the notice gives what changed, in counts only."""
+
+    def __init__(self, summary: ErasureSummary) -> None:
+        super().__init__(summary.end_user_id)
+        self.summary = summary
+
+    @property
+    def notice(self) -> str:
+        summary = self.summary
+        return _("The end user's data is erased: {messages} messages replaced by a marker, {inbound} inbound emails "
+                 "and {files} files deleted, {jobs} outbox jobs and {events} events stripped of personal data.").format(
+            messages=summary.messages_erased, inbound=summary.inbound_emails_deleted,
+            files=summary.attachments_deleted, jobs=summary.outbox_jobs_anonymised, events=summary.events_scrubbed)
 
 
 class NextConversationTaken(ChangeDone):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 import zoneinfo
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
 from rich.text import Text
 
@@ -52,6 +52,11 @@ def set_time_zone(name: str | None) -> tzinfo:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         _zone = UTC
     return _zone
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day of moment in the agent's time zone (set_time_zone): the day the agent sees."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(_zone).date()
 
 
 def short_time(moment: datetime | None, now: datetime) -> str:

@@ -16,6 +16,7 @@ from tests.tui.helpers import rows_loaded, wait_for
 from tui.i18n import set_language
 from tui.screens.business_hours import BusinessHoursScreen
 from tui.screens.conversation import ConversationScreen
+from tui.screens.erase import EraseScreen
 from tui.screens.help import HelpScreen
 from tui.screens.macros import MacroPicker
 from tui.screens.mail import MailScreen
@@ -137,6 +138,17 @@ def test_block_question(desk, console, size, snap_compare):
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.pause()
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_erase_question(desk, console, size, snap_compare):
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["alex"])
+        await pilot.press("X")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, EraseScreen))
+        await pilot.press(*"Alex")  # half the name: the Erase button stays disabled
+        await _settle(pilot)
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)
 

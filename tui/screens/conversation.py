@@ -52,6 +52,7 @@ from tui.satisfaction import rating_line
 from tui.screens.article_picker import ArticleLink, ArticlePicker
 from tui.screens.attachments import AttachFileScreen, AttachmentPickScreen
 from tui.screens.collaboration import CollaborationActions
+from tui.screens.data_requests import DATA_REQUEST_ACTIONS, DataRequestActions
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.text import literal
@@ -71,7 +72,7 @@ class ConversationLoaded(Message):
         self.view = view
 
 
-class ConversationScreen(MacroActions, CollaborationActions, Screen):
+class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
     The app keeps one instance installed and shows each conversation in it (show()), so switching conversations
@@ -100,6 +101,9 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
         Binding("N", "note", N_("Internal note"), show=False, id="conversation.note"),
         Binding("t", "transfer", N_("Transfer to another agent"), show=False, id="conversation.transfer"),
         Binding("number_sign", "tags", N_("Tags"), key_display="#", show=False, id="conversation.tags"),
+        # Data-protection requests (tui/screens/data_requests.py): admins only, rare, so off the key bar.
+        Binding("E", "export_end_user", N_("Export end user's data"), show=False, id="conversation.export_end_user"),
+        Binding("X", "erase_end_user", N_("Erase end user's data"), show=False, id="conversation.erase_end_user"),
         Binding("j", "scroll_down", N_("Scroll down"), show=False, id="conversation.down"),
         Binding("k", "scroll_up", N_("Scroll up"), show=False, id="conversation.up"),
         # ctrl+l: TextArea leaves it free, so it works while writing the reply.
@@ -169,6 +173,8 @@ class ConversationScreen(MacroActions, CollaborationActions, Screen):
     # --- which keys apply -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what applies to the conversation shown (the key bar, help and palette follow)."""
+        if action in DATA_REQUEST_ACTIONS:
+            return self.data_requests_apply()  # hidden from agents who are not admins, whatever is shown
         view = self.shown
         if view is None:
             return True
