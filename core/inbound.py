@@ -13,6 +13,7 @@ from core.attachments import DEFAULT_MAX_BYTES, AttachmentService, CheckedFile
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.db import rows_changed
+from core.email_files import EmailFile, files_of_raw_email
 from core.errors import InvalidInput, InvalidTransition, NotFound, ThreadlineError
 from core.event_kinds import EventKind, inbound_kind
 from core.events import record_event
@@ -48,16 +49,6 @@ AWAITING_AGENT = (InboundOutcome.held, InboundOutcome.refused, InboundOutcome.au
 # Every email keeps its raw source (until mail.raw_retention_days) so an agent can see what cleaning and quote
 # stripping removed; a duplicate does not, because its first copy holds the same email.
 KEEP_RAW = set(InboundOutcome) - {InboundOutcome.duplicate}
-
-
-@dataclass(frozen=True)
-class EmailFile:
-    """One file an email carries, as the mail side read it: name and type as declared, the bytes, its Content-ID."""
-
-    name: str
-    declared_type: str
-    content: bytes = field(repr=False)
-    content_id: str = ""
 
 
 @dataclass
@@ -189,7 +180,7 @@ class InboundService:
                 reason = _(
                     "The sender sent more than {count} emails in {seconds} seconds and is held for an hour."
                 ).format(count=self.window_max, seconds=self.window_seconds)
-        stored, listing = self._checked_files(email)
+        stored, listing = self._checked_files(email.files) if email.files else ([], list(email.attachments))
         record = InboundEmail(
             message_id=email.message_id, mailbox=email.mailbox, uidvalidity=email.uidvalidity, uid=email.uid,
             sender=email.sender[:320], sender_name=(email.sender_name or None) and email.sender_name[:200],
@@ -215,15 +206,14 @@ class InboundService:
                      reason=record.reason, posted_message_id=record.posted_message_id)
         return record
 
-    def _checked_files(self, email: IncomingEmail) -> tuple[list[tuple[CheckedFile, str]], list[str]]:
+    def _checked_files(self, email_files: list[EmailFile]) -> tuple[list[tuple[CheckedFile, str]], list[str]]:
         """The files that may be stored (with their Content-ID), and one listing line per file: what was stored,
-        and what was not with the reason (too large, a type not allowed)."""
-        if not email.files:
-            return [], list(email.attachments)
+        and what was not with the reason (too large, a type not allowed). Used on arrival and when an agent posts
+        a held email later, so both store the same files under the same limits."""
         files = AttachmentService(self.session, self.clock, max_bytes=self.max_attachment_bytes)
         stored: list[tuple[CheckedFile, str]] = []
         listing: list[str] = []
-        for found in email.files:
+        for found in email_files:
             try:
                 checked = files.check(found.name, found.content)
             except ThreadlineError as refusal:
@@ -383,12 +373,26 @@ class InboundService:
             target, how = record.conversation_id, "matched"
         if self.session.get(Conversation, target) is None:
             raise NotFound(_("The conversation this email matched no longer exists; post it into another one."))
-        self._post(record, target, prove_sender=False, meta={"accepted_by": agent_id, "from": record.sender})
+        stored = self._files_kept_for_later(record)
+        self._attach(self._post(record, target, prove_sender=False,
+                                meta={"accepted_by": agent_id, "from": record.sender}), stored)
         self._decided(record, InboundDecision.posted, agent_id)
         record_event(self.session, self.clock.now(), EventKind.inbound_accepted, record.conversation_id,
                      inbound_id=record.id, agent_id=agent_id, target=how, outcome=record.outcome.value,
                      posted_message_id=record.posted_message_id)
         return record
+
+    def _files_kept_for_later(self, record: InboundEmail) -> list[tuple[CheckedFile, str]]:
+        """The files of an email posted after it waited: read again from its raw source (only its list was kept)
+        and checked as on arrival; the listing in its text is brought up to date with what is stored now."""
+        if not record.attachments or not record.raw_source:
+            return []  # no files on arrival (or unreadable MIME then), or the source is gone: keep the list as is
+        email_files = files_of_raw_email(record.raw_source)
+        if not email_files:
+            return []
+        stored, listing = self._checked_files(email_files)
+        record.attachments = "\n".join(listing)
+        return stored
 
     @transactional
     def discard(self, inbound_id: int, agent_id: int) -> InboundEmail:

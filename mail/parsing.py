@@ -11,6 +11,7 @@ from email.message import EmailMessage, Message, MIMEPart
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
+from core.email_files import files_of_message
 from core.i18n import _
 from core.text import MAX_NAME_CHARS, without_control_characters
 
@@ -139,46 +140,10 @@ def _body_text(message: EmailMessage) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-_REPORT_PARTS = ("message/delivery-status", "text/rfc822-headers", "message/rfc822")
-
-
 def _attachments(message: EmailMessage) -> list[Attachment]:
-    """Every file an email carries, at any depth: attachments, and inline parts (images a multipart/related HTML
-    body shows by cid:, Apple Mail's inline files); not the text and HTML parts that make up the body, and not a
-    delivery report's own parts. An attached email is one file (its bytes), not opened."""
-    if not message.is_multipart():
-        return []
-    report = message.get_content_type() == "multipart/report"
-    found: list[Attachment] = []
-
-    def visit(part: Message) -> None:
-        content_type = part.get_content_type()
-        if content_type.startswith("multipart/"):
-            children = part.get_payload()
-            for child in children if isinstance(children, list) else []:
-                if isinstance(child, Message):
-                    visit(child)
-            return
-        if report and content_type in _REPORT_PARTS:
-            return
-        filename = part.get_filename()
-        disposition = part.get_content_disposition()
-        if content_type in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            return  # a body part
-        if content_type == "message/rfc822":
-            inner = part.get_payload()
-            content = inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) \
-                else b""
-        else:
-            payload = part.get_payload(decode=True)
-            content = payload if isinstance(payload, bytes) else str(part.get_payload()).encode("utf-8", "replace")
-        name = without_control_characters(filename or "") or _("(unnamed)")
-        content_id = " ".join(str(part.get("Content-ID", "")).split()).strip("<>")
-        found.append(Attachment(name=name, content_type=content_type, size=len(content), content=content,
-                                content_id=content_id))
-
-    visit(message)
-    return found
+    """Every file an email carries (core.email_files reads them, the same way as for a held email posted later)."""
+    return [Attachment(name=f.name, content_type=f.declared_type, size=len(f.content), content=f.content,
+                       content_id=f.content_id) for f in files_of_message(message)]
 
 
 # Defects that mean the parts cannot be told apart; others (a missing MIME-Version, say) are harmless.

@@ -8,9 +8,10 @@ from sqlmodel import Session
 
 from core.clock import Clock
 from core.config import Config
+from core.email_files import EmailFile
 from core.end_users import EndUserService
 from core.i18n import _
-from core.inbound import EmailFile, InboundService, IncomingEmail, Verdict
+from core.inbound import InboundService, IncomingEmail, Verdict
 from core.models import InboundEmail, InboundOutcome
 from core.opt_outs import job_of_unsubscribe_token
 from core.outbox import OutboxService

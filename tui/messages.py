@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from PIL.Image import Image as Picture
 from textual.message import Message
 
 from core.data_requests import ErasureSummary
@@ -120,6 +121,16 @@ class ReplySent(ConversationChanged):
 
 class FileAttached(ConversationChanged):
     NOTICE = N_("File sent.")
+
+
+class AttachmentPreviewRead(Message):
+    """A worker read an attachment to preview: its decoded picture, or (picture None) why it cannot be shown."""
+
+    def __init__(self, name: str, picture: Picture | None, reason: str) -> None:
+        super().__init__()
+        self.name = name
+        self.picture = picture
+        self.reason = reason
 
 
 class AttachmentFetched(Message):

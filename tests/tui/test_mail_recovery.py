@@ -12,10 +12,12 @@ from core.conversations import ConversationService
 from core.end_users import EndUserService
 from core.events import EventLog
 from core.inbound import InboundDecision, InboundEmail, InboundOutcome, InboundService, IncomingEmail, Verdict
-from core.models import Conversation
+from core.models import Attachment, AttachmentBlob, Conversation
 from core.settings import SettingsService
 from core.tokens import TokenSigner
 from mail.routing import file_raw_email
+from tests.mail.test_held_email_attachments import PNG, email_with_files
+from tests.tui.conftest import console_config
 from tests.tui.helpers import wait_for
 from tui.screens.mail import MailScreen
 from tui.screens.pick_conversation import ConversationPicker
@@ -122,3 +124,22 @@ async def test_a_refused_email_is_discarded_and_the_decision_is_logged(desk, mak
         [event] = [e for e in EventLog(session).after(0) if e.kind == "inbound.rejected"]
         assert event.payload["inbound_id"] == record.id and event.payload["agent_id"] == desk.agent_id
         assert session.exec(select(InboundEmail).where(InboundEmail.id == record.id)).one().raw_source
+
+
+async def test_posting_a_refused_email_from_the_mail_screen_stores_its_files_under_the_consoles_limit(
+        desk, make_console):
+    record = _file(desk, email_with_files(to="help+1-forgedtoken@example.com", message_id="<files-1@example.net>"))
+    assert record.outcome is InboundOutcome.refused
+    config = console_config()
+    config.attachments.max_bytes = len(PNG) + 10  # the screenshot fits, the invoice does not
+    app = make_console(config=config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _open_refused(pilot, app)
+        await pilot.press("n")  # post as a new conversation
+        await wait_for(pilot, lambda: app.screen.query_one("#refused", DataTable).row_count == 0, what="row gone")
+    posted = _record(desk, record.id)
+    with desk.db.read_session() as session:
+        stored = session.exec(select(Attachment).where(Attachment.message_id == posted.posted_message_id)).all()
+        assert [(a.name, a.content_type) for a in stored] == [("screenshot.png", "image/png")]
+        assert session.get(AttachmentBlob, stored[0].sha256).content == PNG
+    assert "invoice.pdf (" in posted.attachments and "not stored" in posted.attachments

@@ -330,3 +330,33 @@ def test_articles_screen(desk, console, size, snap_compare):
         await pilot.pause(0.2)
 
     assert snap_compare(console, terminal_size=size, run_before=run_before)
+
+
+def test_image_preview(desk, console, size, snap_compare):
+    import io
+
+    from PIL import Image as PillowImage
+
+    from core.attachments import AttachmentService
+    from core.models import AuthorKind
+    from tui.screens.image_preview import ImagePreviewScreen
+
+    buffer = io.BytesIO()
+    picture = PillowImage.new("RGB", (64, 32), (20, 90, 200))
+    picture.paste((230, 200, 40), (0, 0, 32, 16))  # a yellow quarter: the picture is drawn, not a flat box
+    picture.save(buffer, "PNG")
+    with desk.db.session() as session:
+        files = AttachmentService(session, desk.clock)
+        files.post_file(desk.conversations["alex"], AuthorKind.end_user, files.check("screenshot.png",
+                                                                                     buffer.getvalue()))
+
+    async def run_before(pilot) -> None:
+        await _conversation(pilot, desk.conversations["alex"])
+        await pilot.press("f")
+        await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConversationScreen))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ImagePreviewScreen))
+        await _settle(pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(console, terminal_size=size, run_before=run_before)

@@ -1,6 +1,7 @@
 """Modal screens for attachments: pick one of the conversation's files, and type the path of a file to attach."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -17,10 +18,21 @@ from tui.text import literal
 from tui.transcript import FileView, file_line
 
 
-class AttachmentPickScreen(ModalScreen[str | None]):
-    """Lists the conversation's files, newest first; dismisses with the chosen one's public id."""
+@dataclass(frozen=True)
+class FileChoice:
+    """The file the agent picked, and whether to preview it in the terminal (v) rather than open it (Enter)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", N_("Cancel"), id="attachments.cancel")]
+    public_id: str
+    preview: bool = False
+
+
+class AttachmentPickScreen(ModalScreen[FileChoice | None]):
+    """Lists the conversation's files, newest first; dismisses with the chosen one (to open, or to preview)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "preview", N_("Preview the image in the terminal"), id="attachments.preview"),
+        Binding("escape", "cancel", N_("Cancel"), id="attachments.cancel"),
+    ]
 
     def __init__(self, files: list[FileView]) -> None:
         super().__init__()
@@ -28,8 +40,8 @@ class AttachmentPickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(_("Open which file? (saved to ~/Downloads when there is no display)"), markup=False,
-                         classes="question")
+            yield Static(_("Open which file? Enter opens it (saved to ~/Downloads when there is no display); v "
+                           "previews an image in the terminal."), markup=False, classes="question")
             yield OptionList(*[Option(literal(file_line(file), one_line=True), id=file.public_id)
                                for file in self.files], id="attachment-list")
 
@@ -39,7 +51,15 @@ class AttachmentPickScreen(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(event.option.id)
+        if event.option.id:
+            self.dismiss(FileChoice(event.option.id))
+
+    def action_preview(self) -> None:
+        option_list = self.query_one(OptionList)
+        if option_list.highlighted is not None:
+            option_id = option_list.get_option_at_index(option_list.highlighted).id
+            if option_id:
+                self.dismiss(FileChoice(option_id, preview=True))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -31,6 +31,7 @@ from tui.formatting import language_choices, language_label, status_label
 from tui.i18n import N_, _
 from tui.messages import (
     AttachmentFetched,
+    AttachmentPreviewRead,
     ChangeDone,
     ConversationAssigned,
     ConversationReleased,
@@ -50,9 +51,10 @@ from tui.messages import (
 )
 from tui.satisfaction import rating_line
 from tui.screens.article_picker import ArticleLink, ArticlePicker
-from tui.screens.attachments import AttachFileScreen, AttachmentPickScreen
+from tui.screens.attachments import AttachFileScreen, AttachmentPickScreen, FileChoice
 from tui.screens.collaboration import CollaborationActions
 from tui.screens.data_requests import DATA_REQUEST_ACTIONS, DataRequestActions
+from tui.screens.image_preview import ImagePreviewScreen, NotPreviewable, decode_image
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
 from tui.text import literal
@@ -368,17 +370,25 @@ class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions,
             self.notify(_("This conversation has no attachments."), severity="warning")
             return
 
-        def chosen(public_id: str | None) -> None:
-            if public_id:
-                self._fetch_attachment(public_id)
+        def chosen(choice: FileChoice | None) -> None:
+            if choice is not None:
+                self._fetch_attachment(choice.public_id, choice.preview)
 
         self.app.push_screen(AttachmentPickScreen(files), chosen)
 
     @work(thread=True, name="attachment-open", group="attachments", exit_on_error=False)
-    def _fetch_attachment(self, public_id: str) -> None:
+    def _fetch_attachment(self, public_id: str, preview: bool = False) -> None:
         with self.context.db.read_session() as session:
             files = AttachmentService(session, self.context.clock)
             download = files.content(files.by_public_id(public_id))
+        if preview:
+            try:  # decoding is work too: done here, off the UI thread
+                picture = decode_image(download.name, download.content_type, download.content)
+            except NotPreviewable as refusal:
+                self.post_message(AttachmentPreviewRead(download.name, None, str(refusal)))
+            else:
+                self.post_message(AttachmentPreviewRead(download.name, picture, ""))
+            return
         path, opened = open_or_save(download, os.environ, Path.home())
         self.post_message(AttachmentFetched(str(path), opened))
 
@@ -387,6 +397,14 @@ class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions,
         message.stop()
         text = _("Opened {path}.") if message.opened else _("No display to open it on: saved to {path}.")
         self.notify(text.format(path=message.path), markup=False)
+
+    @on(AttachmentPreviewRead)
+    def _preview_read(self, message: AttachmentPreviewRead) -> None:
+        message.stop()
+        if message.picture is None:
+            self.notify(message.reason, severity="warning", markup=False)
+        else:
+            self.app.push_screen(ImagePreviewScreen(message.name, message.picture))
 
     def action_attach_file(self) -> None:
         def chosen(path_text: str | None) -> None:

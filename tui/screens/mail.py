@@ -202,7 +202,8 @@ class MailScreen(ChangesInWorkers, Screen):
 
     def _post(self, row: MailRow, *, conversation_id: int | None = None, new_conversation: bool = False) -> None:
         clock, agent_id, record_id = self.context.clock, self.context.agent.id, row.id
-        self._change(lambda s: InboundService(s, clock).post_by_agent(
+        max_bytes = self.context.config.attachments.max_bytes  # the email's files are stored under the same limit
+        self._change(lambda s: InboundService(s, clock, max_attachment_bytes=max_bytes).post_by_agent(
             record_id, agent_id, conversation_id=conversation_id, new_conversation=new_conversation),
             HeldEmailAccepted(record_id))
 
