@@ -308,6 +308,8 @@ def test_conversation_with_typing_indicator(desk, console, size, snap_compare):
         await wait_for(pilot, lambda: pilot.app.screen.query_one(ActivityLine).display)
         await _settle(pilot)
 
+    assert snap_compare(console, terminal_size=size, run_before=run_before)
+
 
 def test_articles_screen(desk, console, size, snap_compare):
     from core.articles import ArticleService
