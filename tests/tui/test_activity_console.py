@@ -88,7 +88,7 @@ async def test_the_preview_shows_once_an_admin_switches_it_on(desk, make_console
         await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen) and app.screen.data is not None)
-        await pilot.press("ctrl+r")
+        await pilot.press("ctrl+o")
 
         def preview_on() -> bool:
             with desk.db.read_session() as session:

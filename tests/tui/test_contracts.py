@@ -2,8 +2,13 @@
 stay private; results travel as typed messages."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from pathlib import Path
+
+from textual.binding import Binding
+from textual.dom import DOMNode
 
 import tui
 
@@ -36,3 +41,43 @@ def test_the_contract_check_sees_a_breach():
                "class Loaded(Message):"]
     for sample, pattern in zip(samples, FORBIDDEN, strict=True):
         assert re.search(pattern, sample), pattern
+
+
+def _keys_bound_twice(bindings: list) -> list[str]:
+    seen: dict[str, str] = {}
+    twice = []
+    for binding in bindings:
+        key_list, action = (binding.key, binding.action) if isinstance(binding, Binding) else binding[:2]
+        for key in key_list.split(","):
+            key = key.strip()
+            if key in seen and seen[key] != action:
+                twice.append(f"{key}: {seen[key]} and {action}")
+            seen.setdefault(key, action)
+    return twice
+
+
+def _console_classes_with_bindings() -> list[type]:
+    for info in pkgutil.walk_packages(tui.__path__, "tui."):
+        importlib.import_module(info.name)
+    found, todo = [], [DOMNode]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("tui.") and "BINDINGS" in vars(cls):
+            found.append(cls)
+    return found
+
+
+def test_no_screen_binds_one_key_to_two_actions():
+    """A key bound twice silently runs only one action (Ctrl+R once meant both "reset template" and "typing
+    preview"; the second never ran)."""
+    classes = _console_classes_with_bindings()
+    assert len(classes) > 10
+    clashes = {f"{cls.__module__}.{cls.__qualname__}": twice for cls in classes
+               if (twice := _keys_bound_twice(cls.BINDINGS))}
+    assert clashes == {}
+
+
+def test_the_clash_check_sees_a_clash():
+    assert _keys_bound_twice([Binding("ctrl+r", "reset"), Binding("escape,ctrl+r", "preview")]) == [
+        "ctrl+r: reset and preview"]

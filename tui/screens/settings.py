@@ -132,7 +132,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
         # Canned replies have their own screen (tui/screens/macro_settings.py).
         Binding("ctrl+g", "open_macros", N_("Canned replies"), show=False, id="settings.macros"),
         # Off by default (privacy); the notice after switching says which way it now is.
-        Binding("ctrl+r", "toggle_typing_preview", N_("Typing preview on/off"), show=False,
+        Binding("ctrl+o", "toggle_typing_preview", N_("Typing preview on/off"), show=False,
                 id="settings.typing_preview"),
     ]
 
