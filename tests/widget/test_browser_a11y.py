@@ -231,7 +231,9 @@ def test_a_keyboard_only_walk(context_for, site, shots):  # noqa: F811
     page.keyboard.press("Enter")
     expect(page.locator(".tl-end_user .tl-body").last).to_have_text("It was due Monday.")
     eventually(lambda: page.evaluate(FOCUSED) == "tl-input")
-    # Backwards: the message list (scrollable by keys), then the close button.
+    # Backwards: the attach button, the message list (scrollable by keys), then the close button.
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(FOCUSED) == "tl-attach"
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED) == "tl-log"
     page.keyboard.press("Shift+Tab")
@@ -262,6 +264,7 @@ def test_a_keyboard_only_walk(context_for, site, shots):  # noqa: F811
     # Space opens it again; the close button by keyboard closes and gives focus back to the launcher too.
     page.keyboard.press("Space")
     expect(page.locator(".tl-panel")).to_be_visible()
+    page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED) == "tl-close"

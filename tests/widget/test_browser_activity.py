@@ -41,6 +41,8 @@ def test_the_widget_shows_an_agent_typing_until_the_report_expires(page, site): 
         ActivityService(session, site.clock).agent_active(conversation_id, agent_id, typing=True)
     expect(typing).to_be_visible()
     expect(typing).to_have_text("Agent is typing…")
+    # Screen readers hear it through the widget's one live region (a second region would talk over it).
+    expect(page.locator("[aria-live=polite]")).to_contain_text("Agent is typing…")
     site.clock.advance(TYPING_TTL)  # no refresh: the report expires and the widget is told
     expect(typing).to_be_hidden()
 

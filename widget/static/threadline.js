@@ -734,8 +734,7 @@
   var activity = { sentAt: 0, trailing: null, rating: null, choice: null };
   function buildActivity() {
     ui.typing = label("p", "tl-typing", "agent_typing");
-    ui.typing.hidden = true;
-    ui.typing.setAttribute("aria-live", "polite");
+    ui.typing.hidden = true;  // announced through the one live region, like messages (see announce)
     ui.rating = el("form", "tl-rating");
     ui.rating.hidden = true;
     ui.panel.insertBefore(ui.typing, ui.offer);
@@ -765,7 +764,11 @@
       showRating(frame.status);
     }
   }
-  function showAgentTyping(on) { if (ui.typing) ui.typing.hidden = !on; }
+  function showAgentTyping(on) {
+    if (!ui.typing) return;
+    if (on && ui.typing.hidden && S.open) announce(t("agent_typing"));
+    ui.typing.hidden = !on;
+  }
   function showRating(status) {
     if (!ui.rating) return;
     if (status !== "solved") { ui.rating.hidden = true; ui.rating.textContent = ""; return; }
