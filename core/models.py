@@ -457,7 +457,8 @@ class Activity(SQLModel, table=True):
     process that dies leaves nothing stuck. Nothing here goes into the event log: a keystroke is not a state change.
     """
 
-    __table_args__ = (Index("ix_activity_updated", "updated_at"),)
+    # typing_until: the widget servers ask "where is an agent typing now?" for all their sockets at once.
+    __table_args__ = (Index("ix_activity_updated", "updated_at"), Index("ix_activity_typing_until", "typing_until"))
 
     conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
     # "agent:<id>" or "end_user": one row per person per conversation.

@@ -219,7 +219,9 @@ class ConversationFeed:
         if not watched and not self._typing:
             return
         with self.db.read_session() as session:
-            typing = ActivityService(session, self.clock).agents_typing(watched)
+            # Not an IN list of every followed conversation: with thousands of sockets that query, twice a
+            # second, held up message delivery on this one thread.
+            typing = ActivityService(session, self.clock).agents_typing_now().intersection(watched)
         with self._lock:
             changed = typing ^ self._typing
             self._typing = typing
