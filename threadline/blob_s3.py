@@ -66,6 +66,14 @@ class S3BlobStore:
         except self._errors as error:
             raise self._unavailable("delete", sha256, error) from None
 
+    def reachable(self) -> str | None:
+        """None when the bucket answers with these credentials, else why not (for doctor)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except self._errors as error:
+            return str(error)
+        return None
+
     def describe(self) -> str:
         """Where the objects go, for logs and doctor: s3://bucket/prefix at the endpoint."""
         return f"s3://{self.bucket}/{self.prefix}" + (f" at {self.endpoint}" if self.endpoint else "")
@@ -85,3 +93,20 @@ def install_blob_store(config: AttachmentsConfig) -> None:
         use_blob_store(None)
         if config.s3_bucket:
             use_blob_store(s3_store(config), write=False)
+
+
+def check_blob_store(config: AttachmentsConfig) -> tuple[bool, str]:
+    """doctor's line about where attachment bytes go: (ok, line); never "ok:"/"FAIL:", which are the database's."""
+    if config.store != "s3":
+        return True, _("attachment store: the database (attachments.store = database)")
+    try:
+        store = s3_store(config)
+    except ConfigError as error:
+        return False, _("problem: attachment store: {error}").format(error=error.message)
+    problem = store.reachable()
+    if problem is not None:
+        return False, _("problem: attachment store: the S3 bucket {where} cannot be used: {error}; check "
+                        "attachments.s3_bucket, attachments.s3_endpoint and the AWS credentials (environment or "
+                        "~/.aws)").format(
+            where=store.describe(), error=problem)
+    return True, _("attachment store: {where}, reachable").format(where=store.describe())

@@ -181,3 +181,18 @@ def test_the_settings_come_from_the_environment_and_mistakes_name_the_fix(s3, mo
     monkeypatch.setitem(sys.modules, "boto3", None)  # as if the s3 extra were not installed
     with pytest.raises(ConfigError, match=r"pip install 'threadline\[s3\]'"):
         install_blob_store(s3_config(s3).attachments)
+
+
+def test_doctor_says_where_files_go_and_whether_the_bucket_answers(s3, database_url, tmp_path):
+    env = {**AWS_ENV, "THREADLINE_DATABASE_URL": database_url, "THREADLINE_ATTACHMENTS_STORE": "s3",
+           "THREADLINE_ATTACHMENTS_S3_ENDPOINT": s3["endpoint"], "THREADLINE_ATTACHMENTS_S3_BUCKET": s3["bucket"]}
+    assert run_cli("init", data_dir=tmp_path, extra_env=env).returncode == 0
+    doctor = run_cli("doctor", data_dir=tmp_path, extra_env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert f"attachment store: s3://{s3['bucket']}/attachments/ at {s3['endpoint']}, reachable" in doctor.stdout
+    assert "threadline-test-secret" not in doctor.stdout  # credentials stay in the AWS chain, never printed
+
+    doctor = run_cli("doctor", data_dir=tmp_path, extra_env={**env, "THREADLINE_ATTACHMENTS_S3_BUCKET": "no-such"})
+    assert doctor.returncode == 1
+    assert "problem: attachment store: the S3 bucket s3://no-such/attachments/" in doctor.stdout
+    assert "AWS credentials" in doctor.stdout
