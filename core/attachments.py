@@ -2,6 +2,7 @@
 downloaded through signed links."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,6 +49,17 @@ class CheckedFile:
     size: int
     sha256: str
     content: bytes
+    stored_in: str | None = None  # the store that already holds the bytes (upload_ahead), so they go up once
+
+
+def upload_ahead(file: CheckedFile) -> CheckedFile:
+    """Put file's bytes into the store new files go to before any transaction starts, so a write transaction (on
+    SQLite: the write lock) never waits on the network; the database store needs nothing ahead."""
+    store = writing_store()
+    if store is None or file.stored_in == store.name:
+        return file
+    store.put(file.sha256, file.content)
+    return dataclasses.replace(file, stored_in=store.name)
 
 
 @dataclass(frozen=True)
@@ -121,13 +133,14 @@ class AttachmentService:
     def post_file(self, conversation_id: int, author_kind: AuthorKind, file: CheckedFile, *,
                   agent_id: int | None = None, text: str | None = None) -> Attachment:
         """Post a message carrying one file (its text: the given text, else the file's name), in one transaction."""
+        file = upload_ahead(file)  # before post_message's first statement, when the caller opened nothing yet
         message = ConversationService(self.session, self.clock).post_message(
             conversation_id, author_kind, (text or "").strip() or file.name, agent_id=agent_id)
         return self.attach(message, file)
 
     def _store_blob(self, file: CheckedFile) -> None:
         store = writing_store()
-        if store is not None:
+        if store is not None and file.stored_in != store.name:
             # Uploaded before the transaction commits, so no row ever points to missing bytes; after a rollback the
             # object stays as an orphan (content-addressed, so harmless and reused by the next upload of the file).
             store.put(file.sha256, file.content)

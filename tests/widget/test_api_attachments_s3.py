@@ -9,10 +9,11 @@ import uuid
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from sqlalchemy import text
 from sqlmodel import select
 
 from core.attachments import AttachmentService
-from core.blob_store import use_blob_store
+from core.blob_store import use_blob_store, writing_store
 from core.config import Config, load_config
 from core.errors import ConfigError
 from core.models import Attachment, AttachmentBlob, Conversation
@@ -81,6 +82,24 @@ def test_an_upload_lands_in_the_bucket_not_the_database_and_downloads_byte_ident
     assert client.get(found["url"].split("?")[0], headers=bearer(data["token"])).content == PNG_BYTES
     again = upload(client, data, name="again.png")  # the same bytes: the same object, one row
     assert again.status_code == 201 and keys(s3) == [f"attachments/{digest}"]
+
+
+@pytest.mark.sqlite_only(reason="SQLite's one write lock; PostgreSQL writers do not wait for each other like this")
+def test_the_upload_happens_before_the_write_transaction_so_other_writers_never_wait_for_it(s3, client, db):
+    install_blob_store(s3_config(s3).attachments)
+    data = start(client)
+    during_upload: list[str] = []
+
+    def write_while_uploading(**_kwargs) -> None:
+        # Another writer, in the middle of the real PUT: it would wait (then fail) if the upload held the lock.
+        with db.session() as session:
+            session.execute(text("UPDATE enduser SET name = name WHERE id = -1"))
+            session.commit()
+        during_upload.append("written")
+
+    writing_store().client.meta.events.register("before-send.s3.PutObject", write_while_uploading)
+    assert upload(client, data).status_code == 201
+    assert during_upload == ["written"]
 
 
 def test_files_stored_before_switching_stay_readable_and_switching_back_keeps_the_s3_ones(s3, client, db, caplog):
