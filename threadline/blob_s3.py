@@ -36,8 +36,13 @@ class S3BlobStore:
         self.prefix = prefix
         self.endpoint = endpoint
         boto3, self._errors = _client_library()
+        # Bounded waits: a request thread (an upload, a download) fails with a clear error instead of hanging on an
+        # unreachable server; botocore's default retries with backoff would hold it for many seconds.
+        settings = importlib.import_module("botocore.config").Config(
+            connect_timeout=5, read_timeout=60, retries={"max_attempts": 2, "mode": "standard"})
         # Credentials: the standard AWS chain (environment, shared files, instance roles), never the TOML file.
-        self.client = client or boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None)
+        self.client = client or boto3.client("s3", endpoint_url=endpoint or None, region_name=region or None,
+                                             config=settings)
 
     def key(self, sha256: str) -> str:
         return f"{self.prefix}{sha256}"

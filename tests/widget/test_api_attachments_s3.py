@@ -3,6 +3,7 @@ bucket, files stored in the database before the switch stay readable, erasure de
 from __future__ import annotations
 
 import hashlib
+import socket
 import sys
 import uuid
 
@@ -149,6 +150,25 @@ def test_erasure_deletes_an_object_only_when_no_other_attachment_shares_it(s3, c
     assert keys(s3) == []
     with db.read_session() as session:
         assert session.exec(select(AttachmentBlob)).all() == []
+
+
+def test_an_unreachable_store_refuses_the_upload_and_records_nothing(s3, client, db, caplog):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    config = s3_config(s3)
+    config.attachments.s3_endpoint = closed
+    install_blob_store(config.attachments)
+    data = start(client)
+    response = upload(client, data)
+    assert response.status_code == 500 and error_code(response) == "internal_error"
+    assert response.json()["error"]["message"] == "The file store could not be reached; try again in a moment."
+    assert "S3 attachment store failed" in caplog.text
+    with db.read_session() as session:
+        assert session.exec(select(AttachmentBlob)).all() == [] and session.exec(select(Attachment)).all() == []
+    transcript = client.get(f"/api/v1/conversations/{data['conversation']['id']}/messages",
+                            headers=bearer(data["token"])).json()["messages"]
+    assert "screenshot.png" not in [message["body"] for message in transcript]  # no message was posted either
 
 
 class _ErasureThatFails:
