@@ -1,6 +1,8 @@
-"""Attachments: files stored once by SHA-256 in the database, linked to messages, downloaded through signed links."""
+"""Attachments: files stored once by SHA-256 (in the database or an installed store), linked to messages,
+downloaded through signed links."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from core.blob_store import DATABASE, delete_after_commit, readable_store, writing_store
 from core.clock import Clock, SystemClock
 from core.conversations import ConversationService
 from core.errors import NotFound, ThreadlineError
@@ -46,6 +49,17 @@ class CheckedFile:
     size: int
     sha256: str
     content: bytes
+    stored_in: str | None = None  # the store that already holds the bytes (upload_ahead), so they go up once
+
+
+def upload_ahead(file: CheckedFile) -> CheckedFile:
+    """Put file's bytes into the store new files go to before any transaction starts, so a write transaction (on
+    SQLite: the write lock) never waits on the network; the database store needs nothing ahead."""
+    store = writing_store()
+    if store is None or file.stored_in == store.name:
+        return file
+    store.put(file.sha256, file.content)
+    return dataclasses.replace(file, stored_in=store.name)
 
 
 @dataclass(frozen=True)
@@ -119,13 +133,21 @@ class AttachmentService:
     def post_file(self, conversation_id: int, author_kind: AuthorKind, file: CheckedFile, *,
                   agent_id: int | None = None, text: str | None = None) -> Attachment:
         """Post a message carrying one file (its text: the given text, else the file's name), in one transaction."""
+        file = upload_ahead(file)  # before post_message's first statement, when the caller opened nothing yet
         message = ConversationService(self.session, self.clock).post_message(
             conversation_id, author_kind, (text or "").strip() or file.name, agent_id=agent_id)
         return self.attach(message, file)
 
     def _store_blob(self, file: CheckedFile) -> None:
-        # Insert-if-absent in one statement: two processes storing the same file at once both succeed.
-        values = dict(sha256=file.sha256, size=file.size, content=file.content, created_at=self.clock.now())
+        store = writing_store()
+        if store is not None and file.stored_in != store.name:
+            # Uploaded before the transaction commits, so no row ever points to missing bytes; after a rollback the
+            # object stays as an orphan (content-addressed, so harmless and reused by the next upload of the file).
+            store.put(file.sha256, file.content)
+        values = dict(sha256=file.sha256, size=file.size, store=DATABASE if store is None else store.name,
+                      content=file.content if store is None else None, created_at=self.clock.now())
+        # Insert-if-absent in one statement: two processes storing the same file at once both succeed; a file
+        # already stored keeps its row (and store).
         table = AttachmentBlob.__table__  # type: ignore[attr-defined]  # SQLModel sets it on table models
         if self.session.get_bind().dialect.name == "postgresql":
             statement: Any = postgresql_insert(table).values(**values).on_conflict_do_nothing(
@@ -156,7 +178,11 @@ class AttachmentService:
         blob = self.session.get(AttachmentBlob, attachment.sha256)
         if blob is None:  # the row outlived its bytes: nothing to send
             raise NotFound(_("There is no attachment {id!r}.").format(id=attachment.public_id))
-        return Download(attachment.name, attachment.content_type, attachment.size, attachment.sha256, blob.content)
+        if blob.store == DATABASE:
+            content = blob.content or b""
+        else:
+            content = readable_store(blob.store).get(blob.sha256)
+        return Download(attachment.name, attachment.content_type, attachment.size, attachment.sha256, content)
 
     # --- signed links ----------------------------------------------------------------------------------------
     def link_expiry(self) -> datetime:
@@ -184,14 +210,19 @@ class AttachmentService:
     @transactional
     def delete_attachments_of_end_user(self, end_user_id: int) -> int:
         """Delete every file in the end user's conversations (theirs and what agents sent them) and every file they
-        uploaded, with the bytes no other attachment shares. Returns how many attachments were deleted."""
+        uploaded, with the bytes no other attachment shares (in another store: after the commit). Returns how many
+        attachments were deleted."""
         in_scope = (col(Attachment.conversation_id).in_(select(Conversation.id).where(
             Conversation.end_user_id == end_user_id)) | (col(Attachment.uploader_end_user_id) == end_user_id))
         digests = set(self.session.exec(select(Attachment.sha256).where(in_scope)).all())
         result = self.session.execute(delete(Attachment).where(in_scope))
         if digests:
             still_used = exists().where(col(Attachment.sha256) == col(AttachmentBlob.sha256))
-            self.session.execute(delete(AttachmentBlob).where(col(AttachmentBlob.sha256).in_(digests), ~still_used))
+            unused = list(self.session.exec(select(AttachmentBlob.sha256).where(
+                col(AttachmentBlob.sha256).in_(digests), ~still_used)).all())
+            self.session.execute(delete(AttachmentBlob).where(col(AttachmentBlob.sha256).in_(unused), ~still_used))
+            # Bytes outside the database go only after the commit, and only if no row came back for them by then.
+            delete_after_commit(self.session, set(unused))
         return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -146,6 +146,13 @@ class AttachmentsConfig:
     max_bytes: int = 10 * 1024 * 1024
     # How long a signed download link (in the widget's transcript and in notification emails) stays valid.
     link_days: int = 7
+    # Where new files' bytes go: "database" (attachment_blob.content) or "s3" (an S3-compatible bucket; needs boto3,
+    # pip install 'threadline[s3]'). Credentials come from the standard AWS chain (environment, ~/.aws, roles).
+    store: str = "database"
+    s3_endpoint: str = ""  # empty: AWS itself; else e.g. https://minio.example:9000
+    s3_bucket: str = ""
+    s3_prefix: str = "attachments/"  # object key: prefix + the file's SHA-256
+    s3_region: str = ""  # empty: from the AWS chain
 
 
 @dataclass
@@ -327,6 +334,12 @@ def _validate(config: Config) -> None:
     if config.attachments.link_days < 1:
         raise ConfigError(_("attachments.link_days must be at least 1, not {value}; the default is 7").format(
             value=config.attachments.link_days))
+    if config.attachments.store not in ("database", "s3"):
+        raise ConfigError(_("attachments.store must be database or s3, not {value!r}; the default is database").format(
+            value=config.attachments.store))
+    if config.attachments.store == "s3" and not config.attachments.s3_bucket:
+        raise ConfigError(_("attachments.store is s3 but attachments.s3_bucket is empty; set the bucket's name "
+                            "(THREADLINE_ATTACHMENTS_S3_BUCKET) or set attachments.store back to database"))
     for entry in config.widget.trusted_proxies:
         try:
             ipaddress.ip_network(entry, strict=False)

@@ -372,13 +372,17 @@ class Trigger(SQLModel, table=True):
 
 
 class AttachmentBlob(SQLModel, table=True):
-    """One file's bytes, stored once however many attachments carry it: keyed by the SHA-256 of the content."""
+    """One file's bytes, stored once however many attachments carry it: keyed by the SHA-256 of the content; the
+    bytes are in this row or, for another store, under the digest there."""
 
     __tablename__ = "attachment_blob"
 
     sha256: str = Field(primary_key=True, max_length=64)  # lowercase hex
     size: int = Field(sa_type=BigInteger)
-    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Where the bytes are: "database" (in content) or an installed store such as "s3" (content is then NULL).
+    # Reading follows this column, so files stored before a switch of attachments.store stay readable.
+    store: str = Field(default="database", max_length=16, sa_column_kwargs={"server_default": "database"})
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = _time()
 
 

@@ -9,6 +9,7 @@ from core.config import Config
 from core.database_url import check_database_url
 from core.db import Database
 from core.tokens import TokenSigner
+from threadline.blob_s3 import install_blob_store
 
 
 @dataclass
@@ -20,6 +21,8 @@ class AppContext:
     def db(self) -> Database:
         # A bad URL, a missing driver or folder: one line naming the fix, before SQLAlchemy or a driver fails deeper.
         check_database_url(self.config.database_url, data_dir=self.config.data_path)
+        # Every command that opens the database stores and reads attachments where the configuration says.
+        install_blob_store(self.config.attachments)
         database = self.config.database
         return Database(self.config.database_url, write_timeout=database.write_timeout,
                         pool_size=database.pool_size, max_overflow=database.max_overflow)

@@ -17,6 +17,7 @@ from core.attachments import (
     AttachmentTypeNotAllowed,
     Download,
     attachment_json,
+    upload_ahead,
 )
 from core.clock import Clock
 from core.conversations import ConversationService
@@ -367,16 +368,21 @@ class WidgetDesk:
 
     def attach(self, end_user_id: int, public_id: str, name: str | None, content: bytes) -> AttachmentJson:
         """Post a message carrying one file (its name as the text) in the end user's conversation."""
-        with self.db.session() as session:
-            end_user = self._end_user(session, end_user_id)
-            conversation = self._conversation(session, end_user, public_id)
-            files = self._files(session)
+        with self.db.read_session() as session:
+            self._conversation(session, self._end_user(session, end_user_id), public_id)
             try:
-                checked = files.check(name, content)
+                checked = self._files(session).check(name, content)
             except AttachmentTooLarge as exc:
                 raise ApiError("attachment_too_large", exc.message, translated=True) from None
             except AttachmentTypeNotAllowed as exc:
                 raise ApiError("attachment_type_not_allowed", exc.message, translated=True) from None
+        # Checked and allowed: bytes for a store outside the database (S3) go up now, before the write transaction,
+        # so it never holds SQLite's write lock while waiting on the network.
+        checked = upload_ahead(checked)
+        with self.db.session() as session:
+            end_user = self._end_user(session, end_user_id)
+            conversation = self._conversation(session, end_user, public_id)
+            files = self._files(session)
             attachment = files.post_file(stored_id(conversation), AuthorKind.end_user, checked)
             return self.links.json(files, attachment)
 

@@ -15,6 +15,7 @@ from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_othe
 from core.settings import SettingsService
 from mail.dns_checks import mail_dns_checks, make_resolver
 from threadline import __version__
+from threadline.blob_s3 import check_blob_store
 from threadline.context import AppContext
 from threadline.public_links import local_links_warning
 
@@ -83,10 +84,13 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     links = local_links_warning(config)
     if links:
         _say(links)
+    # Before the database's lines, which stay last (scripts read the final one).
+    store_ok, store_line = check_blob_store(config.attachments)
+    _say(store_line)
     checks = check_database(context.db.engine, context.db.url)
     for check in checks:
         _say(check.line)
-    ok = all(check.ok for check in checks)
+    ok = store_ok and all(check.ok for check in checks)
     if getattr(args, "mail", False) and ok:
         with context.db.read_session() as session:
             support_address = SettingsService(session, context.clock).load().support_address
