@@ -37,14 +37,14 @@ def test_the_attach_button_uploads_a_file_that_shows_as_a_thumbnail_and_download
     picture = tmp_path / "Bildschirmfoto.png"
     picture.write_bytes(png())
     button = page.locator(".tl-attach")
-    expect(button).to_have_attribute("aria-label", "Attach a file")  # labelled (English until the catalogs have it)
+    expect(button).to_have_attribute("aria-label", "Datei anhängen")  # labelled, in the browser's language (de-DE)
     with page.expect_file_chooser() as chooser:
         button.click()
     chooser.value.set_files(str(picture))
     thumbnail = page.locator(".tl-end_user .tl-thumbnail").last
     expect(thumbnail).to_have_attribute("alt", "Bildschirmfoto.png")
     page.wait_for_function("img => img.complete && img.naturalWidth === 6", arg=thumbnail.element_handle())
-    expect(page.locator(".tl-attach-status")).to_have_text("Bildschirmfoto.png sent.")
+    expect(page.locator(".tl-attach-status")).to_have_text("Bildschirmfoto.png gesendet.")
     attachment, content = stored(site)[-1]
     assert attachment.name == "Bildschirmfoto.png" and content == picture.read_bytes()
     assert attachment.sha256 == hashlib.sha256(picture.read_bytes()).hexdigest()
@@ -85,5 +85,6 @@ def test_a_refused_file_shows_the_servers_reason(page, site, tmp_path):  # noqa:
     with page.expect_file_chooser() as chooser:
         page.locator(".tl-attach").click()
     chooser.value.set_files(str(program))
-    expect(page.locator(".tl-error")).to_contain_text("cannot be attached")
+    # The server's reason, in the end user's language.
+    expect(page.locator(".tl-error")).to_contain_text("kann nicht angehängt werden")
     expect(page.locator(".tl-attach-status")).to_be_hidden()
