@@ -1,8 +1,13 @@
 """Waiting for the console in Pilot tests: poll a condition between UI turns, with an upper bound."""
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
 
 # Only a safety net for a broken test: conditions normally hold after a few UI turns.
 LIMIT_SECONDS = 10.0
@@ -36,3 +41,31 @@ def rows_loaded(app) -> bool:
 
     return isinstance(app.screen, QueueScreen) and app.screen.page is not None and \
         app.screen.query_one("#queue", DataTable).row_count == len(app.screen.page.rows)
+
+
+@dataclass
+class QueryLog:
+    """Every SQL statement the console ran while watched, and those run on the UI thread (which must be none)."""
+
+    statements: list[str] = field(default_factory=list)
+    on_ui_thread: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def queries_by_thread(db) -> Iterator[QueryLog]:
+    """Watch every engine of db (on SQLite, writes have a pool of their own) for statements, noting the thread."""
+    ui_thread = threading.current_thread()  # Pilot runs the app on the test's thread
+    log = QueryLog()
+
+    def before_execute(conn, cursor, statement, parameters, context, executemany):
+        log.statements.append(statement)
+        if threading.current_thread() is ui_thread:
+            log.on_ui_thread.append(statement)
+
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", before_execute)
+    try:
+        yield log
+    finally:
+        for engine in db.engines:
+            event.remove(engine, "before_cursor_execute", before_execute)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import io
 import json
 import stat
-import threading
 
 from rich.console import Console
-from sqlalchemy import event
 from sqlmodel import col, select
 from textual.widgets import Button, Static
 
 from core.data_requests import ERASED_MARKER
 from core.event_kinds import EventKind
 from core.models import EndUser, Event, Message
-from tests.tui.helpers import rows_loaded, screen_text, wait_for
+from tests.tui.helpers import queries_by_thread, rows_loaded, screen_text, wait_for
 from tui.commands import palette_entries
 from tui.screens.conversation import ConversationScreen
 from tui.screens.erase import EraseScreen, typed_matches
@@ -180,18 +178,7 @@ def _help_text(app) -> str:
 async def test_export_and_erasure_never_query_on_the_ui_thread(desk, make_console, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     app = make_console()
-    ui_thread = threading.current_thread()
-    on_ui_thread: list[str] = []
-    queries: list[str] = []
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        queries.append(statement)
-        if threading.current_thread() is ui_thread:
-            on_ui_thread.append(statement)
-
-    for engine in desk.db.engines:
-        event.listen(engine, "before_cursor_execute", before_execute)
-    try:
+    with queries_by_thread(desk.db) as log:
         async with app.run_test(size=(120, 36)) as pilot:
             await _open(pilot, app, desk.conversations["chen"])
             await pilot.press("E")
@@ -201,11 +188,8 @@ async def test_export_and_erasure_never_query_on_the_ui_thread(desk, make_consol
             await pilot.press(*"Chen Li", "enter")
             await wait_for(pilot, lambda: _notices(app, "data is erased"), what="erase notice")
             await wait_for(pilot, lambda: ERASED_MARKER in screen_text(app), what="marker shown")
-    finally:
-        for engine in desk.db.engines:
-            event.remove(engine, "before_cursor_execute", before_execute)
-    assert len(queries) > 20
-    assert on_ui_thread == []
+    assert len(log.statements) > 20
+    assert log.on_ui_thread == []
 
 
 def test_the_typed_name_must_be_the_whole_label():

@@ -2,13 +2,10 @@
 picker and Settings) and Reports each read and write in workers."""
 from __future__ import annotations
 
-import threading
-
-from sqlalchemy import event
 from textual.widgets import TextArea
 
 from core.macros import MacroDraft, MacroService
-from tests.tui.helpers import rows_loaded, wait_for
+from tests.tui.helpers import queries_by_thread, rows_loaded, wait_for
 from tui.screens.conversation import ConversationScreen
 from tui.screens.macro_settings import MacrosScreen
 from tui.screens.macros import MacroPicker
@@ -22,18 +19,7 @@ async def test_the_productivity_screens_never_query_on_the_ui_thread(desk, make_
     with desk.db.session() as session:
         MacroService(session, desk.clock).save(MacroDraft("Hello", {"en": "Hello {{ end_user_name }}"}))
     app = make_console()
-    ui_thread = threading.current_thread()
-    on_ui_thread: list[str] = []
-    queries: list[str] = []
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        queries.append(statement)
-        if threading.current_thread() is ui_thread:
-            on_ui_thread.append(statement)
-
-    for engine in desk.db.engines:
-        event.listen(engine, "before_cursor_execute", before_execute)
-    try:
+    with queries_by_thread(desk.db) as log:
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, lambda: rows_loaded(app))
             app.open_conversation(desk.conversations["chen"])
@@ -59,8 +45,5 @@ async def test_the_productivity_screens_never_query_on_the_ui_thread(desk, make_
             await pilot.press("3", "escape", "f2", "ctrl+g")
             await wait_for(pilot, lambda: isinstance(app.screen, MacrosScreen) and app.screen.rows)
             await pilot.pause(0.2)
-    finally:
-        for engine in desk.db.engines:
-            event.remove(engine, "before_cursor_execute", before_execute)
-    assert len(queries) > 20
-    assert on_ui_thread == []
+    assert len(log.statements) > 20
+    assert log.on_ui_thread == []

@@ -1,11 +1,7 @@
 """No database call runs on the UI thread: every query of a whole session of the console comes from a worker."""
 from __future__ import annotations
 
-import threading
-
-from sqlalchemy import event
-
-from tests.tui.helpers import rows_loaded, wait_for
+from tests.tui.helpers import queries_by_thread, rows_loaded, wait_for
 from tui.screens.conversation import ConversationScreen
 from tui.screens.mail import MailScreen
 from tui.screens.queue import QueueScreen
@@ -14,18 +10,7 @@ from tui.screens.settings import SettingsScreen
 
 async def test_the_ui_thread_never_queries_the_database(desk, make_console):
     app = make_console()  # the factory reads the agent before the app runs, as `threadline console` does
-    ui_thread = threading.current_thread()
-    on_ui_thread: list[str] = []
-    queries: list[str] = []
-
-    def before_execute(conn, cursor, statement, parameters, context, executemany):
-        queries.append(statement)
-        if threading.current_thread() is ui_thread:
-            on_ui_thread.append(statement)
-
-    for engine in desk.db.engines:  # reads and writes (on SQLite, writes have a pool of their own)
-        event.listen(engine, "before_cursor_execute", before_execute)
-    try:
+    with queries_by_thread(desk.db) as log:
         async with app.run_test(size=(120, 36)) as pilot:
             await wait_for(pilot, lambda: rows_loaded(app))
             await pilot.press("enter")
@@ -39,8 +24,5 @@ async def test_the_ui_thread_never_queries_the_database(desk, make_console):
             await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen))
             await pilot.press("slash", *"Bea", "enter")
             await pilot.pause(0.2)
-    finally:
-        for engine in desk.db.engines:
-            event.remove(engine, "before_cursor_execute", before_execute)
-    assert len(queries) > 20  # the listener saw the console's work, so it would see a query on the UI thread
-    assert on_ui_thread == []
+    assert len(log.statements) > 20  # the listener saw the console's work, so it would see a query on the UI thread
+    assert log.on_ui_thread == []
