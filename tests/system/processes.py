@@ -122,8 +122,9 @@ def write_config(folder: Path, database_url: str, smtp_port: int, *, imap_port: 
     return path
 
 
-def threadline(config: Path, *args: str, log_path: Path | None = None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+def threadline(config: Path, *args: str, log_path: Path | None = None,
+               extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")} | (extra_env or {})
     output = open(log_path, "wb") if log_path else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "threadline", "--config", str(config), *args],
                             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)

@@ -26,25 +26,30 @@ POOL_SIZE = 2
 MAX_OVERFLOW = 2
 # Per serve process: the pool, plus the event-push LISTEN connection (no IMAP here, so no reader-lock connection).
 PER_PROCESS = POOL_SIZE + MAX_OVERFLOW + 1
+APP_NAME = "threadline-pool-test-"
 
 
 class ConnectionCounter:
-    """Samples pg_stat_activity every 20 ms from its own connection and keeps the highest count of the others."""
+    """Samples pg_stat_activity every 20 ms from its own connection and keeps, per serve process, the highest count
+    of its connections. Each process names its connections (libpq's PGAPPNAME), so connections left by earlier
+    tests or held by this test's own pool are never counted against a process."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.highest = 0
+        self.highest: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         with self.db.engine.connect() as connection:
             while not self._stop.wait(0.02):
-                count = connection.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")).scalar() or 0
+                rows = connection.execute(text(
+                    "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name LIKE :prefix AND backend_type = 'client backend' GROUP BY 1"),
+                    {"prefix": f"{APP_NAME}%"}).all()
                 connection.rollback()
-                self.highest = max(self.highest, count)
+                for name, count in rows:
+                    self.highest[name] = max(self.highest.get(name, 0), count)
 
     def __enter__(self) -> ConnectionCounter:
         self._thread.start()
@@ -86,7 +91,8 @@ def test_four_serve_processes_with_fifty_sockets_each_stay_within_their_pools(db
                               # 400 requests from one address within a minute: above the default per-address limit.
                               widget={"rate_limit_per_minute_per_address": 100_000})
         logs = [tmp_path / f"serve-{n}.log" for n in range(PROCESSES)]
-        processes = [threadline(config, "serve", "--port", "0", log_path=log) for log in logs]
+        processes = [threadline(config, "serve", "--port", "0", log_path=log,
+                                extra_env={"PGAPPNAME": f"{APP_NAME}{n}"}) for n, log in enumerate(logs)]
         try:
             urls = [wait_for_url(log, process, timeout=60) for log, process in zip(logs, processes, strict=True)]
             with ConnectionCounter(db) as counter:
@@ -109,4 +115,5 @@ def test_four_serve_processes_with_fifty_sockets_each_stay_within_their_pools(db
     assert connected == PROCESSES * CLIENTS_PER_PROCESS
     assert codes == [0] * PROCESSES, [log.read_text(errors="replace")[-2000:] for log in logs]
     # At least one connection per process was seen (the counter works), and never more than the pools allow.
-    assert PROCESSES <= counter.highest <= PROCESSES * PER_PROCESS, counter.highest
+    assert sorted(counter.highest) == [f"{APP_NAME}{n}" for n in range(PROCESSES)], counter.highest  # all seen
+    assert all(1 <= count <= PER_PROCESS for count in counter.highest.values()), counter.highest
