@@ -5,10 +5,11 @@ import re
 
 from sqlmodel import Session, col, select
 
+from core.agents import AgentService
 from core.clock import Clock
 from core.conversations import ConversationService
 from core.domain_events import ConversationChanged, raise_event
-from core.errors import InvalidInput, InvalidTransition, NotFound
+from core.errors import InvalidInput, InvalidTransition
 from core.event_kinds import EventKind
 from core.events import record_event
 from core.i18n import _
@@ -42,10 +43,7 @@ class CollaborationService:
         self.clock = clock
 
     def _agent(self, agent_id: int) -> Agent:
-        agent = self.session.get(Agent, agent_id)
-        if agent is None:
-            raise NotFound(_("There is no agent with id {id}.").format(id=agent_id))
-        return agent
+        return AgentService(self.session, self.clock).get(agent_id)
 
     # --- notes ---------------------------------------------------------------------------------------
     @transactional

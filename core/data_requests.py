@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel, col, select
 from core.addresses import normalize_email
 from core.attachments import AttachmentService
 from core.clock import Clock
+from core.end_users import EndUserService
 from core.errors import InvalidInput, NotFound
 from core.event_kinds import EventKind
 from core.events import record_event
@@ -215,10 +216,7 @@ class DataRequestService:
 
     # --- what belongs to the end user --------------------------------------------------------------------------
     def _get(self, end_user_id: int) -> EndUser:
-        end_user = self.session.get(EndUser, end_user_id)
-        if end_user is None:
-            raise NotFound(_("There is no end user with id {id}.").format(id=end_user_id))
-        return end_user
+        return EndUserService(self.session, self.clock).get(end_user_id)
 
     def _conversation_ids(self, end_user_id: int) -> list[int]:
         return [int(i) for i in self.session.exec(
