@@ -17,7 +17,7 @@ from tui.console_context import ConsoleContext
 from tui.i18n import N_, _
 from tui.messages import ArticleCreated, ArticlePublished, ArticleSaved, ChangeDone, LiveChanged
 from tui.screens.prompt import PromptScreen
-from tui.screens.workers import ChangesInWorkers
+from tui.screens.workers import ChangesInWorkers, show_change_done
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
 
@@ -208,9 +208,7 @@ class ArticlesScreen(ChangesInWorkers, Screen):
 
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
         if isinstance(message, ArticleCreated):
             self.select_after_load = message.article_id
             self.editing = None

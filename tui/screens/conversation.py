@@ -57,6 +57,7 @@ from tui.screens.data_requests import DATA_REQUEST_ACTIONS, DataRequestActions
 from tui.screens.image_preview import ImagePreviewScreen, NotPreviewable, decode_image
 from tui.screens.macros import MacroActions
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
+from tui.screens.workers import show_change_done
 from tui.text import literal
 from tui.transcript import ConversationView, read_conversation
 from tui.widgets.activity_line import ActivityLine
@@ -300,9 +301,7 @@ class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions,
     # --- changes, each in a worker ------------------------------------------------------------------------
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
         self.reload()
 
     @on(ReplySent)

@@ -23,7 +23,7 @@ from tui.i18n import N_, _, error_text
 from tui.messages import ChangeDone, LiveChanged, MacroDeleted, MacroSaved
 from tui.screens.macros import macro_actions
 from tui.screens.prompt import ConfirmScreen
-from tui.screens.workers import ChangesInWorkers
+from tui.screens.workers import ChangesInWorkers, show_change_done
 from tui.text import literal, plain
 from tui.widgets.key_bar import KeyBar
 
@@ -252,9 +252,7 @@ class MacrosScreen(ChangesInWorkers, Screen):
 
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
         self.reload()
 
     @on(LiveChanged)

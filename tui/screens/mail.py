@@ -20,7 +20,7 @@ from tui.i18n import N_, _
 from tui.messages import ChangeDone, HeldEmailAccepted, InboundEmailDiscarded, LiveChanged, NotificationRetried
 from tui.screens.pick_conversation import ConversationPicker
 from tui.screens.prompt import ConfirmScreen, TextScreen
-from tui.screens.workers import ChangesInWorkers
+from tui.screens.workers import ChangesInWorkers, show_change_done
 from tui.text import literal, plain, short_time
 from tui.widgets.key_bar import KeyBar
 
@@ -174,9 +174,7 @@ class MailScreen(ChangesInWorkers, Screen):
 
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
         self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -23,7 +23,7 @@ from tui.formatting import channel_label, status_label, wait_label
 from tui.i18n import N_, _
 from tui.messages import ChangeDone, ConversationPicked, LiveChanged, NextConversationTaken, NothingWaiting
 from tui.screens.prompt import ConfirmScreen
-from tui.screens.workers import ReportsWorkerFailures
+from tui.screens.workers import ReportsWorkerFailures, show_change_done
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
 
@@ -255,9 +255,7 @@ class QueueScreen(ReportsWorkerFailures, Screen):
 
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
 
     @on(NextConversationTaken)
     def _taken(self, message: NextConversationTaken) -> None:

@@ -40,7 +40,7 @@ from tui.messages import (
 from tui.screens.business_hours import BusinessHoursScreen, HoursEdited, hours_summary
 from tui.screens.macro_settings import MacrosScreen
 from tui.screens.prompt import ConfirmScreen, LanguageScreen, PromptScreen
-from tui.screens.workers import ChangesInWorkers
+from tui.screens.workers import ChangesInWorkers, show_change_done
 from tui.text import literal
 from tui.widgets.key_bar import KeyBar
 
@@ -284,9 +284,7 @@ class SettingsScreen(ChangesInWorkers, Screen):
     # --- changes ------------------------------------------------------------------------------------
     @on(ChangeDone)
     def _change_done(self, message: ChangeDone) -> None:
-        message.stop()
-        if message.notice:
-            self.notify(message.notice, markup=False)
+        show_change_done(self, message)
         self.reload()
 
     @on(TemplateSaved)

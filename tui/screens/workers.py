@@ -6,6 +6,7 @@ from typing import cast
 
 from sqlmodel import Session
 from textual.dom import DOMNode
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from tui.console_context import ConsoleContext
@@ -43,3 +44,11 @@ class ChangesInWorkers(ReportsWorkerFailures):
             node.post_message(done)
 
         node.run_worker(run, name=type(done).__name__, group="screen-change", thread=True, exit_on_error=False)
+
+
+def show_change_done(screen: Widget, message: ChangeDone) -> None:
+    """A change committed: its message stops at this screen and its notice shows as plain text (it may quote what
+    people wrote, so never as markup)."""
+    message.stop()
+    if message.notice:
+        screen.notify(message.notice, markup=False)
