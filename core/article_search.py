@@ -31,16 +31,6 @@ _SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
-class _Row:
-    id: int
-    title: str
-    slug: str
-    language: str
-    snippet: str
-    score: float
-
-
-@dataclass(frozen=True)
 class ArticleHit:
     """One search result: enough to list it and link to it."""
 
@@ -50,6 +40,12 @@ class ArticleHit:
     language: str
     snippet: str
     score: float
+
+
+def _hit(row: Any, snippet: str | None) -> ArticleHit:
+    """A database row (either engine's query) as a result, its snippet as plain text."""
+    return ArticleHit(id=row.id, title=row.title, slug=row.slug, language=row.language,
+                      snippet=plain_snippet(snippet or ""), score=float(row.score))
 
 
 def query_words(query: str) -> list[str]:
@@ -95,11 +91,8 @@ class ArticleSearch:
             return []
         languages = search_languages(language)
         if self.session.get_bind().dialect.name == "postgresql":
-            rows = self._search_postgresql(words, languages, limit)
-        else:
-            rows = self._search_sqlite(words, languages, limit)
-        return [ArticleHit(id=row.id, title=row.title, slug=row.slug, language=row.language,
-                           snippet=plain_snippet(row.snippet or ""), score=float(row.score)) for row in rows]
+            return self._search_postgresql(words, languages, limit)
+        return self._search_sqlite(words, languages, limit)
 
     def _common_words_sqlite(self, words: list[str]) -> set[str]:
         """Words in so many articles that they say nothing (the, how, and): FTS5 keeps stop words, and ranking every
@@ -118,7 +111,7 @@ class ArticleSearch:
                 common.add(word)
         return common
 
-    def _search_sqlite(self, words: list[str], languages: list[str], limit: int) -> list[Any]:
+    def _search_sqlite(self, words: list[str], languages: list[str], limit: int) -> list[ArticleHit]:
         if len(words) > 1:
             common = self._common_words_sqlite(words)
             words = [word for word in words if word not in common] or words
@@ -144,9 +137,9 @@ class ArticleSearch:
         snippets: dict[int, str] = {row[0]: row[1] for row in self.session.execute(text(f"""
             SELECT rowid, snippet({FTS_TABLE}, 1, '', '', '…', {SNIPPET_WORDS}) FROM {FTS_TABLE}
             WHERE {FTS_TABLE} MATCH :match AND rowid IN ({ids})"""), {"match": match})}  # noqa: S608
-        return [_Row(row.id, row.title, row.slug, row.language, snippets.get(row.id, ""), row.score) for row in rows]
+        return [_hit(row, snippets.get(row.id)) for row in rows]
 
-    def _search_postgresql(self, words: list[str], languages: list[str], limit: int) -> list[Any]:
+    def _search_postgresql(self, words: list[str], languages: list[str], limit: int) -> list[ArticleHit]:
         # The query is parsed with the configuration of the language searched: the same stemmer built the vectors
         # (core.article_index), so "passwords" finds "password". Words are plain \w+, joined with OR; a word that is
         # only a stop word drops out. The headline is computed for the page of results only.
@@ -165,6 +158,7 @@ class ArticleSearch:
                 LIMIT :limit
             ) AS ranked
             ORDER BY ranked.score DESC, ranked.id""")  # noqa: S608 - only fixed names and numbers are formatted in
-        return list(self.session.execute(statement, {
+        rows = self.session.execute(statement, {
             "configuration": configuration, "query": " | ".join(words), "languages": languages, "limit": limit,
-        }))
+        })
+        return [_hit(row, row.snippet) for row in rows]
