@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import event
 
+from core.conversations import ConversationService
+from tui.screens.conversation import ConversationScreen
+
 # Only a safety net for a broken test: conditions normally hold after a few UI turns.
 LIMIT_SECONDS = 10.0
 
@@ -69,3 +72,19 @@ def queries_by_thread(db) -> Iterator[QueryLog]:
     finally:
         for engine in db.engines:
             event.remove(engine, "before_cursor_execute", before_execute)
+
+
+async def open_conversation(pilot, app, conversation_id: int):
+    """From the queue, open a conversation and wait until the screen shows it with its messages."""
+    await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
+    app.open_conversation(conversation_id)
+    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None
+                   and app.screen.shown.conversation.id == conversation_id and app.screen.query(".message"),
+                   what="conversation shown")
+    return app.screen
+
+
+def conversation(desk, key: str):
+    """The desk's conversation named key, as core reads it now."""
+    with desk.db.read_session() as session:
+        return ConversationService(session, desk.clock).get(desk.conversations[key])

@@ -16,8 +16,7 @@ from core.agents import AgentService
 from core.models import Activity, RatingScore
 from core.ratings import RatingService
 from core.settings import SettingsService
-from tests.tui.helpers import rows_loaded, wait_for
-from tui.screens.conversation import ConversationScreen
+from tests.tui.helpers import open_conversation, rows_loaded, wait_for
 from tui.screens.settings import SettingsScreen
 from tui.widgets.activity_line import ActivityLine
 
@@ -54,10 +53,6 @@ def _line(app) -> str:
     return str(app.screen.query_one(ActivityLine).render())
 
 
-async def _open(pilot, app, conversation_id: int) -> None:
-    await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
-    app.open_conversation(conversation_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
 
 
 async def test_the_end_user_typing_and_dana_replying_show_without_the_text(desk, make_console, database_url):
@@ -65,7 +60,7 @@ async def test_the_end_user_typing_and_dana_replying_show_without_the_text(desk,
     bea = desk.conversations["bea"]
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, bea)
+        await open_conversation(pilot, app, bea)
         assert not app.screen.query_one(ActivityLine).display  # nobody else here yet
         _write_elsewhere(desk, database_url, bea, dana, "my card number is 4111")
         await wait_for(pilot, lambda: "Dana is replying" in _line(app), what="Dana replying")
@@ -96,7 +91,7 @@ async def test_the_preview_shows_once_an_admin_switches_it_on(desk, make_console
 
         await wait_for(pilot, preview_on, what="typing preview switched on")
         await pilot.press("escape")
-        await _open(pilot, app, bea)
+        await open_conversation(pilot, app, bea)
         _write_elsewhere(desk, database_url, bea, dana, "[bold]my order[/bold] 1234")
         await wait_for(pilot, lambda: "1234" in _line(app), what="preview")
         assert "Bea Schmidt is typing: [bold]my order[/bold] 1234" in _line(app)  # literally, never markup
@@ -113,7 +108,7 @@ async def test_typing_a_reply_reports_it_throttled_and_sending_ends_it(desk, mak
                                                        Activity.conversation_id == chen)).first()
 
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, chen)
+        await open_conversation(pilot, app, chen)
         await pilot.press("r", *"Let me check that")
         await wait_for(pilot, lambda: (row := sam_row()) is not None and row.typing_until is not None,
                        what="typing reported")
@@ -143,7 +138,7 @@ async def test_the_rating_shows_on_the_conversation_and_follows_a_change(desk, m
         RatingService(session, desk.clock).rate(eli, RatingScore.good, "Quick and [b]kind[/b]")
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, eli)
+        await open_conversation(pilot, app, eli)
         await wait_for(pilot, lambda: "Rated good by the end user: Quick and [b]kind[/b]" in _header(app),
                        what="rating in the header")
         with desk.db.session() as session:  # the end user changes their mind in the widget
@@ -151,5 +146,5 @@ async def test_the_rating_shows_on_the_conversation_and_follows_a_change(desk, m
         await wait_for(pilot, lambda: "Rated bad by the end user" in _header(app), what="changed rating")
         assert "Quick" not in _header(app)
         await pilot.press("q")
-        await _open(pilot, app, desk.conversations["bea"])
+        await open_conversation(pilot, app, desk.conversations["bea"])
         assert "Rated" not in _header(app)

@@ -5,10 +5,9 @@ from sqlmodel import select
 from textual.widgets import OptionList
 
 from core.collaboration import CollaborationService
-from core.conversations import ConversationService
 from core.events import EventLog
 from core.models import ConversationNote, Message
-from tests.tui.helpers import rows_loaded, screen_text, wait_for
+from tests.tui.helpers import conversation, open_conversation, rows_loaded, screen_text, wait_for
 from tui.screens.collaboration import tag_changes
 from tui.screens.conversation import ConversationScreen
 from tui.screens.notes import NoteScreen
@@ -17,24 +16,12 @@ from tui.screens.transfer import TransferScreen
 from tui.widgets.note_view import NoteBox
 
 
-def _conversation(desk, key):
-    with desk.db.read_session() as session:
-        return ConversationService(session, desk.clock).get(desk.conversations[key])
-
-
-async def _open(pilot, app, conversation_id: int) -> None:
-    await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
-    app.open_conversation(conversation_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None
-                   and app.screen.query(".message"))
-
-
 async def test_a_note_is_saved_apart_from_messages_and_shown_as_a_note(desk, make_console):
     app = make_console()
     chen = desk.conversations["chen"]
-    before = _conversation(desk, "chen")
+    before = conversation(desk, "chen")
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, chen)
+        await open_conversation(pilot, app, chen)
         await pilot.press("N")
         await wait_for(pilot, lambda: isinstance(app.screen, NoteScreen))
         await pilot.press(*"VIP [bold]customer[/]")
@@ -46,7 +33,7 @@ async def test_a_note_is_saved_apart_from_messages_and_shown_as_a_note(desk, mak
         # The note stands after the last message it followed.
         boxes = list(app.screen.query("#transcript > *"))
         assert isinstance(boxes[-1], NoteBox)
-    after = _conversation(desk, "chen")
+    after = conversation(desk, "chen")
     assert (after.last_seq, after.end_user_read_seq) == (before.last_seq, before.end_user_read_seq)
     with desk.db.read_session() as session:
         [note] = session.exec(select(ConversationNote)).all()
@@ -58,7 +45,7 @@ async def test_transfer_to_another_agent_with_a_note_tells_them(desk, make_conso
     sam_console = make_console()
     bea = desk.conversations["bea"]
     async with sam_console.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, sam_console, bea)
+        await open_conversation(pilot, sam_console, bea)
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(sam_console.screen, TransferScreen))
         options = sam_console.screen.query_one("#transfer-agents", OptionList)
@@ -67,7 +54,7 @@ async def test_transfer_to_another_agent_with_a_note_tells_them(desk, make_conso
         await pilot.click("#transfer-note")
         await pilot.press(*"Needs German")
         await pilot.press("enter")  # Kim is the only other agent and highlighted
-        await wait_for(pilot, lambda: _conversation(desk, "bea").assignee_id == desk.other_agent_id,
+        await wait_for(pilot, lambda: conversation(desk, "bea").assignee_id == desk.other_agent_id,
                        what="transferred")
     with desk.db.read_session() as session:
         [note] = session.exec(select(ConversationNote).where(ConversationNote.conversation_id == bea)).all()
@@ -78,18 +65,18 @@ async def test_tags_are_added_and_removed_from_the_conversation(desk, make_conso
     app = make_console()
     alex = desk.conversations["alex"]
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, alex)
+        await open_conversation(pilot, app, alex)
         await pilot.press("#")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         await pilot.press(*"vip shipping")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: _conversation(desk, "alex").tags == ["vip", "shipping"], what="tagged")
+        await wait_for(pilot, lambda: conversation(desk, "alex").tags == ["vip", "shipping"], what="tagged")
         await wait_for(pilot, lambda: "#vip #shipping" in screen_text(app), what="tags in the header")
         await pilot.press("#")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         await pilot.press(*"-vip")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: _conversation(desk, "alex").tags == ["shipping"], what="untagged")
+        await wait_for(pilot, lambda: conversation(desk, "alex").tags == ["shipping"], what="untagged")
 
 
 def test_tag_changes_reads_words_and_removals():
@@ -125,7 +112,7 @@ async def test_another_agents_note_appears_live(desk, make_console):
     kim_console = make_console("kim")
     chen = desk.conversations["chen"]
     async with kim_console.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, kim_console, chen)
+        await open_conversation(pilot, kim_console, chen)
         assert not kim_console.screen.query(NoteBox)
         with desk.db.session() as session:  # Sam, in another console
             CollaborationService(session, desk.clock).add_note(chen, desk.agent_id, "Offer the discount")

@@ -13,20 +13,12 @@ from textual.widgets import Button, Static
 from core.data_requests import ERASED_MARKER
 from core.event_kinds import EventKind
 from core.models import EndUser, Event, Message
-from tests.tui.helpers import queries_by_thread, rows_loaded, screen_text, wait_for
+from tests.tui.helpers import open_conversation, queries_by_thread, screen_text, wait_for
 from tui.commands import palette_entries
 from tui.screens.conversation import ConversationScreen
 from tui.screens.erase import EraseScreen, typed_matches
 from tui.screens.help import HelpScreen
 from tui.text import local_date
-
-
-async def _open(pilot, app, conversation_id: int) -> ConversationScreen:
-    await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
-    app.open_conversation(conversation_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None
-                   and app.screen.query(".message"), what="conversation shown")
-    return app.screen
 
 
 def _notices(app, text: str) -> list[str]:
@@ -60,7 +52,7 @@ async def test_export_writes_a_private_json_file_to_downloads_and_records_it(des
     assert not downloads.exists()  # the action creates it
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["alex"])
+        await open_conversation(pilot, app, desk.conversations["alex"])
         await pilot.press("E")
         await wait_for(pilot, lambda: _notices(app, "Exported everything"), what="export notice")
         first = downloads / f"threadline-end-user-{public_id}-{day}.json"
@@ -84,7 +76,7 @@ async def test_export_writes_a_private_json_file_to_downloads_and_records_it(des
 async def test_erase_after_typing_the_name_replaces_the_messages_and_records_it(desk, make_console):
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["bea"])
+        await open_conversation(pilot, app, desk.conversations["bea"])
         await pilot.press("X")
         await wait_for(pilot, lambda: isinstance(app.screen, EraseScreen), what="erase dialog")
         dialog = app.screen
@@ -117,7 +109,7 @@ async def test_erase_after_typing_the_name_replaces_the_messages_and_records_it(
 async def test_cancelling_the_erasure_changes_nothing(desk, make_console):
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["dana"])
+        await open_conversation(pilot, app, desk.conversations["dana"])
         for cancel in ("escape", "#cancel"):
             await pilot.press("X")
             await wait_for(pilot, lambda: isinstance(app.screen, EraseScreen), what="erase dialog")
@@ -139,7 +131,7 @@ async def test_agents_who_are_not_admins_are_not_offered_either_action(desk, mak
     monkeypatch.setenv("HOME", str(tmp_path))
     app = make_console("kim")
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = await _open(pilot, app, desk.conversations["alex"])
+        screen = await open_conversation(pilot, app, desk.conversations["alex"])
         assert screen.check_action("export_end_user", ()) is False
         assert screen.check_action("erase_end_user", ()) is False
         titles = {title for title, _key, _run in palette_entries(screen, app)}
@@ -158,7 +150,7 @@ async def test_agents_who_are_not_admins_are_not_offered_either_action(desk, mak
 async def test_admins_find_both_actions_in_the_palette_and_help(desk, make_console):
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = await _open(pilot, app, desk.conversations["alex"])
+        screen = await open_conversation(pilot, app, desk.conversations["alex"])
         titles = {title for title, _key, _run in palette_entries(screen, app)}
         assert {"Export end user's data", "Erase end user's data"} <= titles
         await pilot.press("question_mark")
@@ -180,7 +172,7 @@ async def test_export_and_erasure_never_query_on_the_ui_thread(desk, make_consol
     app = make_console()
     with queries_by_thread(desk.db) as log:
         async with app.run_test(size=(120, 36)) as pilot:
-            await _open(pilot, app, desk.conversations["chen"])
+            await open_conversation(pilot, app, desk.conversations["chen"])
             await pilot.press("E")
             await wait_for(pilot, lambda: _notices(app, "Exported everything"), what="export notice")
             await pilot.press("X")

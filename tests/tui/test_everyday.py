@@ -6,20 +6,12 @@ from textual.widgets import Input
 
 from core.conversations import ConversationService
 from core.end_users import EndUserService
-from tests.tui.helpers import rows_loaded, screen_text, wait_for
+from tests.tui.helpers import open_conversation, rows_loaded, screen_text, wait_for
 from tui.commands import palette_entries
 from tui.screens.conversation import ConversationScreen
 from tui.screens.prompt import ConfirmScreen, PromptScreen
 from tui.screens.queue import QueueScreen
 from tui.widgets.key_bar import KeyBar
-
-
-async def _open(pilot, app, conversation_id: int) -> ConversationScreen:
-    await wait_for(pilot, lambda: rows_loaded(app))
-    app.open_conversation(conversation_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None
-                   and app.screen.shown.conversation.id == conversation_id)
-    return app.screen
 
 
 async def test_a_failed_conversation_load_is_a_toast_and_live_updates_go_on(desk, make_console, monkeypatch):
@@ -60,7 +52,7 @@ async def test_the_keys_shown_are_the_ones_that_apply(desk, make_console):
     app = make_console()
     eli = desk.conversations["eli"]  # solved
     async with app.run_test(size=(160, 36)) as pilot:
-        screen = await _open(pilot, app, desk.conversations["alex"])
+        screen = await open_conversation(pilot, app, desk.conversations["alex"])
         await wait_for(pilot, lambda: "Assign to me" in _keys(app) and "Solve" in _keys(app)
                        and "Reopen" not in _keys(app), what="keys of a waiting conversation")
         await pilot.press("a")
@@ -82,7 +74,7 @@ async def test_solving_asks_first(desk, make_console):
             return ConversationService(session, desk.clock).get(alex).status.value
 
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, alex)
+        await open_conversation(pilot, app, alex)
         await pilot.press("s")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("escape")
@@ -100,7 +92,7 @@ async def test_replacing_an_email_address_asks_first(desk, make_console):
             return EndUserService(session, desk.clock).get(desk.end_users["alex"]).email
 
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["alex"])
+        await open_conversation(pilot, app, desk.conversations["alex"])
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
         app.screen.query_one(Input).value = "alex@other.example"

@@ -8,14 +8,9 @@ from textual.widgets import DataTable, TextArea
 from core.conversations import ConversationService
 from core.db import Database
 from core.models import AuthorKind, Channel, ConversationStatus, Message
-from tests.tui.helpers import rows_loaded, screen_text, wait_for
+from tests.tui.helpers import conversation, rows_loaded, screen_text, wait_for
 from tui.screens.conversation import ConversationScreen
 from tui.screens.queue import QueueScreen
-
-
-def _conversation(desk, key):
-    with desk.db.read_session() as session:
-        return ConversationService(session, desk.clock).get(desk.conversations[key])
 
 
 def _end_user_unread(desk, key) -> int:
@@ -45,13 +40,13 @@ async def test_pick_reply_solve_then_email_reply_reopens_live(desk, make_console
         await pilot.press("enter")  # the cursor starts on the oldest waiting conversation
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
         assert app.screen.conversation_id == alex
-        await wait_for(pilot, lambda: _conversation(desk, "alex").agent_read_seq == 1, what="marked read")
+        await wait_for(pilot, lambda: conversation(desk, "alex").agent_read_seq == 1, what="marked read")
 
         await pilot.press("r")
         assert isinstance(app.screen.focused, TextArea)
         await pilot.press(*"Hi Alex, it ships today.")
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: _conversation(desk, "alex").last_seq == 2, what="reply stored")
+        await wait_for(pilot, lambda: conversation(desk, "alex").last_seq == 2, what="reply stored")
         with desk.db.read_session() as session:
             reply = session.exec(Message.__table__.select().where(Message.conversation_id == alex,
                                                                    Message.seq == 2)).one()
@@ -63,7 +58,7 @@ async def test_pick_reply_solve_then_email_reply_reopens_live(desk, make_console
         assert app.screen.query_one("#reply", TextArea).text == ""
 
         await pilot.press("escape", "s", "y")  # leave the reply box, then solve (and say yes)
-        await wait_for(pilot, lambda: _conversation(desk, "alex").status is ConversationStatus.solved)
+        await wait_for(pilot, lambda: conversation(desk, "alex").status is ConversationStatus.solved)
         await wait_for(pilot, lambda: "status: solved" in screen_text(app), what="solved shown")
 
         # The end user answers by email while the console is open; nobody presses a key.
@@ -80,7 +75,7 @@ async def test_pick_reply_solve_then_email_reply_reopens_live(desk, make_console
         await wait_for(pilot, lambda: "One more question" in screen_text(app), what="email reply shown")
         text = screen_text(app)
         assert "via email" in text.split("One more question")[0].splitlines()[-2]
-        assert _conversation(desk, "alex").status is ConversationStatus.open
+        assert conversation(desk, "alex").status is ConversationStatus.open
         await wait_for(pilot, lambda: "status: open" in screen_text(app), what="reopened shown")
         notices = [n.message for n in app._notifications]
         assert any("answered via email" in n and "One more question" in n for n in notices)
@@ -94,15 +89,15 @@ async def test_send_without_email_fallback_and_assign_release(desk, make_console
         app.open_conversation(bea)
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
         await pilot.press("a")
-        await wait_for(pilot, lambda: _conversation(desk, "bea").assignee_id == desk.agent_id)
+        await wait_for(pilot, lambda: conversation(desk, "bea").assignee_id == desk.agent_id)
         await pilot.press("r", *"Hallo!", "ctrl+o")
-        await wait_for(pilot, lambda: _conversation(desk, "bea").last_seq == 3)
+        await wait_for(pilot, lambda: conversation(desk, "bea").last_seq == 3)
         with desk.db.read_session() as session:
             message = ConversationService(session, desk.clock).transcript(bea, after_seq=2)[0]
         assert message.email_fallback is False
         await wait_for(pilot, lambda: "no email fallback" in screen_text(app))
         await pilot.press("escape", "u")
-        await wait_for(pilot, lambda: _conversation(desk, "bea").assignee_id is None)
+        await wait_for(pilot, lambda: conversation(desk, "bea").assignee_id is None)
         await pilot.press("q")
         assert isinstance(app.screen, QueueScreen)
 
@@ -114,7 +109,7 @@ async def test_take_next_assigns_the_oldest_waiting_to_me(desk, make_console):
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen))
         assert app.screen.conversation_id == desk.conversations["alex"]
-        assert _conversation(desk, "alex").assignee_id == desk.agent_id
+        assert conversation(desk, "alex").assignee_id == desk.agent_id
 
 
 async def test_two_consoles_on_one_file_see_each_others_replies(desk, make_console):
@@ -135,7 +130,7 @@ async def test_two_consoles_on_one_file_see_each_others_replies(desk, make_conso
             await wait_for(sam, lambda: isinstance(sam_app.screen, ConversationScreen) and sam_app.screen.shown)
             await wait_for(kim, lambda: isinstance(kim_app.screen, ConversationScreen) and kim_app.screen.shown)
             await sam.press("r", *"Sam here, taking over.", "ctrl+s")
-            await wait_for(sam, lambda: _conversation(desk, "chen").last_seq == 3)
+            await wait_for(sam, lambda: conversation(desk, "chen").last_seq == 3)
             seconds = await wait_for(kim, lambda: "Sam here, taking over." in screen_text(kim_app), limit=1.0,
                                      what="reply in the other console")
             assert seconds < 1.0

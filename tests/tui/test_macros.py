@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import Input, OptionList, Select, TextArea
 
-from core.conversations import ConversationService
 from core.macros import MacroDraft, MacroService
 from core.models import ConversationStatus, Message
-from tests.tui.helpers import rows_loaded, wait_for
+from tests.tui.helpers import conversation, open_conversation, rows_loaded, wait_for
 from tui.screens.conversation import ConversationScreen
 from tui.screens.macro_settings import MacroEditor, MacrosScreen
 from tui.screens.macros import MacroPicker
@@ -23,15 +22,8 @@ def _macros(desk) -> None:
         service.save(MacroDraft("Refund issued", {"en": "Your refund is on its way. {{ agent_name }}"}))
 
 
-def _conversation(desk, key):
-    with desk.db.read_session() as session:
-        return ConversationService(session, desk.clock).get(desk.conversations[key])
 
 
-async def _open(pilot, app, conversation_id: int) -> None:
-    await wait_for(pilot, lambda: rows_loaded(app), what="queue rows")
-    app.open_conversation(conversation_id)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and app.screen.shown is not None)
 
 
 async def test_colon_in_an_empty_reply_picks_a_macro_in_the_conversations_language(desk, make_console):
@@ -39,7 +31,7 @@ async def test_colon_in_an_empty_reply_picks_a_macro_in_the_conversations_langua
     app = make_console()
     bea = desk.conversations["bea"]  # Bea writes German
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, bea)
+        await open_conversation(pilot, app, bea)
         await pilot.press("r", "colon")
         await wait_for(pilot, lambda: isinstance(app.screen, MacroPicker), what="picker")
         await pilot.press(*"pasrst")  # fuzzy: the letters in order
@@ -50,9 +42,9 @@ async def test_colon_in_an_empty_reply_picks_a_macro_in_the_conversations_langua
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and reply() != "", what="inserted")
         assert reply() == "Hallo Bea Schmidt, nutze 'Passwort vergessen'."
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: _conversation(desk, "bea").status is ConversationStatus.pending,
+        await wait_for(pilot, lambda: conversation(desk, "bea").status is ConversationStatus.pending,
                        what="macro actions applied")
-    after = _conversation(desk, "bea")
+    after = conversation(desk, "bea")
     assert after.tags == ["login"] and after.assignee_id == desk.agent_id
     with desk.db.read_session() as session:
         last = session.exec(Message.__table__.select().where(Message.conversation_id == bea,
@@ -64,7 +56,7 @@ async def test_ctrl_k_inserts_at_the_cursor_and_a_macro_without_actions_changes_
     _macros(desk)
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["alex"])
+        await open_conversation(pilot, app, desk.conversations["alex"])
         await pilot.press("r", *"Hello! ")
         await pilot.press("colon")  # not empty: a plain colon
         await pilot.press("ctrl+k")
@@ -74,15 +66,15 @@ async def test_ctrl_k_inserts_at_the_cursor_and_a_macro_without_actions_changes_
         await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen) and "refund" in reply())
         assert reply() == "Hello! :Your refund is on its way. Sam Agent"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: _conversation(desk, "alex").last_seq == 2, what="sent")
-    after = _conversation(desk, "alex")
+        await wait_for(pilot, lambda: conversation(desk, "alex").last_seq == 2, what="sent")
+    after = conversation(desk, "alex")
     assert after.tags == [] and after.status is ConversationStatus.open
 
 
 async def test_escape_closes_the_picker_and_without_macros_the_agent_is_told(desk, make_console):
     app = make_console()
     async with app.run_test(size=(120, 36)) as pilot:
-        await _open(pilot, app, desk.conversations["alex"])
+        await open_conversation(pilot, app, desk.conversations["alex"])
         await pilot.press("r", "colon")
         await wait_for(pilot, lambda: any("no canned replies" in str(n.message) for n in app._notifications),
                        what="told there are none")
