@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from core.account_settings import load_settings
 from core.activity_rules import END_USER, TYPING_TTL, VIEWING_TTL, agent_participant, is_live, preview_text
 from core.clock import Clock
+from core.events import mark_typing_changed
 from core.models import Activity, Agent, Conversation, EndUser
 from core.transactions import transactional
 
@@ -33,7 +34,8 @@ class LiveActivity:
 
 class ActivityService:
     """Reports and reads activity. Writes are one short transaction each and never touch the event log: callers
-    throttle them (core.activity_rules.ActivityThrottle), and followers read the rows on their own poll."""
+    throttle them (core.activity_rules.ActivityThrottle). A change of an agent's typing is announced on commit
+    (core.events: in process, and by NOTIFY on PostgreSQL) so widget servers read it then, not on a poll."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session
@@ -44,6 +46,8 @@ class ActivityService:
         """The agent has the conversation open, typing a reply (True), not or no longer (False), or, for a
         refresh of "viewing" only, whatever they last reported (None)."""
         now = self.clock.now()
+        if typing is not None:
+            mark_typing_changed(self.session)
         self._upsert(conversation_id, agent_participant(agent_id), now, agent_id=agent_id,
                      typing_until=now + TYPING_TTL if typing else None, viewing_until=now + VIEWING_TTL,
                      keep_typing=typing is None)
@@ -63,6 +67,8 @@ class ActivityService:
     @transactional
     def left(self, conversation_id: int, participant: str) -> None:
         """The participant closed the conversation: their row goes at once rather than at expiry."""
+        if participant != END_USER:
+            mark_typing_changed(self.session)
         self.session.execute(delete(Activity).where(col(Activity.conversation_id) == conversation_id,
                                                     col(Activity.participant) == participant))
 
@@ -103,11 +109,20 @@ class ActivityService:
         return found
 
     def agents_typing_now(self) -> set[int]:
-        """Every conversation in which an agent is typing now: a few rows through the typing_until index, however
-        many conversations the caller follows (a widget server with thousands of sockets intersects them itself)."""
-        query = select(Activity.conversation_id).where(col(Activity.typing_until) > self.clock.now(),
-                                                       col(Activity.agent_id).is_not(None))
-        return set(self.session.exec(query))
+        """Every conversation in which an agent is typing now."""
+        return set(self.agents_typing_until())
+
+    def agents_typing_until(self) -> dict[int, datetime]:
+        """Every conversation in which an agent is typing now, with when the last of its typists' reports lapses:
+        a few rows through the typing_until index, however many conversations the caller follows (a widget server
+        with thousands of sockets intersects them itself, and reads again at the earliest lapse)."""
+        query = select(Activity.conversation_id, Activity.typing_until).where(
+            col(Activity.typing_until) > self.clock.now(), col(Activity.agent_id).is_not(None))
+        found: dict[int, datetime] = {}
+        for conversation_id, until in self.session.exec(query):
+            if until is not None and (conversation_id not in found or until > found[conversation_id]):
+                found[conversation_id] = until
+        return found
 
 
 def end_user_of(session: Session, conversation_id: int) -> EndUser | None:

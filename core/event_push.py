@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core.events import PUSH_CHANNEL, Wakeup
+from core.events import PUSH_CHANNEL, TYPING_PAYLOAD, Wakeup
 from core.outbox import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class EventPush:
         self.backoff_cap = backoff_cap
         self.random = random
         self.notifications = 0  # notifications received, for /healthz, tests and benches
+        self.typing_notifications = 0
         self.connects = 0
         self.latest_id = 0  # the newest event id a notification named
         self.backend_pid: int | None = None  # the LISTEN connection's server process (pg_terminate_backend in tests)
@@ -108,6 +109,7 @@ class EventPush:
             if self.connects > 1:
                 log.info("event push: listening again")
             self.wakeup.notify()  # read what was committed while nobody listened
+            self.wakeup.notify_typing()
             try:
                 self._listen()
             except Exception as exc:  # noqa: BLE001 - a dropped connection, a restarted server: reconnect
@@ -122,6 +124,10 @@ class EventPush:
         while not self._stop.is_set():
             # Each notification nudges at once; followers coalesce the nudges into one read of the log.
             for notification in connection.notifies(timeout=_TICK_SECONDS):
+                if notification.payload == TYPING_PAYLOAD:
+                    self.typing_notifications += 1
+                    self.wakeup.notify_typing()
+                    continue
                 try:
                     newest = int(notification.payload)
                 except ValueError:

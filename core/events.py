@@ -20,6 +20,10 @@ _PG_EVENT_LOCK_KEY = 0x7E11E
 PUSH_CHANNEL = "threadline_events"
 # session.info key: this transaction recorded events.
 RECORDED = "threadline_recorded_events"
+# session.info key: this transaction started, refreshed or ended an agent's typing (core.activity).
+TYPING = "threadline_typing_changed"
+# The payload of a typing notification on PUSH_CHANNEL (an event notification's payload is a number).
+TYPING_PAYLOAD = "typing"
 # How often followers still read the log while push works: only a safety net for a notification that got lost.
 SAFETY_POLL_SECONDS = 5.0
 
@@ -38,9 +42,15 @@ def record_event(
     return event
 
 
+def mark_typing_changed(session: Session) -> None:
+    """The caller's transaction changes whether an agent is typing: followers hear of it when it commits."""
+    session.info[TYPING] = True
+
+
 def _forget_event_lock(session: Session) -> None:
     session.info.pop("event_lock", None)
     session.info.pop(RECORDED, None)
+    session.info.pop(TYPING, None)
 
 
 def recorded_events(session: Session) -> bool:
@@ -48,13 +58,22 @@ def recorded_events(session: Session) -> bool:
     return bool(session.info.get(RECORDED))
 
 
+def changed_typing(session: Session) -> bool:
+    """Whether the session's open transaction changed an agent's typing (so its commit is news for widgets)."""
+    return bool(session.info.get(TYPING))
+
+
 def _notify_followers(session: Session) -> None:
     """On PostgreSQL, a transaction that recorded events tells every LISTENing process the newest id.
 
     PostgreSQL delivers a NOTIFY only when (and if) its transaction commits, so followers never hear of an event
     they cannot read yet, and a rollback tells nobody. Under the event lock the newest id we see is our own.
-    The payload is that id and nothing else: notifications are visible to any role on the database.
+    The payload is that id and nothing else: notifications are visible to any role on the database. A change of
+    an agent's typing (not in the event log: it expires rather than happens) is told with the word "typing".
     """
+    if session.info.get(TYPING) and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                        {"channel": PUSH_CHANNEL, "payload": TYPING_PAYLOAD})
     if not session.info.get("event_lock"):
         return
     session.flush()
@@ -95,6 +114,7 @@ class Wakeup:
         self._condition = threading.Condition()
         self._generation = 0
         self._listeners: list[Any] = []
+        self._typing_listeners: list[Any] = []
         self.pushed = False
 
     def poll_interval(self, fast: float) -> float:
@@ -117,6 +137,21 @@ class Wakeup:
     def unsubscribe(self, listener: Any) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def notify_typing(self) -> None:
+        """An agent started, refreshed or stopped typing (in this process, or in another one on PostgreSQL)."""
+        for listener in list(self._typing_listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
+                pass
+
+    def subscribe_typing(self, listener: Any) -> None:
+        self._typing_listeners.append(listener)
+
+    def unsubscribe_typing(self, listener: Any) -> None:
+        if listener in self._typing_listeners:
+            self._typing_listeners.remove(listener)
 
     def wait(self, timeout: float) -> bool:
         with self._condition:

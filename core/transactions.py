@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from core.dispatcher import dispatch
 from core.domain_events import discard_events
-from core.events import recorded_events, wakeup
+from core.events import changed_typing, recorded_events, wakeup
 
 
 class HasSession(Protocol):
@@ -31,12 +31,13 @@ def transactional(method: F) -> F:
         session = self.session
         depth = session.info.get("threadline_depth", 0)
         session.info["threadline_depth"] = depth + 1
-        news = False
+        news = typing = False
         try:
             result = method(self, *args, **kwargs)
             if depth == 0:
                 dispatch(session)
                 news = recorded_events(session)
+                typing = changed_typing(session)
                 session.commit()
         except BaseException:
             if depth == 0:
@@ -49,6 +50,8 @@ def transactional(method: F) -> F:
         # made the scheduler wake itself with its own claim, and claim again, hundreds of times a second.
         if news:
             wakeup.notify()
+        if typing:
+            wakeup.notify_typing()
         return result
 
     return wrapper  # type: ignore[return-value]  # the wrapper keeps method's signature (functools.wraps)

@@ -15,7 +15,7 @@ from core.activity import ActivityService
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.event_kinds import EventKind
-from core.events import EventLog, Wakeup
+from core.events import SAFETY_POLL_SECONDS, EventLog, Wakeup
 from core.models import Agent, ConversationStatus, Message
 from widget.actions import AttachmentLinks, MessageJson, message_json, stored_id
 
@@ -28,8 +28,10 @@ _READ = EventKind.read_end_user
 _BLOCKED = EventKind.end_user_blocked
 _STATUS = EventKind.conversation_status
 _SOLVED = ConversationStatus.solved.value
-# How often the feed reads who is typing (core.activity): typing is not in the event log, so it is polled, with
-# one query for every watched conversation; reports are refreshed every 2 s and live 6 s, so half a second is ample.
+# How often the feed reads who is typing (core.activity) when nobody tells it: typing is not in the event log.
+# Writers in this process (and, on PostgreSQL, in any process) announce a change, and the feed reads again when the
+# earliest report lapses; without push (SQLite, other processes) it polls: reports are refreshed every 2 s and
+# live 6 s, so half a second is ample.
 ACTIVITY_POLL_SECONDS = 0.5
 _LATEST_EVENT = "SELECT max(id) FROM event"
 
@@ -68,7 +70,8 @@ class ConversationFeed:
         self.clock = clock or SystemClock()
         self.activity_interval = activity_interval
         self._typing: set[int] = set()  # conversations where an agent is typing, as last pushed
-        self._activity_read_at = 0.0
+        self._typing_news = threading.Event()  # someone announced a change of typing: read it
+        self._typing_due = 0.0  # monotonic time of the next read of typing (a report lapses, or the poll is due)
         self.links = links  # signs the download links of pushed messages' attachments
         self.wakeup = wakeup
         self.poll_interval = poll_interval
@@ -118,25 +121,32 @@ class ConversationFeed:
         if thread is not None:
             thread.join(5)
         self.wakeup.unsubscribe(self._nudge.set)
+        self.wakeup.unsubscribe_typing(self._typing_changed)
+
+    def _typing_changed(self) -> None:
+        self._typing_news.set()
+        self._nudge.set()
 
     def _run(self) -> None:
         self.wakeup.subscribe(self._nudge.set)
+        self.wakeup.subscribe_typing(self._typing_changed)
         try:
             with self.db.read_session() as session:
                 self.cursor = EventLog(session).latest_id()
         finally:
             self._started.set()
         while not self._stop.is_set():
-            nudged = self._nudge.wait(self.wakeup.poll_interval(self.poll_interval))
+            wait = min(self.wakeup.poll_interval(self.poll_interval), max(0.0, self._typing_due - time.monotonic()))
+            nudged = self._nudge.wait(wait)
             # Cleared before reading, so a commit that lands during the read nudges the next round.
             self._nudge.clear()
             try:
+                if self._typing_news.is_set() or time.monotonic() >= self._typing_due:
+                    self._typing_news.clear()  # before reading, like the nudge
+                    self._follow_typing()
                 if nudged or self._has_news():
                     while self._follow_once():
                         pass
-                if time.monotonic() - self._activity_read_at >= self.activity_interval:
-                    self._activity_read_at = time.monotonic()
-                    self._follow_typing()
             except Exception:  # keep following: a dropped database connection must not end live updates
                 log.exception("following the event log failed; retrying")
                 self._stop.wait(1.0)
@@ -213,15 +223,23 @@ class ConversationFeed:
         return len(events) == 500
 
     def _follow_typing(self) -> None:
-        """Push {"type": "typing"} to the sockets of conversations where an agent started or stopped typing."""
+        """Push {"type": "typing"} to the sockets of conversations where an agent started or stopped typing, and
+        plan the next read: when the earliest report lapses, else at the poll (fast without push, slow with it)."""
+        interval = self.activity_interval if not self.wakeup.pushed else max(self.activity_interval,
+                                                                              SAFETY_POLL_SECONDS)
         with self._lock:
-            watched = list(self._subscribers)
+            watched = set(self._subscribers)
         if not watched and not self._typing:
+            self._typing_due = time.monotonic() + interval
             return
         with self.db.read_session() as session:
             # Not an IN list of every followed conversation: with thousands of sockets that query, twice a
             # second, held up message delivery on this one thread.
-            typing = ActivityService(session, self.clock).agents_typing_now().intersection(watched)
+            until = ActivityService(session, self.clock).agents_typing_until()
+        now = self.clock.now()
+        typing = {conversation_id for conversation_id in until if conversation_id in watched}
+        lapses = [(until[conversation_id] - now).total_seconds() for conversation_id in typing]
+        self._typing_due = time.monotonic() + min([interval, *(max(0.0, lapse) + 0.01 for lapse in lapses)])
         with self._lock:
             changed = typing ^ self._typing
             self._typing = typing

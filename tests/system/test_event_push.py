@@ -142,3 +142,76 @@ def test_on_sqlite_there_is_nothing_to_listen_to(tmp_path):
     assert push.state() == "off" and not push.enabled
     push.stop()
     database.dispose()
+
+
+# An agent starting, then stopping, to type in another process, as a console does; its clock is set back so that
+# the report lapses a moment after it is written (a typist who stops reporting, e.g. whose console died).
+_AGENT_TYPES = """
+import sys
+from datetime import timedelta
+from core.activity import ActivityService
+from core.activity_rules import TYPING_TTL
+from core.clock import FixedClock, SystemClock
+from core.db import Database
+db = Database(sys.argv[1])
+conversation_id, agent_id, action = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+lapse = timedelta(seconds=float(sys.argv[5]))
+clock = FixedClock(SystemClock().now() - TYPING_TTL + lapse)
+with db.session() as session:
+    activity = ActivityService(session, clock)
+    if action == "leave":
+        activity.left(conversation_id, f"agent:{agent_id}")
+    else:
+        activity.agent_active(conversation_id, agent_id, typing=action == "type")
+db.dispose()
+"""
+
+
+def _typing_from_another_process(db: Database, conversation_id: int, agent_id: int, action: str,
+                                 lapse_seconds: float = 60.0) -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    subprocess.run([sys.executable, "-c", _AGENT_TYPES, url, str(conversation_id), str(agent_id), action,
+                    str(lapse_seconds)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=60)
+
+
+async def _next_typing(subscriber: Subscriber, timeout: float) -> bool:
+    while True:
+        item = await asyncio.wait_for(subscriber.queue.get(), timeout)
+        if item["type"] == "typing":
+            return bool(item["typing"])
+
+
+@postgresql_only
+def test_an_agent_typing_in_another_process_is_pushed_and_its_lapse_is_read_when_due_not_polled(db: Database):
+    """Typing is not in the event log; on PostgreSQL it is announced (NOTIFY "typing") so an idle widget server
+    does not poll the activity table. The feed here would poll neither events nor typing within the test."""
+    conversation_id, agent_id = _conversation(db)
+    wakeup = Wakeup()
+    push = EventPush(db.engine, wakeup, backoff_base=0.05, backoff_cap=0.5)
+    feed = ConversationFeed(db, wakeup, poll_interval=NO_POLL_SECONDS, activity_interval=NO_POLL_SECONDS)
+    push.start()
+    try:
+        assert push.wait_listening(10)
+
+        async def scenario() -> None:
+            subscriber = Subscriber(asyncio.get_running_loop())
+            await asyncio.to_thread(feed.subscribe, conversation_id, subscriber)
+            await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "type")
+            assert await _next_typing(subscriber, 10) is True
+            await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "stop")
+            assert await _next_typing(subscriber, 10) is False
+            await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "type")
+            assert await _next_typing(subscriber, 10) is True
+            await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "leave")
+            assert await _next_typing(subscriber, 10) is False
+
+            # Nobody says anything when a report lapses: the feed reads again at the lapse it saw.
+            await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "type", 1.0)
+            assert await _next_typing(subscriber, 10) is True
+            assert await _next_typing(subscriber, 5) is False
+
+        asyncio.run(scenario())
+        assert push.typing_notifications >= 5
+    finally:
+        feed.stop()
+        push.stop()
