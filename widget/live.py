@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -15,7 +16,7 @@ from core.activity import ActivityService
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.event_kinds import EventKind
-from core.events import SAFETY_POLL_SECONDS, EventLog, Wakeup
+from core.events import EventLog, Wakeup
 from core.models import Agent, ConversationStatus, Message
 from widget.actions import AttachmentLinks, MessageJson, message_json, stored_id
 
@@ -71,7 +72,9 @@ class ConversationFeed:
         self.activity_interval = activity_interval
         self._typing: set[int] = set()  # conversations where an agent is typing, as last pushed
         self._typing_news = threading.Event()  # someone announced a change of typing: read it
-        self._typing_due = 0.0  # monotonic time of the next read of typing (a report lapses, or the poll is due)
+        self._typing_read_at = -math.inf  # monotonic time of the last read of typing
+        self._typing_lapse_at = math.inf  # monotonic time the earliest report seen then lapses
+        self.typing_reads = 0  # reads of the activity table, for tests and benches
         self.links = links  # signs the download links of pushed messages' attachments
         self.wakeup = wakeup
         self.poll_interval = poll_interval
@@ -88,9 +91,12 @@ class ConversationFeed:
     def subscribe(self, conversation_id: int, subscriber: Subscriber) -> None:
         self.start()
         with self._lock:
+            first = not self._subscribers
             self._subscribers[conversation_id].add(subscriber)
             if conversation_id in self._typing:  # a socket that joins mid-reply learns it at once
                 subscriber.deliver({"type": "typing", "typing": True})
+        if first:  # nobody was watching, so typing was not followed: read it now
+            self._typing_changed()
 
     def unsubscribe(self, conversation_id: int, subscriber: Subscriber) -> None:
         with self._lock:
@@ -136,12 +142,12 @@ class ConversationFeed:
         finally:
             self._started.set()
         while not self._stop.is_set():
-            wait = min(self.wakeup.poll_interval(self.poll_interval), max(0.0, self._typing_due - time.monotonic()))
+            wait = min(self.wakeup.poll_interval(self.poll_interval), max(0.0, self._typing_due() - time.monotonic()))
             nudged = self._nudge.wait(wait)
             # Cleared before reading, so a commit that lands during the read nudges the next round.
             self._nudge.clear()
             try:
-                if self._typing_news.is_set() or time.monotonic() >= self._typing_due:
+                if self._typing_news.is_set() or time.monotonic() >= self._typing_due():
                     self._typing_news.clear()  # before reading, like the nudge
                     self._follow_typing()
                 if nudged or self._has_news():
@@ -181,7 +187,9 @@ class ConversationFeed:
                 return False
             with self._lock:
                 watched = set(self._subscribers)
-                watched_end_users = self._watched_end_users()
+                # Only a block needs the end users behind the sockets: walking every socket for each batch cost
+                # the feed thread most of its time while thousands of sockets connected (each one an event).
+                watched_end_users = self._watched_end_users() if any(e.kind == _BLOCKED for e in events) else {}
             message_ids = [e.payload.get("message_id") for e in events
                            if e.kind == _MESSAGE and e.conversation_id in watched]
             messages: dict[int, MessageJson] = {}
@@ -222,24 +230,36 @@ class ConversationFeed:
                     subscriber.deliver(item)
         return len(events) == 500
 
+    def _typing_due(self) -> float:
+        """When to read typing next: when the earliest report seen lapses (nobody announces that), and without
+        push also on the poll. With push every start, refresh and stop is announced, and a LISTEN connection that
+        comes back announces once, so there is nothing to poll for (an idle server reads no activity at all)."""
+        if self.wakeup.pushed:
+            return self._typing_lapse_at
+        return min(self._typing_lapse_at, self._typing_read_at + self.activity_interval)
+
     def _follow_typing(self) -> None:
-        """Push {"type": "typing"} to the sockets of conversations where an agent started or stopped typing, and
-        plan the next read: when the earliest report lapses, else at the poll (fast without push, slow with it)."""
-        interval = self.activity_interval if not self.wakeup.pushed else max(self.activity_interval,
-                                                                              SAFETY_POLL_SECONDS)
+        """Push {"type": "typing"} to the sockets of conversations where an agent started or stopped typing.
+
+        Every conversation where an agent types is kept, watched here or not, so a socket that joins later learns
+        it at once (subscribe); the first socket of an idle server asks for a read."""
+        self._typing_read_at = time.monotonic()
         with self._lock:
-            watched = set(self._subscribers)
-        if not watched and not self._typing:
-            self._typing_due = time.monotonic() + interval
+            anyone = bool(self._subscribers)
+            if not anyone:
+                self._typing = set()
+        if not anyone:
+            self._typing_lapse_at = math.inf
             return
+        self.typing_reads += 1
         with self.db.read_session() as session:
             # Not an IN list of every followed conversation: with thousands of sockets that query, twice a
             # second, held up message delivery on this one thread.
             until = ActivityService(session, self.clock).agents_typing_until()
         now = self.clock.now()
-        typing = {conversation_id for conversation_id in until if conversation_id in watched}
-        lapses = [(until[conversation_id] - now).total_seconds() for conversation_id in typing]
-        self._typing_due = time.monotonic() + min([interval, *(max(0.0, lapse) + 0.01 for lapse in lapses)])
+        typing = set(until)
+        lapses = [max(0.0, (lapse - now).total_seconds()) for lapse in until.values()]
+        self._typing_lapse_at = self._typing_read_at + min(lapses) + 0.01 if lapses else math.inf
         with self._lock:
             changed = typing ^ self._typing
             self._typing = typing

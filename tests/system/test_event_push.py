@@ -184,11 +184,12 @@ async def _next_typing(subscriber: Subscriber, timeout: float) -> bool:
 @postgresql_only
 def test_an_agent_typing_in_another_process_is_pushed_and_its_lapse_is_read_when_due_not_polled(db: Database):
     """Typing is not in the event log; on PostgreSQL it is announced (NOTIFY "typing") so an idle widget server
-    does not poll the activity table. The feed here would poll neither events nor typing within the test."""
+    does not poll the activity table, and a report that lapses is read when it lapses."""
     conversation_id, agent_id = _conversation(db)
     wakeup = Wakeup()
     push = EventPush(db.engine, wakeup, backoff_base=0.05, backoff_cap=0.5)
-    feed = ConversationFeed(db, wakeup, poll_interval=NO_POLL_SECONDS, activity_interval=NO_POLL_SECONDS)
+    # Without push this feed would read typing 20 times a second.
+    feed = ConversationFeed(db, wakeup, poll_interval=NO_POLL_SECONDS, activity_interval=0.05)
     push.start()
     try:
         assert push.wait_listening(10)
@@ -196,6 +197,8 @@ def test_an_agent_typing_in_another_process_is_pushed_and_its_lapse_is_read_when
         async def scenario() -> None:
             subscriber = Subscriber(asyncio.get_running_loop())
             await asyncio.to_thread(feed.subscribe, conversation_id, subscriber)
+            await asyncio.sleep(1.0)  # idle, with a socket: one read when it subscribed, none after
+            assert feed.typing_reads == 1
             await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "type")
             assert await _next_typing(subscriber, 10) is True
             await asyncio.to_thread(_typing_from_another_process, db, conversation_id, agent_id, "stop")
