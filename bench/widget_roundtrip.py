@@ -5,8 +5,11 @@ cluster unless THREADLINE_BENCH_DATABASE_URL is set), starts 200 conversations, 
 conversation, then measures:
   to_agent:    end user's HTTP POST sent -> an agent-side follower of the event log sees the message
   to_end_user: agent posts (ConversationService, in this process) -> the conversation's WebSocket client has it
-  to_end_user_cross_process: the same, with the agent posting from another process (as the agent console does),
-                             which the server sees by polling the event log (SQLite) or by LISTEN/NOTIFY (PostgreSQL)
+  to_end_user_cross_process: the agent posts from another process (as the agent console does), which the server
+                             sees by polling the event log (SQLite) or by LISTEN/NOTIFY (PostgreSQL); timed from
+                             the post's commit (what push or polling adds), while
+  to_end_user_cross_process_post: times the same messages from the start of the post, so it adds the writing
+                             transaction (the agent's view; monotonic clocks are system-wide, so both processes agree)
 PostgreSQL figures carry the prefix postgresql_; postgresql_cross_process_p95_ms is the push figure.
 Usage: python bench/widget_roundtrip.py [--clients N] [--database sqlite|postgresql|both]
 """
@@ -57,9 +60,10 @@ db = Database(sys.argv[1])
 agent_id, pace = int(sys.argv[2]), float(sys.argv[4])
 for public_id, conversation_id in json.loads(sys.argv[3]):
     with db.session() as session:
-        t0 = time.monotonic()
+        posting = time.monotonic()
         seq = ConversationService(session, SystemClock()).post_agent_message(conversation_id, agent_id, "pong").seq
-    print(json.dumps({"public_id": public_id, "seq": seq, "t0": t0}), flush=True)
+        committed = time.monotonic()
+    print(json.dumps({"public_id": public_id, "seq": seq, "t0": committed, "posting": posting}), flush=True)
     time.sleep(pace)
 """
 PACE_SECONDS = 0.01  # one message every 10 ms in each direction: steady load, not a burst
@@ -205,10 +209,12 @@ async def run(clients: int, url: str | None = None) -> dict[str, float]:
         output, _ = await agent_process.communicate()
         lines = [json.loads(line) for line in output.decode().splitlines() if line.strip()]
         sent_across = {(item["public_id"], item["seq"]): item["t0"] for item in lines}
+        posted_across = {(item["public_id"], item["seq"]): item["posting"] for item in lines}
         deadline = time.monotonic() + 10
         while len([k for k in sent_across if k in received]) < len(sent_across) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         across = [(received[key] - t0) * 1000 for key, t0 in sent_across.items() if key in received]
+        across_post = [(received[key] - t0) * 1000 for key, t0 in posted_across.items() if key in received]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -225,6 +231,8 @@ async def run(clients: int, url: str | None = None) -> dict[str, float]:
         "to_end_user_cross_process_delivered": len(across), "to_end_user_cross_process_sent": len(sent_across),
         "to_end_user_cross_process_p50_ms": statistics.median(across),
         "to_end_user_cross_process_p95_ms": percentile(across, 0.95),
+        "to_end_user_cross_process_post_p50_ms": statistics.median(across_post),
+        "to_end_user_cross_process_post_p95_ms": percentile(across_post, 0.95),
         "cross_process_poll_interval_ms": app.state.feed.poll_interval * 1000,
     }
 
@@ -237,7 +245,9 @@ def print_postgresql(results: dict[str, float]) -> None:
           f"{results['to_end_user_cross_process_sent']}  (target: all)")
     print(f"postgresql_cross_process_p50_ms: {results['to_end_user_cross_process_p50_ms']:.1f}")
     print(f"postgresql_cross_process_p95_ms: {results['to_end_user_cross_process_p95_ms']:.1f}  "
-          f"(target: < {PUSH_TARGET_P95_MS:.0f})")
+          f"(target: < {PUSH_TARGET_P95_MS:.0f}; from the commit)")
+    print(f"postgresql_cross_process_post_p95_ms: {results['to_end_user_cross_process_post_p95_ms']:.1f}  "
+          f"(from the start of the post: adds the agent's write; target: < {TARGET_P95_MS:.0f})")
 
 
 def main() -> int:
@@ -256,7 +266,7 @@ def main() -> int:
     print(f"to_end_user_delivered: {results['to_end_user_delivered']} of {results['to_end_user_sent']}  (target: all)")
     print(f"to_end_user_cross_process_delivered: {results['to_end_user_cross_process_delivered']} of "
           f"{results['to_end_user_cross_process_sent']}  (target: all)")
-    for direction in ("to_agent", "to_end_user", "to_end_user_cross_process"):
+    for direction in ("to_agent", "to_end_user", "to_end_user_cross_process", "to_end_user_cross_process_post"):
         print(f"{direction}_p50_ms: {results[direction + '_p50_ms']:.1f}")
         p95 = results[direction + "_p95_ms"]
         verdict = "ok" if p95 < TARGET_P95_MS else "MISSED"

@@ -3,7 +3,6 @@ SIGTERM."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from sqlalchemy.exc import OperationalError
@@ -11,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from core import schema
 from core.errors import ConfigError
 from core.i18n import _
-from threadline import parts
+from threadline import event_loop, parts
 from threadline.context import AppContext
 from threadline.public_links import local_links_refusal
 from threadline.runtime import Runtime
@@ -60,6 +59,6 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
                       workers=parts.workers(context, worker_id=args.worker_id),
                       host=host, port=widget.port if args.port is None else args.port)
     try:
-        return asyncio.run(runtime.run())
+        return event_loop.run(runtime.run())
     finally:
         context.db.dispose()
