@@ -1,7 +1,11 @@
 """Two writers on one SQLite file (or PostgreSQL): seqs stay contiguous and the event log stays in commit order."""
 from __future__ import annotations
 
+import random
 import threading
+import time
+
+from sqlalchemy import event as sa_event
 
 from core.agents import AgentService
 from core.conversations import ConversationService
@@ -78,3 +82,58 @@ def test_two_agents_taking_next_at_once_get_different_conversations(db, clock):
         for agent_id, conversation_id in taken.items():
             assert service.get(conversation_id).assignee_id == agent_id
         assert service.take_next(agents[0]) is None  # nobody waits any more
+
+
+def test_a_follower_reading_by_cursor_while_many_write_at_once_misses_no_event(db, clock):
+    """Writers in four threads post to four conversations (no row lock orders them) while a follower reads the log
+    by cursor the whole time, as every widget server and console does. Each writer dawdles after its rows are
+    written and again just before COMMIT (as a descheduled process would): if ids could commit out of order, the
+    follower would step past an id that commits later and never read it."""
+    with db.session() as session:
+        service = ConversationService(session, clock)
+        conversations = [service.start_conversation(service.create_end_user(f"User {n}").id).id for n in range(4)]
+    done = threading.Event()
+    errors: list[BaseException] = []
+    rng = random.Random(7)
+
+    def dawdle(*_args: object) -> None:
+        time.sleep(rng.random() * 0.004)
+
+    def writer(conversation_id: int) -> None:
+        try:
+            with db.session() as session:
+                sa_event.listen(session, "after_flush", dawdle)
+                sa_event.listen(session, "before_commit", dawdle)
+                service = ConversationService(session, clock)
+                for n in range(25):
+                    service.post_end_user_message(conversation_id, f"message {n}")
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    seen: list[int] = []
+
+    def follower() -> None:
+        cursor = 0
+        while True:
+            finished = done.is_set()
+            with db.read_session() as session:
+                events = EventLog(session).after(cursor)
+            seen.extend(e.id for e in events if e.id is not None)
+            cursor = seen[-1] if seen else cursor
+            if finished and not events:
+                return
+
+    reader = threading.Thread(target=follower)
+    reader.start()
+    writers = [threading.Thread(target=writer, args=(c,)) for c in conversations]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    reader.join(30)
+    assert errors == []
+    with db.read_session() as session:
+        every = [e.id for e in EventLog(session).after(0, limit=10_000)]
+    assert len(every) >= 100
+    assert seen == every  # each event once, in id order, none stepped over
