@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.activity import ActivityService
+from core.activity_rules import END_USER
 from core.addresses import normalize_email
 from core.clock import Clock
 from core.conversation_writes import ALLOWED_TRANSITIONS, append_message, change_status, reopen_status
@@ -122,9 +124,13 @@ class ConversationService:
             if self.session.exec(select(Message.id).where(Message.email_message_id == email_message_id)).first():
                 raise InvalidInput(_("An email with Message-ID {id} is stored already.").format(id=email_message_id))
         conversation = self.get(conversation_id, lock=True)
-        return append_message(self.session, self.clock.now(), conversation, author_kind, body, agent_id=agent_id,
-                              channel=channel, email_message_id=email_message_id, email_fallback=email_fallback,
-                              kind=kind, meta=meta)
+        message = append_message(self.session, self.clock.now(), conversation, author_kind, body, agent_id=agent_id,
+                                 channel=channel, email_message_id=email_message_id, email_fallback=email_fallback,
+                                 kind=kind, meta=meta)
+        if author_kind is AuthorKind.end_user:
+            # Sent: whatever "is typing" their text box reported is over (in this transaction: one less per POST).
+            ActivityService(self.session, self.clock).left(conversation_id, END_USER)
+        return message
 
     def post_end_user_message(self, conversation_id: int, body: str, **kwargs: Any) -> Message:
         return self.post_message(conversation_id, AuthorKind.end_user, body, **kwargs)

@@ -9,7 +9,6 @@ from typing import Any, Protocol, TypedDict
 from sqlmodel import Session, col, select
 
 from core.activity import ActivityService
-from core.activity_rules import END_USER
 from core.addresses import normalize_email
 from core.attachments import (
     AttachmentService,
@@ -357,8 +356,6 @@ class WidgetDesk:
                     stored_id(conversation), body, channel=channel_value)
             except InvalidInput as exc:
                 raise ApiError("invalid_input", exc.message, translated=True) from None
-            # Sent: whatever "is typing" their text box reported is over.
-            ActivityService(session, self.clock).left(stored_id(conversation), END_USER)
             return message_json(message)
 
     # --- attachments ------------------------------------------------------------------------------------

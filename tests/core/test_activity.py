@@ -137,3 +137,13 @@ def test_satisfaction_figures_count_each_conversation_once_as_rated_now(session,
     assert figures.good_share == 0.75
     empty = satisfaction_figures(session, clock.now() + timedelta(days=1), clock.now() + timedelta(days=2))
     assert empty.rated == 0 and empty.good_share is None
+
+
+def test_an_end_users_message_ends_their_typing_in_the_same_transaction(session, clock, conversation_id, dana):
+    activity = ActivityService(session, clock)
+    activity.end_user_typing(conversation_id, "where is my parcel")
+    activity.agent_active(conversation_id, dana.id, typing=True)
+    ConversationService(session, clock).post_end_user_message(conversation_id, "where is my parcel?")
+    assert [row.participant for row in session.exec(select(Activity))] == [agent_participant(dana.id)]
+    ConversationService(session, clock).post_agent_message(conversation_id, dana.id, "on its way")
+    assert _count(session, Activity) == 1  # an agent's message leaves the agent's own report to the console
