@@ -215,7 +215,7 @@ def main() -> int:
     print(f"ws_connections: {results['ws_connections']}  (target >= 5000)")
     print(f"rss_per_connection_kb: {results['rss_per_connection_kb']:.1f}  (target < 50)")
     print(f"fanout_delivered: {results['fanout_delivered']} of {results['fanout_sent']}  (target: all)")
-    print(f"typing_delivered: {results['typing_delivered']}  (target: {results['fanout_sent']})")
+    print(f"typing_delivered: {results['typing_delivered']} of {results['fanout_sent']}  (target: all)")
     print(f"fanout_p50_ms: {results['fanout_p50_ms']:.1f}")
     print(f"fanout_p95_ms: {results['fanout_p95_ms']:.1f}  (target < 100)")
     print(f"idle_queries_per_s: {results['idle_queries_per_s']:.2f}  (target < 1)")
