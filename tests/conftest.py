@@ -2,12 +2,13 @@
 clock, and the `database` and `sqlite_only` markers."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from core import schema
 from core.clock import FixedClock
@@ -22,6 +23,32 @@ pytest_plugins = [
 ]
 
 TEST_DATABASE_URL = os.environ.get("THREADLINE_TEST_DATABASE_URL", "")
+# Under pytest-xdist each worker process (gw0, gw1, ...) is told its name here; "" when pytest runs alone.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_database_url(url: str, worker: str) -> str:
+    """The database this process may empty before every test: the given one, or under pytest-xdist a database of
+    this worker's own next to it (threadline_test_gw0, ...), created when missing, so that no worker drops the schema
+    another worker's test is using."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    own = parsed.set(database=f"{parsed.database}_{worker}")
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")  # CREATE DATABASE needs it
+    with server.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": own.database}).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    server.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+@functools.cache
+def _test_database_url() -> str:
+    """THREADLINE_TEST_DATABASE_URL as this process uses it (see _worker_database_url); asked once per process."""
+    return _worker_database_url(TEST_DATABASE_URL, XDIST_WORKER)
 
 
 def _reset_postgresql(url: str) -> None:
@@ -32,6 +59,15 @@ def _reset_postgresql(url: str) -> None:
     database.dispose()
 
 
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    """Whether item uses a fixture made once per module (a browser, an S3 server, a built wheel...)."""
+    fixtures = getattr(item, "_fixtureinfo", None)  # what pytest resolved for a test function; None for other items
+    return fixtures is not None and any(definition.scope in ("package", "module", "class")
+                                        for definitions in fixtures.name2fixturedefs.values()
+                                        for definition in definitions)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the xdist_group marks given here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Make the markers real.
 
@@ -40,9 +76,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     differs on PostgreSQL. With that variable set, every other test is deselected: it would only repeat its SQLite run
     (this is how tests/run's PostgreSQL phase picks its tests, and it composes with any -m or -k given).
     `sqlite_only(reason=...)`: skipped, with its reason, whenever THREADLINE_TEST_DATABASE_URL is set.
+    `xdist_group`: tests/run spreads single tests over pytest-xdist workers (--dist loadgroup); the tests of a module
+    that share a module-scoped fixture are kept on one worker, so that fixture is made once, not once per worker
+    (and test_wheel.py's build in the checkout never runs twice at the same time).
     """
     kept, deselected = [], []
     for item in items:
+        if _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
             kept.append(item)
@@ -60,8 +101,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def database_url(tmp_path: Path) -> str:
     """A fresh, empty database URL for one test."""
     if TEST_DATABASE_URL:
-        _reset_postgresql(TEST_DATABASE_URL)
-        return TEST_DATABASE_URL
+        url = _test_database_url()
+        _reset_postgresql(url)
+        return url
     return f"sqlite:///{tmp_path / 'threadline.db'}"
 
 

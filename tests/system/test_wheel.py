@@ -85,7 +85,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              text=True, timeout=120, env=_outside_environment(), check=False)
     assert created.returncode == 0, created.stderr[-3000:]
     python = environment / "bin" / "python"
-    install = subprocess.run([uv, "pip", "install", "-q", "--python", str(python), "-c",
+    # --compile-bytecode: what pip does by default; without it the first import in the fresh environment compiles
+    # every dependency, which on a busy 2-core machine outlasted the probe's 60 s below.
+    install = subprocess.run([uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(python), "-c",
                               str(ROOT / "requirements" / "test.lock"), str(wheels[0])],
                              capture_output=True, text=True, timeout=600, env=_outside_environment(), check=False)
     assert install.returncode == 0, install.stderr[-3000:]

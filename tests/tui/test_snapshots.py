@@ -3,7 +3,7 @@ on fixed data and a fixed clock (baselines in tests/tui/__snapshots__). Review: 
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, TextArea
 
 from core.activity import ActivityService
 from core.agents import AgentService
@@ -53,6 +53,11 @@ async def _settle(pilot) -> None:
     """A still cursor in every text field, so the picture does not depend on the blink's phase."""
     for field in pilot.app.screen.query("Input, TextArea"):
         field.cursor_blink = False
+        if isinstance(field, TextArea):
+            # TextArea caches rendered lines under a key that cannot tell "cursor hidden by the blink" from "blink
+            # off", so a line drawn in the blink's dark phase (a slow or busy machine reaches it, 0.5 s after the
+            # focus) would keep showing no cursor: forget those lines (what a style change does) and draw again.
+            field.notify_style_update()
     await pilot.pause()
 
 
