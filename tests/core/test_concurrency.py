@@ -9,6 +9,7 @@ from sqlalchemy import event as sa_event
 
 from core.agents import AgentService
 from core.conversations import ConversationService
+from core.db import Database
 from core.events import EventLog
 
 
@@ -99,9 +100,13 @@ def test_a_follower_reading_by_cursor_while_many_write_at_once_misses_no_event(d
     def dawdle(*_args: object) -> None:
         time.sleep(rng.random() * 0.004)
 
+    # Patient writers: on SQLite they queue for one write lock, each dawdling while it holds it, and on a busy
+    # 2-core machine the default wait for the lock ran out. What is tested is order, not waiting.
+    writers_db = Database(db.engine.url.render_as_string(hide_password=False), write_timeout=120)
+
     def writer(conversation_id: int) -> None:
         try:
-            with db.session() as session:
+            with writers_db.session() as session:
                 sa_event.listen(session, "after_flush", dawdle)
                 sa_event.listen(session, "before_commit", dawdle)
                 service = ConversationService(session, clock)
@@ -132,6 +137,7 @@ def test_a_follower_reading_by_cursor_while_many_write_at_once_misses_no_event(d
         thread.join()
     done.set()
     reader.join(30)
+    writers_db.dispose()
     assert errors == []
     with db.read_session() as session:
         every = [e.id for e in EventLog(session).after(0, limit=10_000)]
