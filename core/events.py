@@ -144,38 +144,41 @@ class Wakeup:
         with self._condition:
             self._generation += 1
             self._condition.notify_all()
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
-                pass
+        _call_each(self._listeners)
 
     def subscribe(self, listener: Any) -> None:
         self._listeners.append(listener)
 
     def unsubscribe(self, listener: Any) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        _discard(self._listeners, listener)
 
     def notify_typing(self) -> None:
         """An agent started, refreshed or stopped typing (in this process, or in another one on PostgreSQL)."""
-        for listener in list(self._typing_listeners):
-            try:
-                listener()
-            except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
-                pass
+        _call_each(self._typing_listeners)
 
     def subscribe_typing(self, listener: Any) -> None:
         self._typing_listeners.append(listener)
 
     def unsubscribe_typing(self, listener: Any) -> None:
-        if listener in self._typing_listeners:
-            self._typing_listeners.remove(listener)
+        _discard(self._typing_listeners, listener)
 
     def wait(self, timeout: float) -> bool:
         with self._condition:
             start = self._generation
             return self._condition.wait_for(lambda: self._generation != start, timeout)
+
+
+def _call_each(listeners: list[Any]) -> None:
+    for listener in list(listeners):
+        try:
+            listener()
+        except Exception:  # noqa: BLE001, S110 - a listener's failure must not break the writer
+            pass
+
+
+def _discard(listeners: list[Any], listener: Any) -> None:
+    if listener in listeners:
+        listeners.remove(listener)
 
 
 # One per process: services call notify() after a commit; followers wait on it between polls.

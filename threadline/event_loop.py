@@ -19,4 +19,3 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     """asyncio.run on the fastest loop available."""
     with asyncio.Runner(loop_factory=LOOP_FACTORY) as runner:
         return runner.run(main)
-

@@ -245,12 +245,10 @@ class ConversationFeed:
         it at once (subscribe); the first socket of an idle server asks for a read."""
         self._typing_read_at = time.monotonic()
         with self._lock:
-            anyone = bool(self._subscribers)
-            if not anyone:
+            if not self._subscribers:
                 self._typing = set()
-        if not anyone:
-            self._typing_lapse_at = math.inf
-            return
+                self._typing_lapse_at = math.inf
+                return
         self.typing_reads += 1
         with self.db.read_session() as session:
             # Not an IN list of every followed conversation: with thousands of sockets that query, twice a
