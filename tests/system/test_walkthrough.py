@@ -129,10 +129,14 @@ def test_readme_demo_chat_answer_give_email_leave_reply_by_email_and_back(consol
     # The agent sees it in the console's queue, opens it and answers.
     terminal.wait_for(r"Visitor #\d+ .*queued")
     terminal.keys("Enter")
-    terminal.wait_for(r"Hello, where is my parcel\?")
+    # The conversation screen itself, loaded: its header and its key bar. The message alone is not enough (the
+    # queue's notification shows it too), and keys typed before the screen is up land on the queue or, worse,
+    # on the transcript, where "s" solves the conversation.
+    terminal.wait_for(r"status: \w+[\s\S]*Hello, where is my parcel\?[\s\S]*s +Solve")
     terminal.keys("r")
     terminal.wait_for(r"Reply \(Ctrl\+S sends")
     terminal.keys("It ships today.", literal=True)
+    terminal.wait_for(r"│ *It ships today\.")  # in the reply box, not taken as keys
     terminal.keys("C-s")
     expect(page.locator(".tl-agent .tl-body")).to_have_text("It ships today.")
     terminal.wait_for(r"It ships today\.")
