@@ -99,11 +99,13 @@ class ThreadlineConsole(App):
                 wakeup.wait(2.0)
         if cursor is None:  # cancelled before the start succeeded
             return
+        self.cursor = cursor
         failures = 0
         while not worker.is_cancelled:
             try:
                 with db.read_session() as session:
                     cursor, change = read_changes(session, cursor, self.agent.id)
+                self.cursor = cursor  # how far this console has read, whether or not anything concerned it
                 failures = 0
             except Exception:  # a database hiccup must not end live updates; the cursor keeps our place
                 failures += 1
@@ -114,7 +116,6 @@ class ThreadlineConsole(App):
                 wakeup.wait(min(5.0, self.poll_seconds * 2 ** failures))
                 continue
             if change is not None:
-                self.cursor = cursor
                 self.post_message(EventsArrived(change))
                 continue
             # On PostgreSQL with push (core.event_push) other processes' commits wake us too; poll slowly then.
