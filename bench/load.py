@@ -17,6 +17,8 @@ Figures (time.monotonic() is one clock for every process on Linux):
   messages_lost                posted messages never seen by an agent or never delivered to their socket
   emails_duplicated            one notification (Message-ID) received twice + one answer filed twice
   cpu_s_per_1000_messages      CPU seconds of the serve, agent and PostgreSQL processes per 1,000 chat messages
+                               (then split: _serve, _agents, _postgres, and _bench: this script and its mail process)
+  machine_cpu_busy_percent     how busy the machine's cores were during the run (/proc/stat)
   pg_connections_max           most client connections PostgreSQL had at once (sampled every 100 ms)
   post_p50_ms, post_p95_ms     how long the message POST itself took (part of the first and third figures)
 Usage: python bench/load.py [--users 1000] [--arrival 60] [--agents 10]
@@ -147,6 +149,14 @@ def postgres_cpu_seconds() -> float:
             if parent == root:
                 total += cpu_seconds(int(entry.name))
     return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat: their ratio over a span says how
+    saturated the machine was (every process here, the bench's own included, shares its cores)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return float(sum(fields) - idle), float(sum(fields))
 
 
 class ConnectionSampler:
@@ -364,11 +374,20 @@ def run(users: int, arrival: float, agents: int, url: str) -> dict[str, Any]:
     agent_lines = [Lines(process) for process in agent_processes]
     for lines in agent_lines:
         lines.wait_for("ready", 90)
-    cpu_before = sum(cpu_seconds(p.pid) for p in [*serves, *agent_processes]) + postgres_cpu_seconds()
+    def cpu_by_part() -> dict[str, float]:
+        return {"serve": sum(cpu_seconds(p.pid) for p in serves),
+                "agents": sum(cpu_seconds(p.pid) for p in agent_processes),
+                "postgres": postgres_cpu_seconds(),
+                "bench": time.process_time() + cpu_seconds(sink_process.pid)}
+
+    cpu_before, busy_before = cpu_by_part(), machine_busy()
     started = time.monotonic()
     try:
         outcome = event_loop.run(drive(users, arrival, bases, sink, ports["smtp"], agent_lines))
-        cpu = sum(cpu_seconds(p.pid) for p in [*serves, *agent_processes]) + postgres_cpu_seconds() - cpu_before
+        cpu_after, busy_after = cpu_by_part(), machine_busy()
+        cpu_parts = {part: cpu_after[part] - cpu_before[part] for part in cpu_before}
+        cpu = cpu_parts["serve"] + cpu_parts["agents"] + cpu_parts["postgres"]
+        busy = (busy_after[0] - busy_before[0]) / max(1e-9, busy_after[1] - busy_before[1]) * 100
     finally:
         sampler.stop()
         for process in agent_processes:
@@ -388,9 +407,9 @@ def run(users: int, arrival: float, agents: int, url: str) -> dict[str, Any]:
         conversations = {c.public_id: c.id for c in session.exec(select(Conversation))}
         inbound = [record.message_id for record in session.exec(select(InboundEmail))]
     db.dispose()
-    outcome.update(cpu=cpu, seconds=time.monotonic() - started, pg_connections_max=sampler.highest,
-                   conversations=conversations, inbound=inbound, agent_items=[i for lines in agent_lines
-                                                                             for i in lines.items])
+    outcome.update(cpu=cpu, cpu_parts=cpu_parts, machine_busy=busy, seconds=time.monotonic() - started,
+                   pg_connections_max=sampler.highest, conversations=conversations, inbound=inbound,
+                   agent_items=[i for lines in agent_lines for i in lines.items])
     return outcome
 
 
@@ -439,6 +458,9 @@ def figures(outcome: dict[str, Any]) -> dict[str, float]:
         "email_answer_to_conversation_p95_ms": percentile(to_conversation, 0.95),
         "messages_lost": lost, "emails_duplicated": duplicated,
         "cpu_s_per_1000_messages": outcome["cpu"] / max(1, messages) * 1000,
+        **{f"cpu_s_per_1000_messages_{part}": seconds / max(1, messages) * 1000
+           for part, seconds in outcome["cpu_parts"].items()},
+        "machine_cpu_busy_percent": outcome["machine_busy"],
         "pg_connections_max": outcome["pg_connections_max"],
         "chat_messages": len(people.posted) + len(replied), "emails_sent": len(outcome["notifications"]),
         "email_answers": len(outcome["answered"]), "email_answers_filed": len(to_conversation),
@@ -472,6 +494,10 @@ def main() -> int:
     print(f"messages_lost: {result['messages_lost']}  (target = 0)")
     print(f"emails_duplicated: {result['emails_duplicated']}  (target = 0)")
     print(f"cpu_s_per_1000_messages: {result['cpu_s_per_1000_messages']:.1f}")
+    for part in ("serve", "agents", "postgres", "bench"):
+        print(f"cpu_s_per_1000_messages_{part}: {result[f'cpu_s_per_1000_messages_{part}']:.1f}")
+    print(f"machine_cpu_busy_percent: {result['machine_cpu_busy_percent']:.0f}  (near 100: saturated, latency is "
+          f"queueing for a core)")
     print(f"pg_connections_max: {result['pg_connections_max']}")
     print(f"chat_messages: {result['chat_messages']}")
     print(f"emails_sent: {result['emails_sent']}")
