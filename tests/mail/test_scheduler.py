@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from core.conversations import ConversationService
@@ -79,3 +81,45 @@ async def test_configured_daily_cap_for_unverified_addresses_reaches_the_claim(w
         world.clock.advance(timedelta(minutes=6))
         await outbound.scheduler.run_once()
     assert len(_jobs(world)) == 1  # the second batch waits for the 24-hour window
+
+
+async def test_wake_ups_with_nothing_due_never_claim(world):
+    """Every commit that records events wakes the scheduler; only a due time reached may start a claim (a write
+    transaction): claiming on each wake-up cost two write transactions per chat message per serve process."""
+    conversation_id = _due_conversation(world)  # due in five minutes
+    with world.db.session() as session:
+        service = ConversationService(session, world.clock)
+        other = service.start_conversation(service.create_end_user("Busy", "busy@example.org").id).id
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement, ...)
+    event.listen(Engine, "before_cursor_execute", listen)  # reading and writing engines alike
+
+    def looks() -> int:  # reads of the earliest due time
+        return sum("notify_due_at IS NOT NULL" in s for s in statements)
+
+    async def until(condition, what: str) -> None:
+        for _ in range(1000):
+            if condition():
+                return
+            await asyncio.sleep(0.01)  # the scheduler's thread does the work; nothing here depends on time passing
+        raise AssertionError(f"timed out waiting for {what}")
+
+    scheduler = NotificationScheduler(world.db, world.clock, world.signer, message_id_domain="example.com")
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await until(lambda: looks() >= 1, "the first look")
+        for n in range(5):
+            before = looks()
+            with world.db.session() as session:  # news in another conversation: wakes the scheduler
+                ConversationService(session, world.clock).post_end_user_message(other, f"still there? {n}")
+            await until(lambda before=before: looks() > before, "the scheduler to look again")
+        assert not [s for s in statements if "notify_due_at <=" in s], "a wake-up with nothing due claimed"
+        world.clock.advance(timedelta(minutes=5))
+        wakeup.notify()
+        await until(lambda: bool(_jobs(world)), "the claim once due")
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+        await scheduler.stop()
+        await asyncio.wait_for(running, 10)
+    [job] = _jobs(world)
+    assert job.conversation_id == conversation_id
