@@ -20,6 +20,7 @@ Figures (time.monotonic() is one clock for every process on Linux):
                                (then split: _serve, _agents, _postgres, and _bench: this script and its mail process)
   machine_cpu_busy_percent     how busy the machine's cores were during the run (/proc/stat)
   pg_connections_max           most client connections PostgreSQL had at once (sampled every 100 ms)
+  events_per_chat_message      event-log rows written per chat message, then by kind (each wakes every follower)
   post_p50_ms, post_p95_ms     how long the message POST itself took (part of the first and third figures)
 Usage: python bench/load.py [--users 1000] [--arrival 60] [--agents 10]
 """
@@ -47,7 +48,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 import psycopg
-from sqlmodel import select
+from sqlmodel import func, select
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,7 +59,7 @@ from core import schema
 from core.agents import AgentService
 from core.clock import SystemClock
 from core.db import Database
-from core.models import Conversation, InboundEmail
+from core.models import Conversation, Event, InboundEmail
 from core.settings import SettingsService
 from threadline import event_loop
 
@@ -91,13 +92,15 @@ clock = SystemClock()
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set(), wakeup.notify()), daemon=True).start()
 while not stop.is_set():
+    generation = wakeup.generation  # before the read, as the console does: a commit during it wakes the next wait
     with db.read_session() as session:
         events = EventLog(session).after(cursor)
     seen = time.monotonic()
-    if not events:
-        wakeup.wait(wakeup.poll_interval(0.25))
-        continue
-    cursor = events[-1].id
+    if len(events) < 500:  # read again when woken (a full batch: at once), like the console, not until empty
+        waited = generation
+    else:
+        waited = None
+    cursor = events[-1].id if events else cursor
     for event in events:
         p = event.payload
         if event.kind != "message.posted" or p.get("author_kind") != "end_user":
@@ -112,6 +115,8 @@ while not stop.is_set():
             reply = ConversationService(session, clock).post_agent_message(event.conversation_id, agent_id, "on it")
         print(json.dumps({"kind": "answered", "conversation_id": event.conversation_id, "seq": p["seq"], "seen": seen,
                           "reply_seq": reply.seq, "replied": time.monotonic()}), flush=True)
+    if waited is not None:
+        wakeup.wait(wakeup.poll_interval(0.25), since=waited)
 push.stop()
 """
 
@@ -406,9 +411,11 @@ def run(users: int, arrival: float, agents: int, url: str) -> dict[str, Any]:
     with db.read_session() as session:
         conversations = {c.public_id: c.id for c in session.exec(select(Conversation))}
         inbound = [record.message_id for record in session.exec(select(InboundEmail))]
+        event_kinds = dict(session.exec(select(Event.kind, func.count()).group_by(Event.kind)).all())
     db.dispose()
     outcome.update(cpu=cpu, cpu_parts=cpu_parts, machine_busy=busy, seconds=time.monotonic() - started,
                    pg_connections_max=sampler.highest, conversations=conversations, inbound=inbound,
+                   event_kinds=event_kinds,
                    agent_items=[i for lines in agent_lines for i in lines.items])
     return outcome
 
@@ -461,6 +468,7 @@ def figures(outcome: dict[str, Any]) -> dict[str, float]:
         **{f"cpu_s_per_1000_messages_{part}": seconds / max(1, messages) * 1000
            for part, seconds in outcome["cpu_parts"].items()},
         "machine_cpu_busy_percent": outcome["machine_busy"],
+        "event_kinds": outcome["event_kinds"],
         "pg_connections_max": outcome["pg_connections_max"],
         "chat_messages": len(people.posted) + len(replied), "emails_sent": len(outcome["notifications"]),
         "email_answers": len(outcome["answered"]), "email_answers_filed": len(to_conversation),
@@ -499,6 +507,11 @@ def main() -> int:
     print(f"machine_cpu_busy_percent: {result['machine_cpu_busy_percent']:.0f}  (near 100: saturated, latency is "
           f"queueing for a core)")
     print(f"pg_connections_max: {result['pg_connections_max']}")
+    chat = max(1, result["chat_messages"])
+    # Every event wakes every follower (serve feeds, schedulers, agents' consoles): the fan-out's multiplier.
+    print(f"events_per_chat_message: {sum(result['event_kinds'].values()) / chat:.2f}")
+    for kind, count in sorted(result["event_kinds"].items(), key=lambda item: -item[1])[:6]:
+        print(f"events_per_chat_message_{kind.replace('.', '_')}: {count / chat:.2f}")
     print(f"chat_messages: {result['chat_messages']}")
     print(f"emails_sent: {result['emails_sent']}")
     print(f"email_answers_filed: {result['email_answers_filed']} of {result['email_answers']}  (target: all)")

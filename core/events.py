@@ -162,9 +162,20 @@ class Wakeup:
     def unsubscribe_typing(self, listener: Any) -> None:
         _discard(self._typing_listeners, listener)
 
-    def wait(self, timeout: float) -> bool:
+    @property
+    def generation(self) -> int:
+        """How many nudges so far: read it before reading the event log, and pass it to wait(since=...)."""
+        return self._generation
+
+    def wait(self, timeout: float, since: int | None = None) -> bool:
+        """Wait for a nudge, or timeout; True when nudged.
+
+        since: the generation read before the caller's last read of the event log. A nudge that came during that
+        read then returns at once; without it, that nudge is lost and its events wait for the next poll (the safety
+        poll is 5 s with push).
+        """
         with self._condition:
-            start = self._generation
+            start = self._generation if since is None else since
             return self._condition.wait_for(lambda: self._generation != start, timeout)
 
 

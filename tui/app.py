@@ -102,6 +102,7 @@ class ThreadlineConsole(App):
         self.cursor = cursor
         failures = 0
         while not worker.is_cancelled:
+            seen = wakeup.generation  # before the read: a commit landing during it must not wait for the next poll
             try:
                 with db.read_session() as session:
                     cursor, change = read_changes(session, cursor, self.agent.id)
@@ -119,7 +120,13 @@ class ThreadlineConsole(App):
                 self.post_message(EventsArrived(change))
                 continue
             # On PostgreSQL with push (core.event_push) other processes' commits wake us too; poll slowly then.
-            wakeup.wait(wakeup.poll_interval(self.poll_seconds))
+            wakeup.wait(wakeup.poll_interval(self.poll_seconds), since=seen)
+
+    def on_unmount(self) -> None:
+        # The follower sleeps in wakeup.wait() for up to the poll interval (a minute in a test, 5 s with push):
+        # cancelled, it still has to wake to see that, or quitting waits for it.
+        self.workers.cancel_group(self, "follow")
+        wakeup.notify()
 
     def _start(self, db: Database, clock: Clock) -> int:
         if self.set_online:
