@@ -32,9 +32,15 @@ class RateLimits:
             return 0.0
         now = self.clock.now()
         try:
-            self._create_missing(wanted, now)
-            rows = self.session.exec(select(RateLimitBucket).where(col(RateLimitBucket.key).in_(wanted))
-                                     .order_by(col(RateLimitBucket.key)).with_for_update()).all()
+            rows = self._lock(wanted)
+            if len(rows) < len(wanted):
+                # A key seen for the first time (rare): let go of the rows just locked, insert the missing ones,
+                # and lock them all again in key order. Inserting first on every request was one more statement
+                # per request; inserting while holding some locks could deadlock with a request inserting the
+                # same new key.
+                self.session.rollback()
+                self._create_missing(wanted, now)
+                rows = self._lock(wanted)
             wait = 0.0
             for row in rows:
                 capacity = float(wanted[row.key])
@@ -54,6 +60,11 @@ class RateLimits:
         except BaseException:
             self.session.rollback()
             raise
+
+    def _lock(self, wanted: dict[str, int]) -> list[RateLimitBucket]:
+        query = (select(RateLimitBucket).where(col(RateLimitBucket.key).in_(wanted))
+                 .order_by(col(RateLimitBucket.key)).with_for_update())
+        return list(self.session.exec(query.execution_options(populate_existing=True)).all())
 
     def prune(self) -> int:
         """Drop buckets that have refilled completely (equivalent to no row); returns how many went."""

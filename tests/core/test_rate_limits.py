@@ -42,3 +42,16 @@ def test_full_buckets_are_pruned(db, clock):
         assert RateLimits(session, clock).prune() == 1
         assert session.exec(select(RateLimitBucket.key)).all() == ["ip:recent"]
         assert session.exec(select(func.count()).select_from(RateLimitBucket)).one() == 1
+
+
+def test_new_keys_arriving_together_beside_a_held_one_are_all_counted_without_deadlock(db, clock):
+    """The common request locks rows that exist; a new key makes it let go, insert, and lock all again in key order.
+    Many first requests at once (a new end user's key beside their address's) must each be counted once."""
+    _take(db, clock, ("ip:office", 1000))
+    keys = [("ip:office", 1000), *[(f"user:{n}", 1000) for n in range(3)]]
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        waits = list(pool.map(lambda n: _take(db, clock, keys[0], keys[1 + n % 3]), range(30)))
+    assert waits == [0.0] * 30
+    with db.read_session() as session:
+        tokens = {row.key: row.tokens for row in session.exec(select(RateLimitBucket))}
+    assert tokens == {"ip:office": 1000 - 31, "user:0": 990, "user:1": 990, "user:2": 990}
