@@ -1,6 +1,7 @@
-"""Doubling waits with jitter after repeated failures, reset after a success: IMAP reconnects and the SMTP pause."""
+"""Waiting between tries: doubling waits with jitter (IMAP reconnects, the SMTP pause), cut short by a stop."""
 from __future__ import annotations
 
+import asyncio
 import random as _random
 from collections.abc import Callable
 
@@ -31,3 +32,12 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+
+async def stop_requested_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to seconds between tries, waking early when stop is set; True when it was."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+        return True
+    except TimeoutError:
+        return False

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.reader_lock import ReaderLock
-from mail.backoff import Backoff
+from mail.backoff import Backoff, stop_requested_within
 from mail.poller import ImapPoller
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,10 @@ class ElectedPoller:
                 except Exception as exc:  # noqa: BLE001 - the database is away: stand by and try again
                     delay = self._backoff.next_delay()
                     log.warning("cannot ask for the IMAP reader lock (%s); trying again in %.1f s", exc, delay)
-                    await self._wait_stop(delay)
+                    await stop_requested_within(self._stop, delay)
                     continue
                 if not won:
-                    await self._wait_stop(self.check_seconds)
+                    await stop_requested_within(self._stop, self.check_seconds)
                     continue
                 await self._read_while_held()
         finally:
@@ -71,7 +71,7 @@ class ElectedPoller:
         reader = asyncio.create_task(poller.run(), name="imap-reader")
         try:
             while not self._stop.is_set() and not reader.done():
-                if await self._wait_stop(self.check_seconds) or reader.done():
+                if await stop_requested_within(self._stop, self.check_seconds) or reader.done():
                     break
                 if not await asyncio.to_thread(self.lock.still_held):
                     log.warning("lost the IMAP reader lock; standing by", extra={"reader": self.process})
@@ -90,9 +90,3 @@ class ElectedPoller:
         if self.poller is not None:
             await self.poller.stop()
 
-    async def _wait_stop(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-            return True
-        except TimeoutError:
-            return False

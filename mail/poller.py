@@ -24,7 +24,7 @@ from core.i18n import _
 from core.inbound import InboundService, IncomingEmail, Verdict
 from core.models import InboundEmail, InboundOutcome
 from core.tokens import TokenSigner
-from mail.backoff import Backoff
+from mail.backoff import Backoff, stop_requested_within
 from mail.imap_link import IDLE_LIMIT_SECONDS, ImapLink
 from mail.metrics import IMAP_CONNECTED, count_filed
 from mail.parsing import parse_email
@@ -99,7 +99,7 @@ class ImapPoller:
                     self.backoff.reset()  # the last outage is over: this one starts again at the first step
                 delay = self.backoff.next_delay()
                 log.warning("IMAP session ended (%s: %s); reconnecting in %.1f s", type(exc).__name__, exc, delay)
-                await self._wait_stop(delay)
+                await stop_requested_within(self._stop, delay)
         finally:
             self._running = False
             self._session_task = None
@@ -129,12 +129,6 @@ class ImapPoller:
         except TimeoutError:
             log.error("the IMAP poller did not stop 5 s after its session was cancelled")
 
-    async def _wait_stop(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-            return True
-        except TimeoutError:
-            return False
 
     # --- one connection --------------------------------------------------------------------------------
     async def _connect(self) -> ImapLink:
@@ -171,7 +165,7 @@ class ImapPoller:
                 break
             if self.using_idle:
                 await link.idle(quiet, self._stop, on_idling=self._count_idle)
-            elif await self._wait_stop(quiet):
+            elif await stop_requested_within(self._stop, quiet):
                 break
             else:
                 # Some servers (pymap) report new mail to a selected mailbox only with a command's updates; the
