@@ -17,7 +17,23 @@ from core.models import Event
 # 10 for ever. So a transaction's events get their final ids only at its very end: under one transaction-scoped
 # advisory lock, just before COMMIT, which serialises that last step (not the whole transaction) cluster-wide.
 _PG_EVENT_LOCK_KEY = 0x7E11E
-_RENUMBER = text("UPDATE event SET id = nextval(pg_get_serial_sequence('event', 'id')) WHERE id = :old")
+# Takes the event lock, renumbers the transaction's events from the sequence in the order they were recorded, and
+# NOTIFYs the newest id: one round trip, so the lock is held for that statement and the COMMIT, not for three round
+# trips and the client's scheduling between them. The lock is in an uncorrelated subquery of the WHERE clause (an
+# initplan, run before the first row passes the filter), so no nextval() is taken before it; the target list's
+# nextval() runs row by row in array order (WITH ORDINALITY, sorted; PostgreSQL evaluates volatile target-list
+# functions after the sort).
+_ORDER_AND_NOTIFY = text("""
+WITH renumbered AS (
+    UPDATE event SET id = fresh.id
+    FROM (SELECT t.old, nextval(pg_get_serial_sequence('event', 'id')) AS id
+          FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS t(old, n)
+          WHERE (SELECT 1 FROM (SELECT pg_advisory_xact_lock(:key)) AS taken) = 1
+          ORDER BY t.n) AS fresh
+    WHERE event.id = fresh.old
+    RETURNING event.id)
+SELECT pg_notify(:channel, (SELECT max(id) FROM renumbered)::text)
+""")
 # The channel event writers NOTIFY on PostgreSQL and core.event_push LISTENs to; the payload is an event id only.
 PUSH_CHANNEL = "threadline_events"
 # session.info key: the events this transaction recorded (Event rows, in the order recorded).
@@ -77,23 +93,23 @@ def _notify_followers(session: Session) -> None:
     if not postgresql or not session.info.get(RECORDED):
         return
     _order_events(session, session.info[RECORDED])
-    session.execute(text("SELECT pg_notify(:channel, (SELECT max(id) FROM event)::text)"), {"channel": PUSH_CHANNEL})
 
 
 def _order_events(session: Session, events: list[Event]) -> None:
-    """Renumber the transaction's events from the sequence while holding the event lock until COMMIT.
+    """Renumber the transaction's events from the sequence under the event lock, held until COMMIT, and NOTIFY.
 
-    Taking the lock at the first event instead (as this did) held it through the rest of the transaction: the
-    reactions, every later statement and the client's own scheduling, and on a busy machine writers in every
-    process queued behind it (measured: three quarters of a widget message POST was waiting for that lock).
-    Now the lock covers one UPDATE per event and the COMMIT. The provisional ids are never seen by anyone: they
-    are renumbered before the rows become visible, in the order the events were recorded.
+    Taking the lock at the first event instead (as this once did) held it through the rest of the transaction:
+    the reactions, every later statement and the client's own scheduling, and on a busy machine writers in every
+    process queued behind it (measured: three quarters of a widget message POST was waiting for that lock). Then
+    lock, renumbering and NOTIFY were three round trips, and under load a third of a POST still waited for the
+    lock (its holder waiting for a core between them): now they are one statement (_ORDER_AND_NOTIFY) and the
+    COMMIT. The provisional ids are never seen by anyone: they are renumbered before the rows become visible.
     """
     session.flush()
     provisional = [event.id for event in events if event.id is not None]
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK_KEY})
-    if provisional:
-        session.execute(_RENUMBER, [{"old": old} for old in provisional])
+    if not provisional:
+        return
+    session.execute(_ORDER_AND_NOTIFY, {"ids": provisional, "key": _PG_EVENT_LOCK_KEY, "channel": PUSH_CHANNEL})
     for event in events:  # their ids are stale now: keep them from being refreshed by the old key
         if event in session:
             session.expunge(event)

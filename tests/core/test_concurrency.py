@@ -10,7 +10,8 @@ from sqlalchemy import event as sa_event
 from core.agents import AgentService
 from core.conversations import ConversationService
 from core.db import Database
-from core.events import EventLog
+from core.event_kinds import EventKind
+from core.events import EventLog, record_event
 
 
 def test_two_threads_posting_get_contiguous_unique_seqs(db, clock):
@@ -143,3 +144,20 @@ def test_a_follower_reading_by_cursor_while_many_write_at_once_misses_no_event(d
         every = [e.id for e in EventLog(session).after(0, limit=10_000)]
     assert len(every) >= 100
     assert seen == every  # each event once, in id order, none stepped over
+
+
+
+def test_events_of_one_transaction_keep_the_order_they_were_recorded_in(db, clock):
+    """Renumbering at commit (PostgreSQL) hands out the new ids in the order the events were recorded."""
+    with db.session() as session:
+        service = ConversationService(session, clock)
+        conversation_id = service.start_conversation(service.create_end_user("Order").id).id
+        cursor = EventLog(session).latest_id()
+    with db.session() as session:
+        for n in range(12):
+            record_event(session, clock.now(), EventKind.conversation_status, conversation_id, n=n)
+        session.commit()
+    with db.read_session() as session:
+        events = EventLog(session).after(cursor)
+    assert [e.payload["n"] for e in events] == list(range(12))
+    assert [e.id for e in events] == sorted(e.id for e in events)
