@@ -106,6 +106,7 @@ class LiveEndpoint:
     async def _serve(self, websocket: WebSocket, hello: dict[str, Any], language: str) -> None:
         conversation_id = hello["conversation_id"]
         subscriber = Subscriber(asyncio.get_running_loop(), hello["end_user_id"])
+        retry: asyncio.Task[None] | None = None
         # Subscribe before reading the backlog, so a message committed in between is pushed (and deduplicated).
         await run_in_threadpool(self.feed.subscribe, conversation_id, subscriber)
         try:
@@ -124,7 +125,10 @@ class LiveEndpoint:
                 await websocket.send_json({"type": "message", "message": message})
                 last_seq = max(last_seq, message["seq"])
             connected_at = self.monotonic()
-            await self._report_presence(conversation_id, "connected")
+            if not await self._report_presence(conversation_id, "connected"):
+                # Lost to a busy database: try again soon, or the end user counts as absent (and replies they are
+                # reading may be emailed) until their first heartbeat.
+                retry = asyncio.create_task(self._retry_connected(conversation_id, backlog["heartbeat_seconds"]))
             pusher = asyncio.create_task(self._push(websocket, subscriber, last_seq))
             listener = asyncio.create_task(self._listen(websocket, conversation_id, backlog["heartbeat_seconds"],
                                                         connected_at))
@@ -147,14 +151,33 @@ class LiveEndpoint:
                 # Leaving never ends the conversation; it only stops presence (the engine may then email replies).
                 # Shielded: a server cancels a handler whose client went away, and a lost "left" would keep the
                 # end user present (and their replies unemailed) until the presence timeout.
-                await asyncio.shield(self._report_presence(conversation_id, "left"))
+                await asyncio.shield(self._leave(conversation_id, retry))
+            elif retry is not None:
+                retry.cancel()
 
-    async def _report_presence(self, conversation_id: int, state: str) -> None:
-        """A report lost to a busy database is only logged: the next heartbeat (or the presence timeout) mends it."""
+    async def _leave(self, conversation_id: int, retry: asyncio.Task[None] | None) -> None:
+        """Report "left" after any retried "connected" has ended, so a late "connected" never follows it."""
+        if retry is not None:
+            retry.cancel()
+            await asyncio.gather(retry, return_exceptions=True)  # a write already in a thread finishes first
+        await self._report_presence(conversation_id, "left")
+
+    async def _retry_connected(self, conversation_id: int, heartbeat_seconds: int) -> None:
+        delay = 0.5
+        while not await self._report_presence(conversation_id, "connected", after=delay):
+            delay = min(delay * 2, heartbeat_seconds / 2)
+
+    async def _report_presence(self, conversation_id: int, state: str, after: float = 0.0) -> bool:
+        """Whether the report was recorded; one lost to a busy database is logged (a lost "connected" is retried,
+        a heartbeat is mended by the next one, and "left" by the presence timeout)."""
+        if after:
+            await asyncio.sleep(after)
         try:
             await self.writes.run(self.desk.report_presence, conversation_id, state)
         except DatabaseBusy:
             log.warning("presence %s for conversation %s not recorded: the database is busy", state, conversation_id)
+            return False
+        return True
 
     async def _push(self, websocket: WebSocket, subscriber: Subscriber, last_seq: int) -> str | None:
         """Send queued items until the client goes away (None) or its end user is blocked (_BLOCKED)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import signal
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -106,6 +107,42 @@ def test_under_another_processs_write_lock_writes_get_503_and_everything_else_is
         # Nothing half-written by the refused requests: only the one accepted after the lock.
         assert session.exec(select(func.count()).select_from(Message)).one() == 1
 
+
+
+def test_a_socket_whose_connected_report_met_a_busy_database_is_present_soon_after_it_frees(db: Database,
+                                                                                            tmp_path: Path):
+    """The "connected" report of a socket opened while another process holds the write lock is refused after
+    write_timeout; it is retried, so the end user counts as present well before their first heartbeat (20 s)."""
+    from sqlmodel import select
+    from websockets.sync.client import connect
+
+    from core.models import Conversation
+
+    serve = Serve(tmp_path, db.url, write_timeout=1.0)
+    try:
+        token, public_id = serve.start_conversation()
+
+        def present() -> bool:
+            with db.read_session() as session:
+                found = session.exec(select(Conversation).where(Conversation.public_id == public_id)).one()
+                return found.end_user_present
+
+        with write_lock_held_by_another_process(sqlite_path(db.url)) as holder, \
+                connect(serve.url.replace("http://", "ws://") + f"/api/v1/conversations/{public_id}/live") as ws:
+            ws.send(json.dumps({"type": "hello", "token": token, "after": 0}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+            deadline = time.monotonic() + 30
+            while "presence connected" not in serve.log.read_text():
+                assert time.monotonic() < deadline, serve.log.read_text()
+                time.sleep(0.05)
+            assert not present()
+            holder.stdin.close()  # the other process lets go; the socket sends no heartbeat
+            deadline = time.monotonic() + 10
+            while not present():
+                assert time.monotonic() < deadline, "the end user still counts as absent"
+                time.sleep(0.1)
+    finally:
+        assert serve.stop() == 0, serve.log.read_text()
 
 def test_a_write_onto_damaged_pages_turns_healthz_degraded(db: Database, tmp_path: Path):
     with db.session() as session:  # one conversation to write into, before the damage
