@@ -11,7 +11,6 @@ from core.i18n import _
 from core.models import AgentStatus
 from threadline.context import AppContext
 from threadline.public_links import help_center_url
-from tui.app import build_app
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -26,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
+    from tui.app import build_app  # here, not at the top: every other command would load the console
+
     handle = args.agent or context.config.console.agent or None
     app = build_app(context.db, agent_handle=handle, os_user=getpass.getuser(), clock=context.clock,
                     config=context.config, help_center_url=help_center_url(context.config))

@@ -11,18 +11,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from core.i18n import _
 from core.private_files import make_private_dir
-from threadline import demo, parts
+from threadline import demo
 from threadline.context import AppContext
-from threadline.demo_mailbox import Mailboxes, mailbox_routes
 from threadline.public_links import help_center_url
-from threadline.runtime import Runtime
 from threadline.structured_logs import configure_logging
-from tui.app import ThreadlineConsole, build_app
+
+if TYPE_CHECKING:
+    from threadline.runtime import Runtime
+    from tui.app import ThreadlineConsole
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ def run(args: argparse.Namespace, _context: AppContext) -> int:
 
 def _run(args: argparse.Namespace, context: AppContext, widget_port: int, smtp_port: int, imap_port: int,
          temporary: bool) -> int:
+    # Here, not at the top: the server's parts are the heaviest imports, and every other command would load them.
+    from threadline import parts
+    from threadline.demo_mailbox import Mailboxes, mailbox_routes
+    from threadline.runtime import Runtime
+
     mail = demo.DemoMail(smtp_port, imap_port)
     mailboxes = Mailboxes(imap_port, smtp_port, dict(demo.END_USERS), demo.MAILBOX_PASSWORD)
     workers = parts.workers(context, worker_id="demo")
@@ -173,6 +179,8 @@ def _with_console(context: AppContext, runtime: Runtime, main: Callable[[], Coro
             print(_("The demo could not start; see the log in {folder}.").format(folder=context.config.data_path),
                   file=sys.stderr)
             return 1
+    from tui.app import build_app  # here, not at the top: every other command would load the console
+
     # demo=temporary: quitting asks with a warning that the demo's data will be removed (only when it will be).
     app = build_app(context.db, agent_handle=demo.AGENT_HANDLE, clock=context.clock, config=context.config,
                     demo=temporary, help_center_url=help_center_url(context.config))

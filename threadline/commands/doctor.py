@@ -13,7 +13,6 @@ from core.i18n import _
 from core.masking import mask
 from core.private_files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, open_to_others
 from core.settings import SettingsService
-from mail.dns_checks import mail_dns_checks, make_resolver
 from threadline import __version__
 from threadline.blob_s3 import check_blob_store
 from threadline.context import AppContext
@@ -92,6 +91,8 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
         _say(check.line)
     ok = store_ok and all(check.ok for check in checks)
     if getattr(args, "mail", False) and ok:
+        from mail.dns_checks import mail_dns_checks, make_resolver  # only --mail needs the DNS library
+
         with context.db.read_session() as session:
             support_address = SettingsService(session, context.clock).load().support_address
         for mail_check in mail_dns_checks(config, support_address, make_resolver(config.mail.dns_server)):

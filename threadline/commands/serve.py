@@ -10,10 +10,9 @@ from sqlalchemy.exc import OperationalError
 from core import schema
 from core.errors import ConfigError
 from core.i18n import _
-from threadline import event_loop, parts
+from threadline import event_loop
 from threadline.context import AppContext
 from threadline.public_links import local_links_refusal
-from threadline.runtime import Runtime
 from threadline.structured_logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -55,6 +54,10 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     refusal = local_links_refusal(context.config, host, args.allow_local_links)
     if refusal:
         raise ConfigError(refusal)
+    # Here, not at the top: the server's parts are the heaviest imports, and every other command would load them.
+    from threadline import parts
+    from threadline.runtime import Runtime
+
     runtime = Runtime(context, app=None if args.no_widget else parts.widget_app(context),
                       workers=parts.workers(context, worker_id=args.worker_id),
                       host=host, port=widget.port if args.port is None else args.port)
