@@ -95,3 +95,14 @@ def test_upgrade_keeps_existing_data(db, clock):
     schema.upgrade(db.engine)  # running init again on a current database is a no-op
     with db.read_session() as session:
         assert [m.body for m in ConversationService(session, clock).transcript(conversation.id)] == ["still here"]
+
+
+def test_commands_that_do_not_need_the_console_or_the_server_do_not_load_them():
+    """Every command module is imported to build the parser; the console (Textual), the server's parts and the mail
+    DNS checks are imported only inside the commands that use them (each start-up of `threadline` paid ~0.4 s)."""
+    probe = ("import sys; from threadline.cli import build_parser; build_parser(); "
+             "print(sorted(m for m in ('tui.app', 'textual.app', 'threadline.parts', 'widget.app', 'mail.dns_checks') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

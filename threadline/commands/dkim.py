@@ -8,7 +8,6 @@ from pathlib import Path
 from core.errors import PreconditionFailed
 from core.i18n import _
 from core.settings import SettingsService
-from mail.dkim_signing import KEY_BITS, dkim_record, generate_private_key, txt_strings, zone_file_line
 from threadline.context import AppContext
 
 LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -34,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace, context: AppContext) -> int:
+    # Here, not at the top: the DKIM library loads a DNS library, which no other command needs.
+    from mail.dkim_signing import KEY_BITS, dkim_record, generate_private_key, txt_strings, zone_file_line
+
     domain = args.domain or context.config.mail.dkim_domain
     if not domain:
         with context.db.read_session() as session:

@@ -12,7 +12,6 @@ from core.models import OutboxJob
 from core.outbox import OutboxService
 from core.settings import SettingsService
 from mail.compose import OutgoingEmail, outgoing
-from mail.dkim_signing import DkimSigner
 from mail.notification_content import NotificationGatherer, message_id_domain
 from mail.sender import SmtpPool, classify_failure, send_outgoing
 from threadline.context import AppContext
@@ -42,6 +41,8 @@ async def _send(context: AppContext, email: OutgoingEmail) -> str:
 
 def _compose(context: AppContext, address: str, language: str) -> tuple[int, OutgoingEmail]:
     """The test conversation and its job, stored, and the email composed from them as the sender would."""
+    from mail.dkim_signing import DkimSigner  # the DKIM library loads a DNS library, which no other command needs
+
     dkim = DkimSigner.from_config(context.config.mail)  # a broken DKIM setting stops here, before anything is stored
     with context.db.session() as session:
         settings = SettingsService(session, context.clock).load()
