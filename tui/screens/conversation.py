@@ -75,6 +75,10 @@ class ConversationLoaded(Message):
         self.view = view
 
 
+# What may run while the conversation is still loading: nothing that changes it.
+_WHILE_LOADING = frozenset({"reply", "leave_reply_or_back", "back", "scroll_down", "scroll_up"})
+
+
 class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions, Screen):
     """Transcript and reply box of one conversation; reading it marks it read for agents.
 
@@ -176,10 +180,14 @@ class ConversationScreen(MacroActions, CollaborationActions, DataRequestActions,
     # --- which keys apply -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what applies to the conversation shown (the key bar, help and palette follow)."""
-        if action in DATA_REQUEST_ACTIONS:
-            return self.data_requests_apply()  # hidden from agents who are not admins, whatever is shown
+        if action in DATA_REQUEST_ACTIONS and not self.data_requests_apply():
+            return False  # hidden from agents who are not admins, whatever is shown
         view = self.shown
         if view is None:
+            # Loading: nothing of the conversation is on screen yet. Keys typed ahead (Enter on the queue, then at
+            # once "r" and a reply) must not solve, assign or block a conversation the agent has not seen.
+            return True if action in _WHILE_LOADING else None
+        if action in DATA_REQUEST_ACTIONS:
             return True
         conversation, end_user = view.conversation, view.end_user
         status = conversation.status
