@@ -96,10 +96,7 @@ while not stop.is_set():
     with db.read_session() as session:
         events = EventLog(session).after(cursor)
     seen = time.monotonic()
-    if len(events) < 500:  # read again when woken (a full batch: at once), like the console, not until empty
-        waited = generation
-    else:
-        waited = None
+    full = len(events) == 500  # a full batch is read past at once; otherwise wait to be woken, like the console
     cursor = events[-1].id if events else cursor
     for event in events:
         p = event.payload
@@ -115,8 +112,8 @@ while not stop.is_set():
             reply = ConversationService(session, clock).post_agent_message(event.conversation_id, agent_id, "on it")
         print(json.dumps({"kind": "answered", "conversation_id": event.conversation_id, "seq": p["seq"], "seen": seen,
                           "reply_seq": reply.seq, "replied": time.monotonic()}), flush=True)
-    if waited is not None:
-        wakeup.wait(wakeup.poll_interval(0.25), since=waited)
+    if not full:
+        wakeup.wait(wakeup.poll_interval(0.25), since=generation)
 push.stop()
 """
 
@@ -385,6 +382,7 @@ def run(users: int, arrival: float, agents: int, url: str) -> dict[str, Any]:
     agent_lines = [Lines(process) for process in agent_processes]
     for lines in agent_lines:
         lines.wait_for("ready", 90)
+
     def cpu_by_part() -> dict[str, float]:
         return {"serve": sum(cpu_seconds(p.pid) for p in serves),
                 "agents": sum(cpu_seconds(p.pid) for p in agent_processes),

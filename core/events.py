@@ -82,9 +82,10 @@ def _notify_followers(session: Session) -> None:
     process the newest one.
 
     PostgreSQL delivers a NOTIFY only when (and if) its transaction commits, so followers never hear of an event
-    they cannot read yet, and a rollback tells nobody. Under the event lock the newest id we see is our own.
-    The payload is that id and nothing else: notifications are visible to any role on the database. A change of
-    an agent's typing (not in the event log: it expires rather than happens) is told with the word "typing".
+    they cannot read yet, and a rollback tells nobody. The payload is the newest of the transaction's final ids
+    (handed out under the event lock, so newer than every id committed before) and nothing else: notifications
+    are visible to any role on the database. A change of an agent's typing (not in the event log: it expires
+    rather than happens) is told with the word "typing".
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
     if session.info.get(TYPING) and postgresql:

@@ -18,7 +18,8 @@ REFILL_SECONDS = 60.0
 
 
 class RateLimits:
-    """Takes one request from each key's bucket in one short transaction (rows locked in key order)."""
+    """Takes one request from each key's bucket in one short transaction (rows locked in key order; a key seen for
+    the first time adds a second one, to insert its row)."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
         self.session = session

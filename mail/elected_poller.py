@@ -89,4 +89,3 @@ class ElectedPoller:
         self._stop.set()
         if self.poller is not None:
             await self.poller.stop()
-

@@ -129,7 +129,6 @@ class ImapPoller:
         except TimeoutError:
             log.error("the IMAP poller did not stop 5 s after its session was cancelled")
 
-
     # --- one connection --------------------------------------------------------------------------------
     async def _connect(self) -> ImapLink:
         imap = self.config.imap

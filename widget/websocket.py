@@ -164,14 +164,15 @@ class LiveEndpoint:
 
     async def _retry_connected(self, conversation_id: int, heartbeat_seconds: int) -> None:
         delay = 0.5
-        while not await self._report_presence(conversation_id, "connected", after=delay):
+        while True:
+            await asyncio.sleep(delay)
+            if await self._report_presence(conversation_id, "connected"):
+                return
             delay = min(delay * 2, heartbeat_seconds / 2)
 
-    async def _report_presence(self, conversation_id: int, state: str, after: float = 0.0) -> bool:
+    async def _report_presence(self, conversation_id: int, state: str) -> bool:
         """Whether the report was recorded; one lost to a busy database is logged (a lost "connected" is retried,
         a heartbeat is mended by the next one, and "left" by the presence timeout)."""
-        if after:
-            await asyncio.sleep(after)
         try:
             await self.writes.run(self.desk.report_presence, conversation_id, state)
         except DatabaseBusy:
